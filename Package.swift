@@ -1,0 +1,104 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+  name: "Vigil",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "vigil", targets: ["vigil"]),
+    .library(name: "VigilEtcd", targets: ["VigilEtcd"]),
+    .library(name: "VigilLocal", targets: ["VigilLocal"]),
+    .library(name: "VigilTestKit", targets: ["VigilTestKit"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+    .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+    .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+    .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+  ],
+  targets: [
+    // Generated protobuf messages and gRPC client stubs (scripts/generate-protos).
+    .target(
+      name: "VigilEtcdProto",
+      dependencies: [
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+      ],
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
+    // The native etcd v3 client: HTTP/2 connection, gRPC transport, async API.
+    .target(
+      name: "VigilEtcd",
+      dependencies: [
+        "VigilEtcdProto",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOTLS", package: "swift-nio"),
+        .product(name: "NIOHPACK", package: "swift-nio-http2"),
+        .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
+    // Runs etcd members as local processes (the embedded default runtime).
+    .target(
+      name: "VigilLocal",
+      dependencies: [
+        "VigilEtcd",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
+    // Helpers any test target uses: fresh real clusters, certificates.
+    .target(
+      name: "VigilTestKit",
+      dependencies: ["VigilEtcd", "VigilLocal"],
+      swiftSettings: strict
+    ),
+    // Command implementations and benchmarks, kept out of the thin executable.
+    .target(
+      name: "VigilCLI",
+      dependencies: [
+        "VigilEtcd",
+        "VigilLocal",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
+    .executableTarget(
+      name: "vigil",
+      dependencies: ["VigilCLI"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "VigilEtcdTests",
+      dependencies: ["VigilEtcd", "VigilTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "VigilLocalTests",
+      dependencies: ["VigilLocal", "VigilTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "VigilCLITests",
+      dependencies: ["VigilCLI", "VigilTestKit"],
+      swiftSettings: strict
+    ),
+  ]
+)

@@ -1,0 +1,1 @@
+let placeholderVigilCLI = 0

@@ -1,0 +1,352 @@
+import GRPCCore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SwiftProtobuf
+import VigilEtcdProto
+
+/// A native etcd v3 client.
+///
+/// One HTTP/2 connection per endpoint, opened lazily. Calls go to the
+/// endpoint in use; when it is unreachable they move to the next one — but a
+/// write whose outcome is unknown is never replayed: the caller gets
+/// ``EtcdError/Code/outcomeUnknown`` instead. ``member(_:)`` gives a client
+/// pinned to one member, for probes and repairs.
+///
+/// ```swift
+/// let client = try EtcdClient(endpoints: "http://127.0.0.1:2379")
+/// try await client.kv.put("/greeting", "hello")
+/// let value = try await client.kv.get("/greeting")?.valueString
+/// ```
+public final class EtcdClient: Sendable {
+  public let configuration: EtcdClientConfiguration
+  let logger: Logger
+  let connections: [HTTP2Connection]
+  let grpcClients: [GRPCClient<EtcdTransport>]
+  private let ownsConnections: Bool
+  private let preferred: NIOLockedValueBox<Int>
+  private let auth: AuthState
+  private let sslContext: NIOSSLContext?
+
+  /// Creates a client. Nothing connects until the first call.
+  /// - Throws: ``EtcdError`` with `.invalidArgument` for an empty endpoint list,
+  ///   `.tlsFailure` when a certificate or key file cannot be loaded.
+  public convenience init(
+    configuration: EtcdClientConfiguration,
+    eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+    logger: Logger = Logger(label: "vigil.etcd")
+  ) throws(EtcdError) {
+    guard !configuration.endpoints.isEmpty else {
+      throw EtcdError(.invalidArgument, "no endpoints given")
+    }
+    let sslContext = try configuration.tls.map { tls throws(EtcdError) in try Self.makeSSLContext(tls) }
+    let connections = configuration.endpoints.map { endpoint in
+      var endpoint = endpoint
+      if sslContext != nil { endpoint.scheme = .https }
+      return HTTP2Connection(
+        endpoint: endpoint, sslContext: sslContext, settings: configuration.connection,
+        eventLoop: eventLoopGroup.next())
+    }
+    self.init(
+      configuration: configuration, connections: connections, owns: true, auth: AuthState(),
+      sslContext: sslContext, logger: logger)
+  }
+
+  /// Convenience: endpoints as a comma-separated string.
+  public convenience init(endpoints: String, tls: EtcdTLSConfiguration? = nil, credentials: EtcdCredentials? = nil)
+    throws(EtcdError)
+  {
+    try self.init(
+      configuration: EtcdClientConfiguration(
+        endpoints: try EtcdEndpoint.parseList(endpoints), tls: tls, credentials: credentials))
+  }
+
+  private init(
+    configuration: EtcdClientConfiguration, connections: [HTTP2Connection], owns: Bool, auth: AuthState,
+    sslContext: NIOSSLContext?, logger: Logger
+  ) {
+    self.sslContext = sslContext
+    self.configuration = configuration
+    self.connections = connections
+    self.grpcClients = connections.map { GRPCClient(transport: EtcdTransport(connection: $0)) }
+    self.ownsConnections = owns
+    self.preferred = NIOLockedValueBox(0)
+    self.auth = auth
+    self.logger = logger
+  }
+
+  /// A client that talks only to `endpoint` (no failover), sharing this
+  /// client's connection and credentials when the endpoint is one of its own.
+  public func member(_ endpoint: EtcdEndpoint) -> EtcdClient {
+    var config = configuration
+    if let existing = connections.first(where: { $0.endpoint.authority == endpoint.authority }) {
+      config.endpoints = [existing.endpoint]
+      return EtcdClient(
+        configuration: config, connections: [existing], owns: false, auth: auth, sslContext: sslContext,
+        logger: logger)
+    }
+    let connection = HTTP2Connection(
+      endpoint: EtcdEndpoint(scheme: connections[0].endpoint.scheme, host: endpoint.host, port: endpoint.port),
+      sslContext: sslContext, settings: configuration.connection, eventLoop: connections[0].eventLoop)
+    config.endpoints = [connection.endpoint]
+    return EtcdClient(
+      configuration: config, connections: [connection], owns: true, auth: auth, sslContext: sslContext,
+      logger: logger)
+  }
+
+  /// The endpoint calls currently go to.
+  public var endpointInUse: EtcdEndpoint { connections[preferred.withLockedValue { $0 }].endpoint }
+
+  /// Per-endpoint connection statistics.
+  public var connectionStatistics: [(endpoint: EtcdEndpoint, counters: ConnectionCounters)] {
+    connections.map { ($0.endpoint, $0.statistics) }
+  }
+
+  /// Closes every connection this client opened.
+  public func shutdown() async {
+    guard ownsConnections else { return }
+    for connection in connections { try? await connection.shutdown().get() }
+  }
+
+  /// Drops the TCP connection to `endpoint` (for tests and drills); the next call reconnects.
+  public func dropConnection(to endpoint: EtcdEndpoint) async {
+    for c in connections where c.endpoint.authority == endpoint.authority {
+      try? await c.closeCurrentConnection().get()
+    }
+  }
+
+  public var kv: EtcdKV { EtcdKV(client: self) }
+  public var lease: EtcdLeases { EtcdLeases(client: self) }
+  public var cluster: EtcdCluster { EtcdCluster(client: self) }
+  public var maintenance: EtcdMaintenance { EtcdMaintenance(client: self) }
+  public var authentication: EtcdAuth { EtcdAuth(client: self) }
+
+  // MARK: calls
+
+  /// Runs one unary call with failover.
+  /// - Parameters:
+  ///   - idempotent: true when repeating the call cannot change the outcome
+  ///     (reads, status); only then is a call retried after it may have reached etcd.
+  func unary<Request: Message, Response: Message>(
+    _ path: String, _ request: Request, idempotent: Bool, timeout: TimeAmount? = nil
+  ) async throws(EtcdError) -> Response {
+    let bytes: [UInt8]
+    do { bytes = try request.serializedBytes() } catch {
+      throw EtcdError(.invalidArgument, "cannot encode \(Request.protoMessageName): \(error)")
+    }
+    let budget = timeout ?? configuration.callTimeout
+    let deadline = NIODeadline.now() + budget
+    let count = connections.count
+    let start = preferred.withLockedValue { $0 }
+    var failures: [EtcdError] = []
+    var refreshedToken = false
+    var step = 0
+    while step < count {
+      let index = (start + step) % count
+      let connection = connections[index]
+      let remaining = deadline - .now()
+      guard remaining > .zero else { break }
+      let metadata = try await authMetadata(path: path)
+      do {
+        let answer = try await connection.unary(path: path, request: bytes, metadata: metadata, timeout: remaining)
+          .get()
+        if index != start { preferred.withLockedValue { $0 = index } }
+        do { return try Response(serializedBytes: answer) } catch {
+          throw CallFailure.status(
+            EtcdError(
+              .protocolError, "cannot decode \(Response.protoMessageName): \(error)",
+              endpoint: connection.endpoint))
+        }
+      } catch let failure as CallFailure {
+        switch failure {
+        case .notSent(let error):
+          failures.append(error)
+        case .interrupted(let error):
+          guard idempotent else {
+            throw EtcdError(
+              .outcomeUnknown,
+              "connection lost after the request was sent (\(error.message)); it may or may not have been applied",
+              endpoint: connection.endpoint)
+          }
+          failures.append(error)
+        case .timedOut(let error):
+          if idempotent { throw error }
+          var e = error
+          e.message += "; the write may or may not have been applied"
+          throw e
+        case .status(let error):
+          if error.isInvalidAuthToken, configuration.credentials != nil, !refreshedToken {
+            refreshedToken = true
+            auth.invalidate()
+            continue
+          }
+          if error.code == .unavailable, idempotent, count > 1 {
+            failures.append(error)
+          } else {
+            throw error
+          }
+        }
+      } catch {
+        throw EtcdError(.serverError, "\(error)", endpoint: connection.endpoint, cause: error)
+      }
+      step += 1
+      if step < count {
+        logger.debug(
+          "etcd call failed over", metadata: ["etcd.path": "\(path)", "etcd.endpoint": "\(connection.endpoint)"])
+      }
+    }
+    if failures.isEmpty {
+      throw EtcdError(.timedOut, "no answer within \(budget.nanoseconds / 1_000_000) ms", endpoint: endpointInUse)
+    }
+    if failures.count == 1 { throw failures[0] }
+    let detail = failures.map { "\($0.endpoint.map { "\($0)" } ?? "?"): \($0.message)" }.joined(separator: "; ")
+    throw EtcdError(failures.last!.code, "all \(failures.count) endpoints failed: \(detail)")
+  }
+
+  /// Runs a streaming call through the generated stubs on the endpoint in use,
+  /// moving to the next endpoint when this one cannot be reached.
+  func streaming<R: Sendable>(
+    _ body: (GRPCClient<EtcdTransport>, Metadata) async throws -> R
+  ) async throws(EtcdError) -> R {
+    let count = connections.count
+    let start = preferred.withLockedValue { $0 }
+    var lastError: EtcdError?
+    for step in 0..<count {
+      let index = (start + step) % count
+      var metadata = Metadata()
+      for (k, v) in try await authMetadata(path: "") { metadata.addString(v, forKey: k) }
+      do {
+        let result = try await body(grpcClients[index], metadata)
+        if index != start { preferred.withLockedValue { $0 = index } }
+        return result
+      } catch {
+        let e = EtcdError.from(error, endpoint: connections[index].endpoint)
+        if e.isInvalidAuthToken { auth.invalidate() }
+        guard e.code == .unreachable else { throw e }
+        lastError = e
+      }
+    }
+    throw lastError ?? EtcdError(.unreachable, "no endpoint reachable")
+  }
+
+  /// Index of the endpoint in use (streams use it to rotate on failure).
+  var preferredIndex: Int {
+    get { preferred.withLockedValue { $0 } }
+  }
+
+  func advancePreferred(from index: Int) {
+    preferred.withLockedValue { if $0 == index { $0 = (index + 1) % connections.count } }
+  }
+
+  // MARK: auth
+
+  /// The auth token to send, authenticating first when needed (nil without credentials).
+  func currentToken() async throws(EtcdError) -> String? {
+    try await authMetadata(path: "").first?.1
+  }
+
+  func invalidateToken() { auth.invalidate() }
+
+  private func authMetadata(path: String) async throws(EtcdError) -> [(String, String)] {
+    guard let credentials = configuration.credentials, path != EtcdPaths.authenticate else { return [] }
+    if let token = auth.token { return [("token", token)] }
+    let request = Etcdserverpb_AuthenticateRequest.with {
+      $0.name = credentials.username
+      $0.password = credentials.password
+    }
+    let response: Etcdserverpb_AuthenticateResponse = try await unary(
+      EtcdPaths.authenticate, request, idempotent: true)
+    auth.token = response.token
+    return [("token", response.token)]
+  }
+
+  static func makeSSLContext(_ tls: EtcdTLSConfiguration) throws(EtcdError) -> NIOSSLContext {
+    var config = TLSConfiguration.makeClientConfiguration()
+    config.applicationProtocols = ["h2"]
+    do {
+      config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(tls.caFile))
+    } catch {
+      throw EtcdError(.tlsFailure, "cannot load CA file \"\(tls.caFile)\": \(error)", cause: error)
+    }
+    switch (tls.certificateFile, tls.keyFile) {
+    case (let cert?, let key?):
+      do {
+        config.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
+      } catch {
+        throw EtcdError(.tlsFailure, "cannot load client certificate \"\(cert)\": \(error)", cause: error)
+      }
+      do {
+        config.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+      } catch {
+        throw EtcdError(.tlsFailure, "cannot load client key \"\(key)\": \(error)", cause: error)
+      }
+    case (nil, nil):
+      break
+    default:
+      throw EtcdError(.invalidArgument, "a client certificate needs both a certificate file and a key file")
+    }
+    do { return try NIOSSLContext(configuration: config) } catch {
+      throw EtcdError(.tlsFailure, "invalid TLS configuration: \(error)", cause: error)
+    }
+  }
+}
+
+/// The auth token shared by a client and its per-member views.
+final class AuthState: Sendable {
+  private let box = NIOLockedValueBox<String?>(nil)
+  var token: String? {
+    get { box.withLockedValue { $0 } }
+    set { box.withLockedValue { $0 = newValue } }
+  }
+  func invalidate() { token = nil }
+}
+
+extension EtcdError {
+  /// Converts whatever a streaming call threw into an ``EtcdError``.
+  static func from(_ error: any Error, endpoint: EtcdEndpoint) -> EtcdError {
+    if let e = error as? EtcdError { return e.at(endpoint) }
+    if let rpc = error as? RPCError {
+      if let inner = rpc.cause as? EtcdError { return inner.at(endpoint) }
+      let status = Status.Code(rpc.code).rawValue
+      if rpc.code == .unavailable, rpc.message.contains("unreachable") || rpc.message.contains("refused") {
+        return EtcdError(.unreachable, rpc.message, endpoint: endpoint, cause: error)
+      }
+      if rpc.code == .unavailable, rpc.message.contains("closed") || rpc.message.contains("reset") {
+        return EtcdError(.unreachable, rpc.message, endpoint: endpoint, cause: error)
+      }
+      return EtcdError.fromStatus(code: status, message: rpc.message, endpoint: endpoint)
+    }
+    if error is CancellationError { return EtcdError(.cancelled, "cancelled", endpoint: endpoint) }
+    return EtcdError(.serverError, "\(error)", endpoint: endpoint, cause: error)
+  }
+}
+
+/// gRPC paths of the unary methods (must match etcd's exactly).
+enum EtcdPaths {
+  static let range = "/etcdserverpb.KV/Range"
+  static let put = "/etcdserverpb.KV/Put"
+  static let deleteRange = "/etcdserverpb.KV/DeleteRange"
+  static let txn = "/etcdserverpb.KV/Txn"
+  static let compact = "/etcdserverpb.KV/Compact"
+  static let leaseGrant = "/etcdserverpb.Lease/LeaseGrant"
+  static let leaseRevoke = "/etcdserverpb.Lease/LeaseRevoke"
+  static let leaseTimeToLive = "/etcdserverpb.Lease/LeaseTimeToLive"
+  static let memberAdd = "/etcdserverpb.Cluster/MemberAdd"
+  static let memberRemove = "/etcdserverpb.Cluster/MemberRemove"
+  static let memberUpdate = "/etcdserverpb.Cluster/MemberUpdate"
+  static let memberList = "/etcdserverpb.Cluster/MemberList"
+  static let memberPromote = "/etcdserverpb.Cluster/MemberPromote"
+  static let alarm = "/etcdserverpb.Maintenance/Alarm"
+  static let status = "/etcdserverpb.Maintenance/Status"
+  static let defragment = "/etcdserverpb.Maintenance/Defragment"
+  static let hash = "/etcdserverpb.Maintenance/Hash"
+  static let hashKV = "/etcdserverpb.Maintenance/HashKV"
+  static let moveLeader = "/etcdserverpb.Maintenance/MoveLeader"
+  static let authEnable = "/etcdserverpb.Auth/AuthEnable"
+  static let authDisable = "/etcdserverpb.Auth/AuthDisable"
+  static let authenticate = "/etcdserverpb.Auth/Authenticate"
+  static let userAdd = "/etcdserverpb.Auth/UserAdd"
+  static let userGrantRole = "/etcdserverpb.Auth/UserGrantRole"
+}

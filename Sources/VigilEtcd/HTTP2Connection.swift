@@ -1,0 +1,315 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+import NIOTLS
+
+/// Why one attempt on one connection failed; the client uses this to decide
+/// whether another endpoint may be tried.
+enum CallFailure: Error {
+  /// Nothing reached etcd (connect failed, connection already closed): safe to retry anywhere.
+  case notSent(EtcdError)
+  /// The request may have reached etcd, then the stream or connection broke.
+  case interrupted(EtcdError)
+  /// The deadline passed; the outcome of a write is unknown.
+  case timedOut(EtcdError)
+  /// etcd answered with an error status.
+  case status(EtcdError)
+
+  var error: EtcdError {
+    switch self {
+    case .notSent(let e), .interrupted(let e), .timedOut(let e), .status(let e): e
+    }
+  }
+}
+
+/// One HTTP/2 connection to one etcd member, opened lazily and reopened after
+/// it drops. Carries unary calls on a lean path (a promise per stream) and
+/// streaming calls for ``EtcdTransport``.
+final class HTTP2Connection: Sendable {
+  let endpoint: EtcdEndpoint
+  let eventLoop: any EventLoop
+  let settings: EtcdConnectionSettings
+  private let sslContext: NIOSSLContext?
+  private let state: NIOLoopBoundBox<State>
+  private let counters = NIOLockedValueBox(ConnectionCounters())
+
+  private enum State {
+    case idle
+    case connecting(EventLoopFuture<Ready>)
+    case ready(Ready)
+    case shutdown
+  }
+
+  struct Ready {
+    let channel: any Channel
+    let multiplexer: NIOHTTP2Handler.StreamMultiplexer
+    let generation: Int
+  }
+
+  init(endpoint: EtcdEndpoint, sslContext: NIOSSLContext?, settings: EtcdConnectionSettings, eventLoop: any EventLoop) {
+    self.endpoint = endpoint
+    self.sslContext = sslContext
+    self.settings = settings
+    self.eventLoop = eventLoop
+    self.state = NIOLoopBoundBox.makeBoxSendingValue(.idle, eventLoop: eventLoop)
+  }
+
+  /// How many TCP connections were opened, and how many dropped without being asked to.
+  var statistics: ConnectionCounters { counters.withLockedValue { $0 } }
+
+  /// A live connection's multiplexer, connecting first if needed.
+  func ready() -> EventLoopFuture<Ready> {
+    if eventLoop.inEventLoop { return readyOnLoop() }
+    return eventLoop.flatSubmit { self.readyOnLoop() }
+  }
+
+  private func readyOnLoop() -> EventLoopFuture<Ready> {
+    switch state.value {
+    case .ready(let ready) where ready.channel.isActive:
+      return eventLoop.makeSucceededFuture(ready)
+    case .connecting(let future):
+      return future
+    case .shutdown:
+      return eventLoop.makeFailedFuture(
+        CallFailure.notSent(EtcdError(.cancelled, "client is shut down", endpoint: endpoint)))
+    case .idle, .ready:
+      let future = connect()
+      state.value = .connecting(future)
+      future.whenComplete { result in
+        guard case .connecting = self.state.value else { return }
+        switch result {
+        case .success(let ready): self.state.value = .ready(ready)
+        case .failure: self.state.value = .idle
+        }
+      }
+      return future
+    }
+  }
+
+  private func connect() -> EventLoopFuture<Ready> {
+    let endpoint = self.endpoint
+    let sslContext = self.sslContext
+    let settings = self.settings
+    let generation = counters.withLockedValue { $0.attempts += 1; return $0.attempts }
+    let handshake = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
+    let bootstrap = ClientBootstrap(group: eventLoop)
+      .connectTimeout(settings.connectTimeout)
+      .channelOption(.socketOption(.tcp_nodelay), value: 1)
+      .channelInitializer { channel in
+        channel.eventLoop.makeCompletedFuture {
+          let sync = channel.pipeline.syncOperations
+          if let sslContext {
+            let handler = try NIOSSLClientHandler(
+              context: sslContext, serverHostname: endpoint.hostIsIPAddress ? nil : endpoint.host)
+            try sync.addHandler(handler)
+            let waiter = TLSHandshakeWaiter(promise: channel.eventLoop.makePromise(), endpoint: endpoint)
+            handshake.withLockedValue { $0 = waiter.promise.futureResult }
+            try sync.addHandler(waiter)
+          }
+          _ = try sync.configureHTTP2Pipeline(
+            mode: .client,
+            connectionConfiguration: settings.http2Connection,
+            streamConfiguration: settings.http2Stream,
+            inboundStreamInitializer: { stream in stream.close() }
+          )
+          try sync.addHandler(ConnectionWatcher(onGoAway: { [weak self] in self?.drain() }))
+        }
+      }
+    return bootstrap.connect(host: endpoint.host, port: endpoint.port)
+      .flatMapErrorThrowing { error in
+        throw CallFailure.notSent(Self.describeConnectError(error, endpoint: endpoint))
+      }
+      .flatMap { channel in
+        // With TLS the handshake must finish before the connection counts as up.
+        self.waitForTLS(channel, handshake: handshake.withLockedValue { $0 }).flatMapThrowing { () throws -> Ready in
+          let mux = try channel.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self).syncMultiplexer()
+          self.counters.withLockedValue { $0.established += 1 }
+          channel.closeFuture.whenComplete { _ in self.connectionClosed(generation: generation) }
+          return Ready(channel: channel, multiplexer: mux, generation: generation)
+        }
+        .flatMapError { error in
+          channel.close(promise: nil)
+          return channel.eventLoop.makeFailedFuture(error)
+        }
+      }
+  }
+
+  /// Resolves when the TLS handshake succeeded (immediately without TLS).
+  private func waitForTLS(_ channel: any Channel, handshake: EventLoopFuture<Void>?) -> EventLoopFuture<Void> {
+    guard let handshake else { return channel.eventLoop.makeSucceededVoidFuture() }
+    let promise = channel.eventLoop.makePromise(of: Void.self)
+    handshake.cascade(to: promise)
+    // A handshake that never completes is bounded by the connect timeout.
+    let endpoint = self.endpoint
+    let timeout = channel.eventLoop.scheduleTask(in: settings.connectTimeout) {
+      promise.fail(CallFailure.notSent(EtcdError(.tlsFailure, "TLS handshake did not finish in time", endpoint: endpoint)))
+    }
+    promise.futureResult.whenComplete { _ in timeout.cancel() }
+    return promise.futureResult
+  }
+
+  private func connectionClosed(generation: Int) {
+    eventLoop.assertInEventLoop()
+    switch state.value {
+    case .ready(let ready) where ready.generation == generation:
+      state.value = .idle
+      counters.withLockedValue { $0.dropped += 1 }
+    default:
+      break
+    }
+  }
+
+  /// Marks the connection unusable for new calls (after a GOAWAY); running calls finish.
+  func drain() {
+    eventLoop.execute {
+      if case .ready = self.state.value { self.state.value = .idle }
+    }
+  }
+
+  /// Closes the connection; later calls fail.
+  func shutdown() -> EventLoopFuture<Void> {
+    eventLoop.flatSubmit {
+      let previous = self.state.value
+      self.state.value = .shutdown
+      switch previous {
+      case .ready(let ready):
+        return ready.channel.close().recover { _ in }
+      case .connecting(let future):
+        return future.flatMap { $0.channel.close() }.recover { _ in }
+      case .idle, .shutdown:
+        return self.eventLoop.makeSucceededVoidFuture()
+      }
+    }
+  }
+
+  /// Closes the current TCP connection without shutting the client down (tests
+  /// and failure injection use this); the next call reconnects.
+  func closeCurrentConnection() -> EventLoopFuture<Void> {
+    eventLoop.flatSubmit {
+      if case .ready(let ready) = self.state.value {
+        return ready.channel.close().recover { _ in }
+      }
+      return self.eventLoop.makeSucceededVoidFuture()
+    }
+  }
+
+  // MARK: unary calls
+
+  /// Sends one request message and returns the single response message.
+  /// - Returns: a future failed with ``CallFailure``.
+  func unary(path: String, request: [UInt8], metadata: [(String, String)], timeout: TimeAmount) -> EventLoopFuture<
+    [UInt8]
+  > {
+    let promise = eventLoop.makePromise(of: [UInt8].self)
+    let endpoint = self.endpoint
+    let maxSize = settings.maximumMessageSize
+    ready().whenComplete { result in
+      switch result {
+      case .failure(let error):
+        promise.fail(error as? CallFailure ?? .notSent(EtcdError(.unreachable, "\(error)", endpoint: endpoint)))
+      case .success(let ready):
+        let headers = GRPCFraming.requestHeaders(path: path, endpoint: endpoint, timeout: timeout, metadata: metadata)
+        ready.multiplexer.createStreamChannel(promise: nil) { stream in
+          stream.eventLoop.makeCompletedFuture {
+            try stream.pipeline.syncOperations.addHandler(
+              UnaryCallHandler(
+                headers: headers, request: request, endpoint: endpoint, timeout: timeout,
+                maximumMessageSize: maxSize, promise: promise))
+          }
+        }
+      }
+    }
+    return promise.futureResult
+  }
+
+  static func describeConnectError(_ error: any Error, endpoint: EtcdEndpoint) -> EtcdError {
+    if let failure = error as? CallFailure { return failure.error }
+    if let tls = error as? NIOSSLError {
+      return EtcdError(.tlsFailure, "TLS handshake failed: \(tls)", endpoint: endpoint, cause: error)
+    }
+    if let io = error as? IOError {
+      let reason: String
+      switch io.errnoCode {
+      case 111: reason = "connection refused"
+      case 113: reason = "no route to host"
+      case 101: reason = "network unreachable"
+      default: reason = io.description
+      }
+      return EtcdError(.unreachable, reason, endpoint: endpoint, cause: error)
+    }
+    if let connect = error as? NIOConnectionError {
+      if let first = connect.connectionErrors.first {
+        return describeConnectError(first.error, endpoint: endpoint)
+      }
+      if connect.dnsAError != nil || connect.dnsAAAAError != nil {
+        return EtcdError(.unreachable, "cannot resolve host \"\(endpoint.host)\"", endpoint: endpoint, cause: error)
+      }
+      return EtcdError(.unreachable, "connection failed", endpoint: endpoint, cause: error)
+    }
+    if let channel = error as? ChannelError, case .connectTimeout = channel {
+      return EtcdError(.unreachable, "connect timed out", endpoint: endpoint, cause: error)
+    }
+    return EtcdError(.unreachable, "\(error)", endpoint: endpoint, cause: error)
+  }
+}
+
+/// Connection statistics (tests assert on `dropped`).
+public struct ConnectionCounters: Sendable, Hashable {
+  /// Connect attempts made.
+  public var attempts = 0
+  /// Connections that came up.
+  public var established = 0
+  /// Established connections that closed without Vigil closing them.
+  public var dropped = 0
+}
+
+/// Sees connection-level frames: after a GOAWAY no new streams go on this
+/// connection; running streams finish and the next call opens a fresh one.
+private final class ConnectionWatcher: ChannelInboundHandler, RemovableChannelHandler {
+  typealias InboundIn = HTTP2Frame
+  let onGoAway: @Sendable () -> Void
+  init(onGoAway: @escaping @Sendable () -> Void) { self.onGoAway = onGoAway }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    if case .goAway = unwrapInboundIn(data).payload { onGoAway() }
+  }
+
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    context.close(promise: nil)
+  }
+}
+
+/// Completes a promise when the TLS handshake finishes or fails.
+private final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
+  typealias InboundIn = Any
+  let promise: EventLoopPromise<Void>
+  let endpoint: EtcdEndpoint
+  init(promise: EventLoopPromise<Void>, endpoint: EtcdEndpoint) {
+    self.promise = promise
+    self.endpoint = endpoint
+  }
+
+  func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
+      promise.succeed(())
+      context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+    context.fireUserInboundEventTriggered(event)
+  }
+
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    promise.fail(
+      CallFailure.notSent(
+        EtcdError(.tlsFailure, "TLS handshake failed: \(error)", endpoint: endpoint, cause: error)))
+    context.fireErrorCaught(error)
+  }
+
+  func channelInactive(context: ChannelHandlerContext) {
+    promise.fail(
+      CallFailure.notSent(EtcdError(.tlsFailure, "connection closed during the TLS handshake", endpoint: endpoint)))
+    context.fireChannelInactive()
+  }
+}

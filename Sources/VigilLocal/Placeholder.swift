@@ -1,0 +1,1 @@
+let placeholderVigilLocal = 0

@@ -1,0 +1,1 @@
+let placeholderVigilTestKit = 0
