@@ -1,1 +1,0 @@
-let placeholderVigilLocal = 0

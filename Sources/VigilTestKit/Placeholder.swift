@@ -1,1 +1,0 @@
-let placeholderVigilTestKit = 0

@@ -1,0 +1,61 @@
+import Foundation
+import VigilEtcd
+import VigilLocal
+
+/// Runs `body` with a fresh real etcd cluster and a client for it; the
+/// cluster is torn down afterwards, also when `body` throws.
+///
+/// ```swift
+/// try await withTestCluster(members: 3) { cluster, client in
+///   try await client.kv.put("/k", "v")
+/// }
+/// ```
+public func withTestCluster<T: Sendable>(
+  members: Int = 3,
+  configure: (inout LocalClusterOptions) -> Void = { _ in },
+  _ body: (LocalCluster, EtcdClient) async throws -> T
+) async throws -> T {
+  var options = LocalClusterOptions(members: members)
+  configure(&options)
+  let cluster = try await LocalCluster.start(options)
+  let client: EtcdClient
+  do {
+    client = try EtcdClient(configuration: cluster.clientConfiguration(endpoints: await cluster.endpoints))
+  } catch {
+    await cluster.shutdown()
+    throw error
+  }
+  do {
+    let result = try await body(cluster, client)
+    await client.shutdown()
+    await cluster.shutdown()
+    return result
+  } catch {
+    await client.shutdown()
+    await cluster.shutdown()
+    throw error
+  }
+}
+
+/// Polls `condition` until it holds or `timeout` passes. For waiting on
+/// real processes; the timeout is a safety net, not an assertion on speed.
+public func eventually(
+  timeout: Duration = .seconds(30), interval: Duration = .milliseconds(50),
+  _ condition: () async throws -> Bool
+) async throws -> Bool {
+  let deadline = ContinuousClock.now + timeout
+  while ContinuousClock.now < deadline {
+    if (try? await condition()) == true { return true }
+    try await Task.sleep(for: interval)
+  }
+  return try await condition()
+}
+
+/// A scratch directory removed when the closure ends.
+public func withTemporaryDirectory<T: Sendable>(_ body: (String) async throws -> T) async throws -> T {
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-test-\(UUID().uuidString.prefix(8))")
+    .path
+  try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(atPath: dir) }
+  return try await body(dir)
+}
