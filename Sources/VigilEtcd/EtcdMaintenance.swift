@@ -25,9 +25,18 @@ public struct EtcdMaintenance: Sendable {
     return r.alarms.map(Self.alarm)
   }
 
-  /// Clears an alarm (memberID 0 and kind `.none` clear every alarm).
+  /// Clears every active alarm, one by one as etcd requires.
+  /// - Returns: the alarms still active afterwards.
   @discardableResult
-  public func disarm(memberID: UInt64 = 0, kind: EtcdAlarm.Kind = .none) async throws(EtcdError) -> [EtcdAlarm] {
+  public func disarmAll() async throws(EtcdError) -> [EtcdAlarm] {
+    for alarm in try await alarms() { try await disarm(memberID: alarm.memberID, kind: alarm.kind) }
+    return try await alarms()
+  }
+
+  /// Clears one member's alarm.
+  /// - Returns: the alarms this call deactivated.
+  @discardableResult
+  public func disarm(memberID: UInt64, kind: EtcdAlarm.Kind) async throws(EtcdError) -> [EtcdAlarm] {
     let request = Etcdserverpb_AlarmRequest.with {
       $0.action = .deactivate
       $0.memberID = memberID

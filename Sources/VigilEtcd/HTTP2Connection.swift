@@ -312,4 +312,9 @@ private final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelH
       CallFailure.notSent(EtcdError(.tlsFailure, "connection closed during the TLS handshake", endpoint: endpoint)))
     context.fireChannelInactive()
   }
+
+  func handlerRemoved(context: ChannelHandlerContext) {
+    // Also reached when the TCP connect itself failed; a completed promise ignores this.
+    promise.fail(CallFailure.notSent(EtcdError(.unreachable, "connection closed before TLS started", endpoint: endpoint)))
+  }
 }

@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+import VigilEtcd
+import VigilLocal
+import VigilTestKit
+
+@Suite("Membership and maintenance")
+struct ClusterTests {
+  @Test func learnerIsAddedStartedPromotedAndRemoved() async throws {
+    try await withTestCluster { cluster, client in
+      for i in 0..<100 { try await client.kv.put("/data/\(i)", String(repeating: "v", count: 100)) }
+      let newMember = try await cluster.prepareMember(name: "m4")
+      let added = try await retryUnhealthy { try await client.cluster.add(peerURLs: [newMember.peerURL], learner: true) }
+      #expect(added.member.isLearner)
+      let initial = added.members.map { m in
+        (name: m.id == added.member.id ? "m4" : m.name, peerURL: m.peerURLs[0])
+      }
+      try await cluster.startJoining("m4", initialCluster: initial)
+
+      let learner = client.member(newMember.clientEndpoint)
+      let promoted = try await eventually(timeout: .seconds(30)) {
+        do {
+          try await client.cluster.promote(id: added.member.id)
+          return true
+        } catch {
+          return false  // "can only promote a learner member which is in sync with leader"
+        }
+      }
+      #expect(promoted)
+      let members = try await client.cluster.list()
+      #expect(members.count == 4)
+      #expect(members.allSatisfy { !$0.isLearner })
+      #expect(try await learner.kv.get("/data/99", consistency: .serializable) != nil)
+
+      try await client.cluster.remove(id: added.member.id)
+      try await cluster.forget("m4")
+      let after = try await client.cluster.list()
+      #expect(after.count == 3)
+      #expect(!after.contains { $0.id == added.member.id })
+    }
+  }
+
+  @Test func statusAlarmsDefragmentAndEqualHashes() async throws {
+    try await withTestCluster { cluster, client in
+      for i in 0..<200 { try await client.kv.put("/h/\(i % 20)", "value-\(i)") }
+      let revision = try await client.kv.put("/h/final", "x").revision
+      var leaders = Set<UInt64>()
+      var hashes = Set<UInt32>()
+      for endpoint in await cluster.endpoints {
+        let member = client.member(endpoint)
+        let status = try await member.maintenance.status()
+        #expect(status.version.hasPrefix("3."))
+        #expect(status.dbSize > 0)
+        #expect(status.dbSizeInUse > 0)
+        #expect(status.raftTerm > 0)
+        leaders.insert(status.leader)
+        try await member.maintenance.defragment()
+        // HashKV at one revision waits for the member to apply it.
+        let ok = try await eventually { try await member.maintenance.status().revision >= revision }
+        #expect(ok)
+        hashes.insert(try await member.maintenance.hashKV(revision: revision).hash)
+      }
+      #expect(leaders.count == 1)
+      #expect(hashes.count == 1)
+      #expect(try await client.maintenance.alarms().isEmpty)
+    }
+  }
+
+  @Test func noSpaceAlarmIsReportedAndCleared() async throws {
+    try await withTestCluster(
+      members: 1, configure: { $0.quotaBackendBytes = 1 << 20 }
+    ) { _, client in
+      let blob = String(repeating: "x", count: 64 << 10)
+      var sawNoSpace = false
+      for i in 0..<100 {
+        do {
+          try await client.kv.put("/fill/\(i)", blob)
+        } catch let error as EtcdError {
+          #expect(error.code == .noSpace)
+          sawNoSpace = true
+          break
+        }
+      }
+      #expect(sawNoSpace)
+      let alarms = try await client.maintenance.alarms()
+      #expect(alarms.contains { $0.kind == .noSpace })
+      // Free space the way an operator would: delete, compact, defragment, disarm.
+      let rev = try await client.kv.delete("/fill/", prefix: true).revision
+      try await client.kv.compact(revision: rev, physical: true)
+      try await client.maintenance.defragment()
+      try await client.maintenance.disarmAll()
+      #expect(try await client.maintenance.alarms().isEmpty)
+      try await client.kv.put("/after", "ok")
+    }
+  }
+
+  @Test func snapshotIsAcceptedByEtcdctl() async throws {
+    try await withTestCluster { cluster, client in
+      for i in 0..<300 { try await client.kv.put("/snap/\(i)", "value-\(i)") }
+      try await withTemporaryDirectory { dir in
+        let path = dir + "/snap.db"
+        let first = await cluster.endpoints[0]
+        let bytes = try await client.member(first).maintenance.snapshot(to: path)
+        #expect(bytes > 0)
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+        #expect(size == Int(bytes))
+        let output = try runEtcdctl(["snapshot", "status", path, "--write-out=json"])
+        #expect(output.contains("\"totalKey\""))
+        #expect(output.contains("\"revision\""))
+      }
+    }
+  }
+
+  /// etcd 3.4 refuses member add for a few seconds after start-up ("unhealthy cluster").
+  func retryUnhealthy<T>(_ body: () async throws -> T) async throws -> T {
+    let deadline = ContinuousClock.now + .seconds(20)
+    while true {
+      do { return try await body() } catch let error as EtcdError {
+        guard ContinuousClock.now < deadline, error.message.contains("unhealthy") else { throw error }
+        try await Task.sleep(for: .milliseconds(200))
+      }
+    }
+  }
+}
+
+func runEtcdctl(_ args: [String]) throws -> String {
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: "/usr/bin/etcdctl")
+  p.arguments = args
+  var env = ProcessInfo.processInfo.environment
+  env["ETCDCTL_API"] = "3"
+  p.environment = env
+  let out = Pipe()
+  p.standardOutput = out
+  p.standardError = out
+  try p.run()
+  let data = out.fileHandleForReading.readDataToEndOfFile()
+  p.waitUntilExit()
+  return String(decoding: data, as: UTF8.self)
+}

@@ -1,0 +1,76 @@
+import Testing
+import VigilEtcd
+import VigilLocal
+import VigilTestKit
+
+@Suite("Watch")
+struct WatchTests {
+  @Test func deliversEveryEventInOrder() async throws {
+    try await withTestCluster { _, client in
+      let start = try await client.kv.put("/w/seed", "0").revision
+      let watch = client.watch("/w/", options: EtcdWatchOptions(prefix: true, startRevision: start + 1, prevKV: true))
+      let writer = Task {
+        for i in 1...50 { try await client.kv.put("/w/k\(i % 5)", "\(i)") }
+        try await client.kv.delete("/w/k0")
+      }
+      var seen: [EtcdWatchEvent] = []
+      for try await response in watch {
+        seen += response.events
+        if seen.count >= 51 { break }
+      }
+      try await writer.value
+      #expect(seen.count == 51)
+      #expect(seen.prefix(50).map(\.kv.valueString) == (1...50).map(String.init))
+      #expect(seen.last?.kind == .delete)
+      #expect(seen.last?.previous?.valueString == "50")
+      let revisions = seen.map(\.kv.modRevision)
+      #expect(revisions == revisions.sorted())
+      #expect(Set(revisions).count == revisions.count)
+    }
+  }
+
+  @Test func resumesFromTheLastRevisionAfterItsMemberIsKilled() async throws {
+    try await withTestCluster { cluster, client in
+      let watch = client.watch("/r/", options: EtcdWatchOptions(prefix: true))
+      let members = await cluster.members
+      // Writes go through a client that avoids the member we will kill.
+      let writerClient = try EtcdClient(
+        configuration: cluster.clientConfiguration(endpoints: [members[1].clientEndpoint, members[2].clientEndpoint]))
+      defer { Task { await writerClient.shutdown() } }
+      let total = 40
+      let collector = Task {
+        var values: [String] = []
+        for try await response in watch {
+          values += response.events.map(\.kv.valueString)
+          if values.count >= total { break }
+        }
+        return values
+      }
+      // The watch connects to the first endpoint (m1); give it time to be created.
+      try await Task.sleep(for: .milliseconds(300))
+      for i in 0..<20 { try await writerClient.kv.put("/r/k", "\(i)") }
+      try await cluster.kill("m1")
+      for i in 20..<total { try await writerClient.kv.put("/r/k", "\(i)") }
+      let values = try await collector.value
+      #expect(values == (0..<total).map(String.init))
+      #expect(watch.reconnectCount >= 1)
+      #expect(client.endpointInUse != members[0].clientEndpoint)
+    }
+  }
+
+  @Test func compactedStartRevisionEndsTheWatchWithAClearError() async throws {
+    try await withTestCluster(members: 1) { _, client in
+      let first = try await client.kv.put("/c/k", "1").revision
+      let last = try await client.kv.put("/c/k", "2").revision
+      try await client.kv.put("/c/k", "3")
+      try await client.kv.compact(revision: last)
+      let watch = client.watch("/c/k", options: EtcdWatchOptions(startRevision: first))
+      do {
+        for try await _ in watch {}
+        Issue.record("watch on a compacted revision did not fail")
+      } catch let error as EtcdError {
+        #expect(error.code == .compacted)
+      }
+    }
+  }
+}
