@@ -1,1 +1,4 @@
-print("vigil")
+import Foundation
+import VigilCLI
+
+exit(await VigilMain.run())

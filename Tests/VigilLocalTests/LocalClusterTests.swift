@@ -1,1 +1,145 @@
+import Foundation
 import Testing
+import VigilEtcd
+import VigilLocal
+import VigilTestKit
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+@Suite("Local cluster runtime")
+struct LocalClusterTests {
+  @Test(arguments: [1, 3, 5])
+  func startsHealthyClustersOfEachSize(members: Int) async throws {
+    try await withTestCluster(members: members) { cluster, client in
+      let list = try await client.cluster.list()
+      #expect(list.count == members)
+      #expect(Set(list.map(\.name)) == Set((1...members).map { "m\($0)" }))
+      let ports = await cluster.members.flatMap { [$0.clientEndpoint.port, Int($0.peerURL.split(separator: ":").last!)!] }
+      #expect(Set(ports).count == members * 2)
+      for member in await cluster.members {
+        #expect(FileManager.default.fileExists(atPath: member.dataDir + "/member"))
+        let log = try String(contentsOfFile: member.logFile, encoding: .utf8)
+        #expect(log.contains(member.name))
+      }
+    }
+  }
+
+  @Test func killedMemberStartsAgainWithItsData() async throws {
+    try await withTestCluster { cluster, client in
+      try await client.kv.put("/keep", "1")
+      let pid = try #require(try await cluster.pid(of: "m2"))
+      try await cluster.kill("m2")
+      #expect(Glibc.kill(pid, 0) != 0)  // the process is gone
+      #expect(try await cluster.state(of: "m2") == .stopped)
+      try await client.kv.put("/keep", "2")  // the other two keep quorum
+      try await cluster.start("m2")
+      let m2 = client.member(try await cluster.member("m2").clientEndpoint)
+      let caughtUp = try await eventually {
+        try await m2.kv.get("/keep", consistency: .serializable)?.valueString == "2"
+      }
+      #expect(caughtUp)
+    }
+  }
+
+  @Test func frozenMemberStopsAnsweringAndThawsBack() async throws {
+    try await withTestCluster { cluster, client in
+      var config = cluster.clientConfiguration(endpoints: [try await cluster.member("m3").clientEndpoint])
+      config.callTimeout = .milliseconds(400)
+      let m3 = try EtcdClient(configuration: config)
+      _ = try await m3.maintenance.status()
+      try await cluster.freeze("m3")
+      #expect(try await cluster.state(of: "m3") == .frozen)
+      do {
+        _ = try await m3.maintenance.status()
+        Issue.record("a frozen member answered")
+      } catch let error as EtcdError {
+        #expect(error.code == .timedOut)
+      }
+      try await cluster.unfreeze("m3")
+      let back = try await eventually { (try? await m3.maintenance.status()) != nil }
+      #expect(back)
+      await m3.shutdown()
+      _ = client
+    }
+  }
+
+  @Test func wipedMemberLosesItsDataDir() async throws {
+    try await withTestCluster { cluster, _ in
+      let m1 = try await cluster.member("m1")
+      await #expect(throws: LocalClusterError.self) { try await cluster.wipe("m1") }  // still running
+      try await cluster.stop("m1")
+      try await cluster.wipe("m1")
+      #expect(!FileManager.default.fileExists(atPath: m1.dataDir))
+    }
+  }
+
+  @Test func processesDoNotOutliveShutdownOrAFailingTest() async throws {
+    struct Boom: Error {}
+    var pids: [Int32] = []
+    var directory = ""
+    do {
+      try await withTestCluster { cluster, _ in
+        for name in ["m1", "m2", "m3"] { pids.append(try #require(try await cluster.pid(of: name))) }
+        directory = cluster.directory
+        try await cluster.freeze("m2")  // even a frozen member is cleaned up
+        throw Boom()
+      }
+    } catch is Boom {}
+    #expect(pids.count == 3)
+    for pid in pids { #expect(Glibc.kill(pid, 0) != 0, "etcd pid \(pid) survived") }
+    #expect(!FileManager.default.fileExists(atPath: directory))
+  }
+
+  @Test func reaperKillsMembersWhenTheOwnerDiesWithoutCleanup() async throws {
+    // A child `vigil cluster up` is the owner; SIGKILL it and check that its
+    // etcd processes die too.
+    let vigil = try #require(VigilBinary.path, "build the vigil executable first")
+    try await withTemporaryDirectory { dir in
+      let state = dir + "/state"
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: vigil)
+      process.arguments = ["cluster", "up", "--members", "1", "--dir", state, "--refresh", "0"]
+      process.standardOutput = FileHandle.nullDevice
+      process.standardError = FileHandle.nullDevice
+      try process.run()
+      let pidFile = state + "/m1/etcd.pid"
+      let started = try await eventually { FileManager.default.fileExists(atPath: pidFile) }
+      #expect(started)
+      let etcdPid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8)))
+      #expect(Glibc.kill(etcdPid, 0) == 0)
+      Glibc.kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+      let gone = try await eventually(timeout: .seconds(10)) { Glibc.kill(etcdPid, 0) != 0 }
+      #expect(gone, "etcd outlived its owner")
+    }
+  }
+
+  @Test func newMemberDirectoryIsNeverReused() async throws {
+    try await withTemporaryDirectory { dir in
+      let first = try await LocalCluster.start(LocalClusterOptions(members: 1, directory: dir))
+      await first.shutdown()
+      do {
+        _ = try await LocalCluster.start(LocalClusterOptions(members: 1, directory: dir))
+        Issue.record("a second cluster reused an existing data dir")
+      } catch let error as LocalClusterError {
+        #expect(error.message.contains("never reuses"))
+      }
+    }
+  }
+}
+
+/// Locates the built `vigil` executable next to the test bundle.
+enum VigilBinary {
+  static var path: String? {
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0])
+    var dir = bundle.deletingLastPathComponent()
+    for _ in 0..<3 {
+      let candidate = dir.appendingPathComponent("vigil").path
+      if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+      dir = dir.deletingLastPathComponent()
+    }
+    return nil
+  }
+}

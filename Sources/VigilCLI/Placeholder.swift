@@ -1,1 +1,0 @@
-let placeholderVigilCLI = 0
