@@ -7,6 +7,17 @@ public struct MemberStatusRow: Sendable, Hashable {
   public var status: EtcdMemberStatus?
   public var alarms: [EtcdAlarm.Kind] = []
   public var error: String?
+
+  public init(
+    endpoint: EtcdEndpoint, name: String? = nil, status: EtcdMemberStatus? = nil, alarms: [EtcdAlarm.Kind] = [],
+    error: String? = nil
+  ) {
+    self.endpoint = endpoint
+    self.name = name
+    self.status = status
+    self.alarms = alarms
+    self.error = error
+  }
 }
 
 /// Collects and renders the per-member status table.

@@ -194,6 +194,24 @@ public struct EtcdMemberStatus: Sendable, Hashable {
   public var isLearner: Bool
 
   public var isLeader: Bool { leader != 0 && leader == memberID }
+
+  public init(
+    memberID: UInt64, clusterID: UInt64, version: String, dbSize: Int64, dbSizeInUse: Int64, leader: UInt64,
+    raftIndex: UInt64, raftTerm: UInt64, raftAppliedIndex: UInt64, revision: Int64, errors: [String], isLearner: Bool
+  ) {
+    self.memberID = memberID
+    self.clusterID = clusterID
+    self.version = version
+    self.dbSize = dbSize
+    self.dbSizeInUse = dbSizeInUse
+    self.leader = leader
+    self.raftIndex = raftIndex
+    self.raftTerm = raftTerm
+    self.raftAppliedIndex = raftAppliedIndex
+    self.revision = revision
+    self.errors = errors
+    self.isLearner = isLearner
+  }
 }
 
 /// An alarm raised on a member.

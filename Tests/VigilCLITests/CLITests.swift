@@ -1,1 +1,167 @@
+import Foundation
 import Testing
+import VigilCLI
+import VigilEtcd
+import VigilLocal
+import VigilTestKit
+
+/// Runs the built `vigil` executable and captures its output.
+struct VigilRun {
+  var status: Int32
+  var stdout: String
+  var stderr: String
+
+  static func run(_ args: [String]) throws -> VigilRun {
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0])
+    var dir = bundle.deletingLastPathComponent()
+    var binary: String?
+    for _ in 0..<3 {
+      let candidate = dir.appendingPathComponent("vigil").path
+      if FileManager.default.isExecutableFile(atPath: candidate) {
+        binary = candidate
+        break
+      }
+      dir = dir.deletingLastPathComponent()
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try #require(binary, "build the vigil executable first"))
+    process.arguments = args
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return VigilRun(
+      status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+      stderr: String(decoding: e, as: UTF8.self))
+  }
+}
+
+@Suite("vigil CLI")
+struct CLITests {
+  @Test func statusShowsOneRowPerMember() async throws {
+    try await withTestCluster { cluster, client in
+      try await client.kv.put("/x", "y")
+      let run = try VigilRun.run(["status", "--endpoints", await cluster.endpointList])
+      #expect(run.status == 0, "stderr: \(run.stderr)")
+      let lines = run.stdout.split(separator: "\n")
+      #expect(lines.count == 4)
+      #expect(lines[0].contains("NAME") && lines[0].contains("LEADER") && lines[0].contains("DB"))
+      for name in ["m1", "m2", "m3"] { #expect(lines.contains { $0.hasPrefix(name) }) }
+      #expect(lines.filter { $0.contains(" yes ") && $0.contains("ok") }.count >= 1)
+      #expect(lines.dropFirst().allSatisfy { $0.contains("3.4.") })
+    }
+  }
+
+  @Test func statusWithOneMemberDownShowsTheErrorAndExitsTwo() async throws {
+    try await withTestCluster { cluster, _ in
+      try await cluster.kill("m2")
+      let run = try VigilRun.run(["status", "--endpoints", await cluster.endpointList])
+      #expect(run.status == 2)
+      let m2 = try await cluster.member("m2").clientEndpoint.description
+      #expect(run.stdout.split(separator: "\n").contains { $0.contains(m2) && $0.contains("connection refused") })
+    }
+  }
+
+  @Test(arguments: [
+    (["status", "--endpoints", "htp://127.0.0.1:2379"], "unknown scheme \"htp\""),
+    (["status", "--endpoints", "127.0.0.1"], "has no port"),
+    (["status", "--bogus"], "Unknown option '--bogus'"),
+    (["status", "--cert", "/tmp/c.pem"], "--cert and --key go together"),
+    (["status", "--timeout", "-1"], "--timeout"),
+    (["cluster", "up", "--members", "0"], "--members 0 is out of range"),
+    (["bench", "kv", "--callers", "x"], "--callers \"x\""),
+    (["frobnicate"], "Unexpected argument 'frobnicate'"),
+  ])
+  func badArgumentsGiveOneClearLine(args: [String], expected: String) throws {
+    let run = try VigilRun.run(args)
+    #expect(run.status != 0)
+    let lines = run.stderr.split(separator: "\n")
+    #expect(lines.count == 1, "stderr: \(run.stderr)")
+    #expect(run.stderr.hasPrefix("vigil: error: "))
+    #expect(run.stderr.contains(expected), "stderr: \(run.stderr)")
+  }
+
+  @Test func unreachableMemberIsOneLineAndNonZero() async throws {
+    let port = try FreePort.pick(count: 1)[0]
+    let run = try VigilRun.run(["status", "--endpoints", "http://127.0.0.1:\(port)", "--timeout", "1"])
+    #expect(run.status == 1)
+    #expect(run.stderr == "vigil: error: etcd http://127.0.0.1:\(port): connection refused\n")
+  }
+
+  @Test func wrongCertificateIsOneLineTLSError() async throws {
+    try await withTemporaryDirectory { dir in
+      let certs = try TestCertificates.make(in: dir + "/good")
+      let other = try TestCertificates.make(in: dir + "/other", caName: "other-ca")
+      try await withTestCluster(
+        members: 1,
+        configure: {
+          $0.tls = LocalClusterTLS(
+            caFile: certs.caFile, certificateFile: certs.serverCertificate, keyFile: certs.serverKey)
+        }
+      ) { cluster, _ in
+        let endpoints = await cluster.endpointList
+        let good = try VigilRun.run([
+          "status", "--endpoints", endpoints, "--cacert", certs.caFile, "--cert", certs.clientCertificate, "--key",
+          certs.clientKey,
+        ])
+        #expect(good.status == 0, "stderr: \(good.stderr)")
+        let bad = try VigilRun.run([
+          "status", "--endpoints", endpoints, "--cacert", other.caFile, "--cert", certs.clientCertificate, "--key",
+          certs.clientKey,
+        ])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.split(separator: "\n").count == 1)
+        #expect(bad.stderr.contains("TLS"), "stderr: \(bad.stderr)")
+        let missing = try VigilRun.run(["status", "--endpoints", endpoints, "--cacert", dir + "/nope.pem"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("nope.pem"))
+      }
+    }
+  }
+
+  @Test func clusterUpPrintsEndpointsAndStopsCleanlyOnSIGTERM() async throws {
+    try await withTemporaryDirectory { dir in
+      let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+      let process = Process()
+      process.executableURL = bundle.appendingPathComponent("vigil")
+      process.arguments = ["cluster", "up", "--members", "3", "--dir", dir + "/state", "--refresh", "0"]
+      let out = Pipe()
+      process.standardOutput = out
+      process.standardError = FileHandle.nullDevice
+      try process.run()
+      let pids = (1...3).map { dir + "/state/m\($0)/etcd.pid" }
+      let up = try await eventually { pids.allSatisfy { FileManager.default.fileExists(atPath: $0) } }
+      #expect(up)
+      try await Task.sleep(for: .seconds(1))
+      let etcdPids = pids.compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }.compactMap { Int32($0) }
+      process.terminate()  // SIGTERM, as a supervisor would
+      process.waitUntilExit()
+      let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      #expect(process.terminationStatus == 0)
+      #expect(text.contains("endpoints: http://127.0.0.1:"))
+      #expect(text.contains("cluster stopped"))
+      for pid in etcdPids { #expect(kill(pid, 0) != 0) }
+    }
+  }
+
+  @Test func statusTableRendering() {
+    let row = MemberStatusRow(
+      endpoint: EtcdEndpoint(host: "127.0.0.1", port: 2379), name: "m1",
+      status: EtcdMemberStatus(
+        memberID: 0xabc, clusterID: 1, version: "3.4.23", dbSize: 2 << 20, dbSizeInUse: 1 << 20, leader: 0xabc,
+        raftIndex: 42, raftTerm: 7, raftAppliedIndex: 42, revision: 10, errors: [], isLearner: false),
+      alarms: [.noSpace], error: nil)
+    let down = MemberStatusRow(endpoint: EtcdEndpoint(host: "127.0.0.1", port: 2380), name: nil, error: "connection refused")
+    let text = StatusReport.render([row, down])
+    let lines = text.split(separator: "\n").map(String.init)
+    #expect(lines.count == 3)
+    #expect(lines[1].contains("abc") && lines[1].contains("yes") && lines[1].contains("2.0 MB"))
+    #expect(lines[1].contains("1.0 MB") && lines[1].contains("NOSPACE") && lines[1].contains(" 7 ") && lines[1].contains("42"))
+    #expect(lines[2].contains("unreachable: connection refused"))
+    #expect(StatusReport.bytes(512) == "512 B")
+  }
+}
