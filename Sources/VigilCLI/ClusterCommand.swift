@@ -37,60 +37,82 @@ struct ClusterCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+      // Signals are caught from the start, so Ctrl-C during start-up also cleans up.
+      let signals = SignalWaiter.signals()
+      let options = LocalClusterOptions(members: members, directory: dir)
+      let refresh = self.refresh
+      let duration = self.duration
+      let outcome = await withTaskGroup(of: CLIError?.self) { group in
+        group.addTask {
+          for await sig in signals {
+            print("\nvigil: received signal \(sig), stopping the cluster")
+            return nil
+          }
+          return nil
+        }
+        group.addTask { await Self.serve(options: options, refresh: refresh, duration: duration) }
+        let first = await group.next() ?? nil
+        group.cancelAll()
+        var error = first
+        for await result in group where error == nil { error = result }
+        return error
+      }
+      if let outcome { throw outcome }
+    }
+
+    /// Starts the cluster, shows its status until cancelled or `duration`
+    /// passes, then stops it. Returns the error to report, if any.
+    private static func serve(options: LocalClusterOptions, refresh: Double, duration: Double) async -> CLIError? {
       let cluster: LocalCluster
       do {
-        cluster = try await LocalCluster.start(LocalClusterOptions(members: members, directory: dir))
+        cluster = try await LocalCluster.start(options)
+      } catch is CancellationError {
+        return nil
       } catch {
-        throw CLIError("cannot start the local cluster: \(error)")
+        return CLIError("cannot start the local cluster: \(error)")
       }
       let endpoints = await cluster.endpointList
-      print("vigil: local etcd cluster with \(members) member(s) is up")
+      print("vigil: local etcd cluster with \(options.members) member(s) is up")
       print("  endpoints: \(endpoints)")
       print("  state dir: \(cluster.directory)")
       print("  try:       vigil status --endpoints \(endpoints)")
       print("  Ctrl-C stops the cluster.")
       fflush(nil)
-      let client = try EtcdClient(configuration: cluster.clientConfiguration(endpoints: await cluster.endpoints))
-      let interactive = isatty(1) == 1
-      let refresh = self.refresh
-      let duration = self.duration
-      await withTaskGroup(of: Void.self) { group in
-        group.addTask {
-          for await sig in SignalWaiter.signals() {
-            print("\nvigil: received signal \(sig), stopping the cluster")
-            return
-          }
-        }
-        if duration > 0 {
-          group.addTask { try? await Task.sleep(for: .milliseconds(Int64(duration * 1000))) }
-        }
-        if refresh > 0 {
-          group.addTask {
-            var last = ""
-            var drawnLines = 0
-            while !Task.isCancelled {
-              let table = StatusReport.render(await StatusReport.gather(client: client))
-              if interactive {
-                // Redraw in place: move up over the previous table, clear, print.
-                if drawnLines > 0 { print("\u{1B}[\(drawnLines)A\u{1B}[J", terminator: "") }
-                let text = "\n\(Date().formatted(date: .omitted, time: .standard))\n\(table)"
-                print(text)
-                drawnLines = text.split(separator: "\n", omittingEmptySubsequences: false).count
-              } else if table != last {
-                print("\n\(table)")
-              }
-              last = table
-              fflush(nil)
-              try? await Task.sleep(for: .milliseconds(Int64(refresh * 1000)))
-            }
-          }
-        }
-        await group.next()
-        group.cancelAll()
+      let deadline = duration > 0 ? ContinuousClock.now + .milliseconds(Int64(duration * 1000)) : nil
+      if let client = try? EtcdClient(configuration: cluster.clientConfiguration(endpoints: await cluster.endpoints)) {
+        await showStatus(client: client, refresh: refresh, until: deadline)
+        await client.shutdown()
       }
-      await client.shutdown()
       await cluster.shutdown()
       print("vigil: cluster stopped")
+      fflush(nil)
+      return nil
+    }
+
+    private static func showStatus(client: EtcdClient, refresh: Double, until deadline: ContinuousClock.Instant?) async {
+      let interactive = isatty(1) == 1
+      var last = ""
+      var drawnLines = 0
+      while !Task.isCancelled {
+        if let deadline, ContinuousClock.now >= deadline { return }
+        if refresh > 0 {
+          let table = StatusReport.render(await StatusReport.gather(client: client))
+          if interactive {
+            // Redraw in place: move up over the previous table, clear, print.
+            if drawnLines > 0 { print("\u{1B}[\(drawnLines)A\u{1B}[J", terminator: "") }
+            let text = "\n\(Date().formatted(date: .omitted, time: .standard))\n\(table)"
+            print(text)
+            drawnLines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+          } else if table != last {
+            print("\n\(table)")
+          }
+          last = table
+          fflush(nil)
+        }
+        var pause = Duration.milliseconds(Int64((refresh > 0 ? refresh : 1) * 1000))
+        if let deadline { pause = min(pause, deadline - ContinuousClock.now) }
+        if pause > .zero { try? await Task.sleep(for: pause) }
+      }
     }
   }
 }

@@ -23,6 +23,8 @@ public struct EtcdConnectionSettings: Sendable, Hashable {
   /// ranges stream without waiting on WINDOW_UPDATEs.
   public var connectionWindowSize: Int = 16 << 20
   public var streamWindowSize: Int = 4 << 20
+  /// How often call deadlines are checked (a call times out at most this late).
+  public var deadlineResolution: TimeAmount = .milliseconds(20)
   /// Largest message Vigil accepts from etcd.
   public var maximumMessageSize: Int = 64 << 20
 

@@ -2,6 +2,7 @@ import GRPCCore
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
+import NIOConcurrencyHelpers
 
 /// A grpc-swift-2 `ClientTransport` on Vigil's own HTTP/2 connection, so the
 /// generated stubs run over a connection whose limits Vigil sets (see
@@ -27,58 +28,71 @@ struct EtcdTransport: ClientTransport {
     _ closure: (_ stream: RPCStream<Inbound, Outbound>, _ context: ClientContext) async throws -> T
   ) async throws -> T {
     let endpoint = connection.endpoint
-    let ready: HTTP2Connection.Ready
-    do {
-      ready = try await connection.ready().get()
-    } catch {
-      let failure = (error as? CallFailure)?.error ?? EtcdError(.unreachable, "\(error)", endpoint: endpoint)
-      throw RPCError(code: .unavailable, message: failure.description, cause: failure)
-    }
     let (inbound, continuation) = AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>.makeStream()
-    let maxSize = connection.settings.maximumMessageSize
-    let channel = try await ready.multiplexer.createStreamChannel { stream in
-      stream.eventLoop.makeCompletedFuture {
-        try stream.pipeline.syncOperations.addHandler(
-          StreamingCallHandler(continuation: continuation, endpoint: endpoint, maximumMessageSize: maxSize))
-      }
-    }.get()
-    continuation.onTermination = { _ in channel.close(promise: nil) }
-    defer { channel.close(promise: nil) }
-    let writer = StreamWriter(channel: channel, path: "/" + descriptor.fullyQualifiedMethod, endpoint: endpoint)
+    let writer = StreamWriter(connection: connection, path: "/" + descriptor.fullyQualifiedMethod, continuation: continuation)
+    continuation.onTermination = { _ in writer.cancel() }
     let stream = RPCStream(
       descriptor: descriptor,
       inbound: RPCAsyncSequence(wrapping: inbound),
       outbound: RPCWriter.Closable(wrapping: writer)
     )
     let context = ClientContext(descriptor: descriptor, remotePeer: endpoint.description, localPeer: "vigil")
+    defer { writer.cancel() }
     return try await closure(stream, context)
   }
 }
 
-/// Writes request parts onto one HTTP/2 stream.
-private struct StreamWriter: ClosableRPCWriterProtocol {
+/// Writes request parts onto one HTTP/2 stream; the stream opens (headers go
+/// out) with the first part.
+private final class StreamWriter: ClosableRPCWriterProtocol, Sendable {
   typealias Element = RPCRequestPart<[UInt8]>
-  let channel: any Channel
+  let connection: HTTP2Connection
   let path: String
-  let endpoint: EtcdEndpoint
+  let continuation: AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>.Continuation
+  private let handle = NIOLockedValueBox<StreamingCallHandle?>(nil)
+  private let cancelled = NIOLockedValueBox(false)
+
+  init(
+    connection: HTTP2Connection, path: String,
+    continuation: AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>.Continuation
+  ) {
+    self.connection = connection
+    self.path = path
+    self.continuation = continuation
+  }
+
+  private func open(_ metadata: Metadata) async throws -> StreamingCallHandle {
+    if let existing = handle.withLockedValue({ $0 }) { return existing }
+    var extra: [(String, String)] = []
+    for (key, value) in metadata {
+      switch value {
+      case .string(let s): extra.append((key, s))
+      case .binary(let b): extra.append((key, base64(b)))
+      }
+    }
+    let opened: StreamingCallHandle
+    do {
+      opened = try await connection.openStream(path: path, metadata: extra, continuation: continuation).get()
+    } catch {
+      let failure = (error as? CallFailure)?.error ?? (error as? EtcdError)
+        ?? EtcdError(.unreachable, "\(error)", endpoint: connection.endpoint)
+      continuation.yield(.status(Status(code: .unavailable, message: failure.description), [:]))
+      continuation.finish()
+      throw RPCError(code: .unavailable, message: failure.description, cause: failure)
+    }
+    handle.withLockedValue { $0 = opened }
+    if cancelled.withLockedValue({ $0 }) { opened.cancel() }
+    return opened
+  }
 
   func write(_ element: Element) async throws {
-    let payload: HTTP2Frame.FramePayload
     switch element {
     case .metadata(let metadata):
-      var extra: [(String, String)] = []
-      for (key, value) in metadata {
-        switch value {
-        case .string(let s): extra.append((key, s))
-        case .binary(let b): extra.append((key, base64(b)))
-        }
-      }
-      let headers = GRPCFraming.requestHeaders(path: path, endpoint: endpoint, timeout: nil, metadata: extra)
-      payload = .headers(.init(headers: headers))
+      _ = try await open(metadata)
     case .message(let bytes):
-      payload = .data(.init(data: .byteBuffer(GRPCFraming.frame(bytes, allocator: channel.allocator))))
+      let h = try await open([:])
+      try await h.send(bytes).get()
     }
-    try await channel.writeAndFlush(payload).get()
   }
 
   func write(contentsOf elements: some Sequence<Element>) async throws {
@@ -86,104 +100,17 @@ private struct StreamWriter: ClosableRPCWriterProtocol {
   }
 
   func finish() async {
-    let end = HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true))
-    try? await channel.writeAndFlush(end).get()
+    guard let h = try? await open([:]) else { return }
+    try? await h.finish().get()
   }
 
   func finish(throwing error: any Error) async {
-    try? await channel.close()
-  }
-}
-
-/// Turns one HTTP/2 stream's frames into gRPC response parts.
-final class StreamingCallHandler: ChannelInboundHandler {
-  typealias InboundIn = HTTP2Frame.FramePayload
-  private let continuation: AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>.Continuation
-  private let endpoint: EtcdEndpoint
-  private var deframer: GRPCMessageDeframer
-  private var sawHeaders = false
-  private var finished = false
-
-  init(
-    continuation: AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>.Continuation, endpoint: EtcdEndpoint,
-    maximumMessageSize: Int
-  ) {
-    self.continuation = continuation
-    self.endpoint = endpoint
-    self.deframer = GRPCMessageDeframer(maximumMessageSize: maximumMessageSize)
+    cancel()
   }
 
-  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-    guard !finished else { return }
-    switch unwrapInboundIn(data) {
-    case .headers(let frame):
-      if !sawHeaders {
-        sawHeaders = true
-        if let status = frame.headers.first(name: ":status"), status != "200" {
-          end(.unknown, "HTTP status \(status) instead of a gRPC answer")
-          return
-        }
-        if frame.endStream {
-          endWithTrailers(frame.headers)
-        } else {
-          continuation.yield(.metadata(Self.metadata(frame.headers)))
-        }
-      } else {
-        endWithTrailers(frame.headers)
-      }
-    case .data(let frame):
-      if case .byteBuffer(let bytes) = frame.data {
-        deframer.append(bytes)
-        do {
-          while let message = try deframer.next() { continuation.yield(.message(message)) }
-        } catch {
-          end(.internalError, error.description)
-          context.close(promise: nil)
-          return
-        }
-      }
-      if frame.endStream { end(.internalError, "stream ended without a gRPC status") }
-    case .rstStream(let code):
-      end(.unavailable, "etcd \(endpoint) reset the stream (\(code))")
-    default:
-      break
-    }
-  }
-
-  private func endWithTrailers(_ trailers: HPACKHeaders) {
-    guard let status = GRPCFraming.status(from: trailers) else {
-      end(.internalError, "response has no grpc-status")
-      return
-    }
-    let code = Status.Code(rawValue: status.code) ?? .unknown
-    finished = true
-    continuation.yield(.status(Status(code: code, message: status.message), Self.metadata(trailers)))
-    continuation.finish()
-  }
-
-  private func end(_ code: Status.Code, _ message: String) {
-    guard !finished else { return }
-    finished = true
-    continuation.yield(.status(Status(code: code, message: message), [:]))
-    continuation.finish()
-  }
-
-  func channelInactive(context: ChannelHandlerContext) {
-    end(.unavailable, "connection to etcd \(endpoint) closed")
-    context.fireChannelInactive()
-  }
-
-  func errorCaught(context: ChannelHandlerContext, error: any Error) {
-    end(.unavailable, "stream to etcd \(endpoint) failed: \(error)")
-    context.close(promise: nil)
-  }
-
-  private static func metadata(_ headers: HPACKHeaders) -> Metadata {
-    var metadata = Metadata()
-    for (name, value, _) in headers where !name.hasPrefix(":") {
-      metadata.addString(value, forKey: name)
-    }
-    return metadata
+  func cancel() {
+    cancelled.withLockedValue { $0 = true }
+    handle.withLockedValue { $0 }?.cancel()
   }
 }
 

@@ -1,3 +1,4 @@
+import GRPCCore
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHPACK
@@ -43,9 +44,9 @@ final class HTTP2Connection: Sendable {
     case shutdown
   }
 
-  struct Ready {
+  struct Ready: Sendable {
     let channel: any Channel
-    let multiplexer: NIOHTTP2Handler.StreamMultiplexer
+    let handler: NIOLoopBound<GRPCConnectionHandler>
     let generation: Int
   }
 
@@ -68,7 +69,7 @@ final class HTTP2Connection: Sendable {
 
   private func readyOnLoop() -> EventLoopFuture<Ready> {
     switch state.value {
-    case .ready(let ready) where ready.channel.isActive:
+    case .ready(let ready) where ready.channel.isActive && ready.handler.value.isUsable:
       return eventLoop.makeSucceededFuture(ready)
     case .connecting(let future):
       return future
@@ -109,13 +110,12 @@ final class HTTP2Connection: Sendable {
             handshake.withLockedValue { $0 = waiter.promise.futureResult }
             try sync.addHandler(waiter)
           }
-          _ = try sync.configureHTTP2Pipeline(
-            mode: .client,
-            connectionConfiguration: settings.http2Connection,
-            streamConfiguration: settings.http2Stream,
-            inboundStreamInitializer: { stream in stream.close() }
-          )
-          try sync.addHandler(ConnectionWatcher(onGoAway: { [weak self] in self?.drain() }))
+          try sync.addHandler(
+            NIOHTTP2Handler(
+              mode: .client, connectionConfiguration: settings.http2Connection,
+              streamConfiguration: settings.http2Stream))
+          try sync.addHandler(
+            GRPCConnectionHandler(endpoint: endpoint, settings: settings, onGoAway: { [weak self] in self?.drain() }))
         }
       }
     return bootstrap.connect(host: endpoint.host, port: endpoint.port)
@@ -124,11 +124,18 @@ final class HTTP2Connection: Sendable {
       }
       .flatMap { channel in
         // With TLS the handshake must finish before the connection counts as up.
-        self.waitForTLS(channel, handshake: handshake.withLockedValue { $0 }).flatMapThrowing { () throws -> Ready in
-          let mux = try channel.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self).syncMultiplexer()
+        self.waitForTLS(channel, handshake: handshake.withLockedValue { $0 }).flatMapThrowing {
+          () throws -> NIOLoopBound<GRPCConnectionHandler> in
+          NIOLoopBound(
+            try channel.pipeline.syncOperations.handler(type: GRPCConnectionHandler.self), eventLoop: channel.eventLoop)
+        }
+        .flatMap { handler in
+          handler.value.activation!.futureResult.map { handler }
+        }
+        .map { handler -> Ready in
           self.counters.withLockedValue { $0.established += 1 }
           channel.closeFuture.whenComplete { _ in self.connectionClosed(generation: generation) }
-          return Ready(channel: channel, multiplexer: mux, generation: generation)
+          return Ready(channel: channel, handler: handler, generation: generation)
         }
         .flatMapError { error in
           channel.close(promise: nil)
@@ -196,7 +203,7 @@ final class HTTP2Connection: Sendable {
     }
   }
 
-  // MARK: unary calls
+  // MARK: calls
 
   /// Sends one request message and returns the single response message.
   /// - Returns: a future failed with ``CallFailure``.
@@ -205,24 +212,40 @@ final class HTTP2Connection: Sendable {
   > {
     let promise = eventLoop.makePromise(of: [UInt8].self)
     let endpoint = self.endpoint
-    let maxSize = settings.maximumMessageSize
-    ready().whenComplete { result in
-      switch result {
-      case .failure(let error):
-        promise.fail(error as? CallFailure ?? .notSent(EtcdError(.unreachable, "\(error)", endpoint: endpoint)))
-      case .success(let ready):
-        let headers = GRPCFraming.requestHeaders(path: path, endpoint: endpoint, timeout: timeout, metadata: metadata)
-        ready.multiplexer.createStreamChannel(promise: nil) { stream in
-          stream.eventLoop.makeCompletedFuture {
-            try stream.pipeline.syncOperations.addHandler(
-              UnaryCallHandler(
-                headers: headers, request: request, endpoint: endpoint, timeout: timeout,
-                maximumMessageSize: maxSize, promise: promise))
-          }
+    eventLoop.execute {
+      let headers = GRPCFraming.requestHeaders(path: path, endpoint: endpoint, timeout: timeout, metadata: metadata)
+      let deadline = NIODeadline.now() + timeout
+      // The common case: the connection is up, the call starts in this turn.
+      if case .ready(let ready) = self.state.value, ready.channel.isActive, ready.handler.value.isUsable {
+        ready.handler.value.startUnary(headers: headers, request: request, deadline: deadline, promise: promise)
+        return
+      }
+      self.readyOnLoop().whenComplete { result in
+        switch result {
+        case .failure(let error):
+          promise.fail(error as? CallFailure ?? .notSent(EtcdError(.unreachable, "\(error)", endpoint: endpoint)))
+        case .success(let ready):
+          ready.handler.value.startUnary(headers: headers, request: request, deadline: deadline, promise: promise)
         }
       }
     }
     return promise.futureResult
+  }
+
+  /// Opens a streaming call: sends its headers and returns the call, whose
+  /// inbound parts arrive on `continuation`.
+  func openStream(
+    path: String, metadata: [(String, String)],
+    continuation: AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>.Continuation
+  ) -> EventLoopFuture<StreamingCallHandle> {
+    let endpoint = self.endpoint
+    let maxSize = settings.maximumMessageSize
+    return ready().flatMap { ready in
+      let call = StreamingCall(continuation: continuation, maximumMessageSize: maxSize)
+      let headers = GRPCFraming.requestHeaders(path: path, endpoint: endpoint, timeout: nil, metadata: metadata)
+      let handle = StreamingCallHandle(call: NIOLoopBound(call, eventLoop: self.eventLoop), ready: ready)
+      return ready.handler.value.startStreaming(call, headers: headers).map { handle }
+    }
   }
 
   static func describeConnectError(_ error: any Error, endpoint: EtcdEndpoint) -> EtcdError {
@@ -266,22 +289,6 @@ public struct ConnectionCounters: Sendable, Hashable {
   public var dropped = 0
 }
 
-/// Sees connection-level frames: after a GOAWAY no new streams go on this
-/// connection; running streams finish and the next call opens a fresh one.
-private final class ConnectionWatcher: ChannelInboundHandler, RemovableChannelHandler {
-  typealias InboundIn = HTTP2Frame
-  let onGoAway: @Sendable () -> Void
-  init(onGoAway: @escaping @Sendable () -> Void) { self.onGoAway = onGoAway }
-
-  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-    if case .goAway = unwrapInboundIn(data).payload { onGoAway() }
-  }
-
-  func errorCaught(context: ChannelHandlerContext, error: any Error) {
-    context.close(promise: nil)
-  }
-}
-
 /// Completes a promise when the TLS handshake finishes or fails.
 private final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
   typealias InboundIn = Any
@@ -316,5 +323,28 @@ private final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelH
   func handlerRemoved(context: ChannelHandlerContext) {
     // Also reached when the TCP connect itself failed; a completed promise ignores this.
     promise.fail(CallFailure.notSent(EtcdError(.unreachable, "connection closed before TLS started", endpoint: endpoint)))
+  }
+}
+
+/// A streaming call as seen from async code: every operation hops to the
+/// connection's event loop.
+struct StreamingCallHandle: Sendable {
+  let call: NIOLoopBound<StreamingCall>
+  let ready: HTTP2Connection.Ready
+
+  func send(_ message: [UInt8]) -> EventLoopFuture<Void> {
+    ready.channel.eventLoop.flatSubmit {
+      ready.handler.value.send(call.value, message: message, endStream: false)
+    }
+  }
+
+  func finish() -> EventLoopFuture<Void> {
+    ready.channel.eventLoop.flatSubmit {
+      ready.handler.value.send(call.value, message: nil, endStream: true)
+    }
+  }
+
+  func cancel() {
+    ready.channel.eventLoop.execute { ready.handler.value.cancel(call.value) }
   }
 }
