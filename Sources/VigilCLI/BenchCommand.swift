@@ -36,6 +36,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Value size in bytes.")
     var valueSize: Int = 100
 
+    @Option(help: "Rounds per cell, Swift and Go alternating; the median round is reported.")
+    var rounds: Int = 3
+
     @Flag(help: "Skip the Go peer.")
     var noGo = false
 
@@ -53,6 +56,9 @@ struct BenchCommand: AsyncParsableCommand {
       }
       for w in workloads.split(separator: ",") where !KVBenchmark.workloads.contains(String(w)) {
         throw ValidationError("--workloads \"\(w)\" is unknown (expected \(KVBenchmark.workloads.joined(separator: ", ")))")
+      }
+      guard (1...20).contains(rounds) else {
+        throw ValidationError("--rounds \(rounds) is out of range (expected 1 to 20)")
       }
       guard (1...(1 << 20)).contains(valueSize) else {
         throw ValidationError("--value-size \(valueSize) is out of range (expected 1 to 1048576)")
@@ -90,7 +96,9 @@ struct BenchCommand: AsyncParsableCommand {
       await probe.shutdown()
       let client = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: [leader]))
       try await KVBenchmark.seed(client: client, valueSize: valueSize)
-      print("target: \(leader) (leader), value \(valueSize) B, \(duration) s per cell, build: \(buildKind)")
+      print(
+        "target: \(leader) (leader), value \(valueSize) B, \(duration) s per round, \(rounds) rounds per cell (median), build: \(buildKind)"
+      )
 
       var table = Table([
         "WORKLOAD", "CALLERS", "SWIFT OPS/S", "GO OPS/S", "SWIFT/GO", "SWIFT P50", "GO P50", "SWIFT P99", "GO P99",
@@ -99,15 +107,22 @@ struct BenchCommand: AsyncParsableCommand {
       var results: [[String: KVBenchResult]] = []
       for workload in workloads.split(separator: ",").map(String.init) {
         for count in callers.split(separator: ",").compactMap({ Int($0) }) {
-          let swift = await KVBenchmark.run(
-            client: client, workload: workload, callers: count, duration: .milliseconds(Int64(duration * 1000)),
-            valueSize: valueSize)
-          var go: KVBenchResult?
-          if let goBinary {
-            go = try KVBenchmark.runGo(
-              binary: goBinary, endpoint: leader, workload: workload, callers: count, duration: duration,
-              valueSize: valueSize)
+          var swiftRounds: [KVBenchResult] = []
+          var goRounds: [KVBenchResult] = []
+          for _ in 0..<rounds {
+            swiftRounds.append(
+              await KVBenchmark.run(
+                client: client, workload: workload, callers: count, duration: .milliseconds(Int64(duration * 1000)),
+                valueSize: valueSize))
+            if let goBinary {
+              goRounds.append(
+                try KVBenchmark.runGo(
+                  binary: goBinary, endpoint: leader, workload: workload, callers: count, duration: duration,
+                  valueSize: valueSize))
+            }
           }
+          let swift = KVBenchmark.median(swiftRounds)!
+          let go = KVBenchmark.median(goRounds)
           var cell = ["swift": swift]
           if let go { cell["go"] = go }
           results.append(cell)

@@ -90,6 +90,12 @@ public enum KVBenchmark {
       seconds: Double(c.seconds) + Double(c.attoseconds) / 1e18, p50Ms: pct(0.5), p99Ms: pct(0.99))
   }
 
+  /// The round with the median throughput (nil for no rounds).
+  public static func median(_ rounds: [KVBenchResult]) -> KVBenchResult? {
+    guard !rounds.isEmpty else { return nil }
+    return rounds.sorted { $0.opsPerSecond < $1.opsPerSecond }[rounds.count / 2]
+  }
+
   /// Builds (once) and runs the Go peer for one cell.
   static func runGo(
     binary: String, endpoint: EtcdEndpoint, workload: String, callers: Int, duration: Double, valueSize: Int
