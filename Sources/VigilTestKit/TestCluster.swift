@@ -3,7 +3,9 @@ import VigilEtcd
 import VigilLocal
 
 /// Runs `body` with a fresh real etcd cluster and a client for it; the
-/// cluster is torn down afterwards, also when `body` throws.
+/// cluster is torn down afterwards, also when `body` throws. The client's
+/// call deadline is generous (15 s): tests check outcomes, and on a loaded
+/// machine an election after a killed leader can take several seconds.
 ///
 /// ```swift
 /// try await withTestCluster(members: 3) { cluster, client in
@@ -20,7 +22,9 @@ public func withTestCluster<T: Sendable>(
   let cluster = try await LocalCluster.start(options)
   let client: EtcdClient
   do {
-    client = try EtcdClient(configuration: cluster.clientConfiguration(endpoints: await cluster.endpoints))
+    var config = cluster.clientConfiguration(endpoints: await cluster.endpoints)
+    config.callTimeout = .seconds(15)
+    client = try EtcdClient(configuration: config)
   } catch {
     await cluster.shutdown()
     throw error
@@ -58,4 +62,16 @@ public func withTemporaryDirectory<T: Sendable>(_ body: (String) async throws ->
   try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
   defer { try? FileManager.default.removeItem(atPath: dir) }
   return try await body(dir)
+}
+
+/// The built `vigil` executable, found next to the running test bundle
+/// (`swift build --build-tests` builds both into the same directory).
+public func vigilExecutablePath() -> String? {
+  var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+  for _ in 0..<3 {
+    let candidate = dir.appendingPathComponent("vigil").path
+    if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    dir = dir.deletingLastPathComponent()
+  }
+  return nil
 }

@@ -12,19 +12,8 @@ struct VigilRun {
   var stderr: String
 
   static func run(_ args: [String]) throws -> VigilRun {
-    let bundle = URL(fileURLWithPath: CommandLine.arguments[0])
-    var dir = bundle.deletingLastPathComponent()
-    var binary: String?
-    for _ in 0..<3 {
-      let candidate = dir.appendingPathComponent("vigil").path
-      if FileManager.default.isExecutableFile(atPath: candidate) {
-        binary = candidate
-        break
-      }
-      dir = dir.deletingLastPathComponent()
-    }
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: try #require(binary, "build the vigil executable first"))
+    process.executableURL = URL(fileURLWithPath: try #require(vigilExecutablePath(), "build the vigil executable first"))
     process.arguments = args
     let out = Pipe()
     let err = Pipe()
@@ -125,9 +114,8 @@ struct CLITests {
 
   @Test func clusterUpPrintsEndpointsAndStopsCleanlyOnSIGTERM() async throws {
     try await withTemporaryDirectory { dir in
-      let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
       let process = Process()
-      process.executableURL = bundle.appendingPathComponent("vigil")
+      process.executableURL = URL(fileURLWithPath: try #require(vigilExecutablePath()))
       process.arguments = ["cluster", "up", "--members", "3", "--dir", dir + "/state", "--refresh", "0"]
       let out = Pipe()
       process.standardOutput = out

@@ -66,6 +66,22 @@ struct ClusterTests {
     }
   }
 
+  @Test func leadershipMovesToAChosenFollower() async throws {
+    try await withTestCluster { cluster, client in
+      var leader: EtcdEndpoint?
+      var follower: UInt64?
+      for endpoint in await cluster.endpoints {
+        let status = try await client.member(endpoint).maintenance.status()
+        if status.isLeader { leader = endpoint } else { follower = status.memberID }
+      }
+      let from = try #require(leader)
+      let to = try #require(follower)
+      try await client.member(from).maintenance.moveLeader(to: to)
+      let moved = try await eventually { try await client.member(from).maintenance.status().leader == to }
+      #expect(moved)
+    }
+  }
+
   @Test func noSpaceAlarmIsReportedAndCleared() async throws {
     try await withTestCluster(
       members: 1, configure: { $0.quotaBackendBytes = 1 << 20 }

@@ -34,9 +34,9 @@ struct WatchTests {
       let watch = client.watch("/r/", options: EtcdWatchOptions(prefix: true))
       let members = await cluster.members
       // Writes go through a client that avoids the member we will kill.
-      let writerClient = try EtcdClient(
-        configuration: cluster.clientConfiguration(endpoints: [members[1].clientEndpoint, members[2].clientEndpoint]))
-      defer { Task { await writerClient.shutdown() } }
+      var writerConfig = cluster.clientConfiguration(endpoints: [members[1].clientEndpoint, members[2].clientEndpoint])
+      writerConfig.callTimeout = .seconds(15)
+      let writerClient = try EtcdClient(configuration: writerConfig)
       let total = 40
       let collector = Task {
         var values: [String] = []
@@ -52,6 +52,7 @@ struct WatchTests {
       try await cluster.kill("m1")
       for i in 20..<total { try await writerClient.kv.put("/r/k", "\(i)") }
       let values = try await collector.value
+      await writerClient.shutdown()
       #expect(values == (0..<total).map(String.init))
       #expect(watch.reconnectCount >= 1)
       #expect(client.endpointInUse != members[0].clientEndpoint)

@@ -29,15 +29,23 @@ struct LocalClusterTests {
   @Test func killedMemberStartsAgainWithItsData() async throws {
     try await withTestCluster { cluster, client in
       try await client.kv.put("/keep", "1")
-      let pid = try #require(try await cluster.pid(of: "m2"))
-      try await cluster.kill("m2")
+      // Kill a follower, so the write below does not wait out an election.
+      var follower = "m2"
+      for member in await cluster.members {
+        if try await !client.member(member.clientEndpoint).maintenance.status().isLeader {
+          follower = member.name
+          break
+        }
+      }
+      let pid = try #require(try await cluster.pid(of: follower))
+      try await cluster.kill(follower)
       #expect(Glibc.kill(pid, 0) != 0)  // the process is gone
-      #expect(try await cluster.state(of: "m2") == .stopped)
+      #expect(try await cluster.state(of: follower) == .stopped)
       try await client.kv.put("/keep", "2")  // the other two keep quorum
-      try await cluster.start("m2")
-      let m2 = client.member(try await cluster.member("m2").clientEndpoint)
+      try await cluster.start(follower)
+      let restarted = client.member(try await cluster.member(follower).clientEndpoint)
       let caughtUp = try await eventually {
-        try await m2.kv.get("/keep", consistency: .serializable)?.valueString == "2"
+        try await restarted.kv.get("/keep", consistency: .serializable)?.valueString == "2"
       }
       #expect(caughtUp)
     }
@@ -95,7 +103,7 @@ struct LocalClusterTests {
   @Test func reaperKillsMembersWhenTheOwnerDiesWithoutCleanup() async throws {
     // A child `vigil cluster up` is the owner; SIGKILL it and check that its
     // etcd processes die too.
-    let vigil = try #require(VigilBinary.path, "build the vigil executable first")
+    let vigil = try #require(vigilExecutablePath(), "build the vigil executable first")
     try await withTemporaryDirectory { dir in
       let state = dir + "/state"
       let process = Process()
@@ -127,19 +135,5 @@ struct LocalClusterTests {
         #expect(error.message.contains("never reuses"))
       }
     }
-  }
-}
-
-/// Locates the built `vigil` executable next to the test bundle.
-enum VigilBinary {
-  static var path: String? {
-    let bundle = URL(fileURLWithPath: CommandLine.arguments[0])
-    var dir = bundle.deletingLastPathComponent()
-    for _ in 0..<3 {
-      let candidate = dir.appendingPathComponent("vigil").path
-      if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-      dir = dir.deletingLastPathComponent()
-    }
-    return nil
   }
 }
