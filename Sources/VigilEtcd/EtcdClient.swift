@@ -77,8 +77,9 @@ public final class EtcdClient: Sendable {
     self.logger = logger
   }
 
-  /// A client that talks only to `endpoint` (no failover), sharing this
-  /// client's connection and credentials when the endpoint is one of its own.
+  /// A client that talks only to `endpoint` (no failover). It shares this
+  /// client's connection and credentials when the endpoint is one of its
+  /// own; otherwise it opens its own connection — call ``shutdown()`` on it.
   public func member(_ endpoint: EtcdEndpoint) -> EtcdClient {
     var config = configuration
     if let existing = connections.first(where: { $0.endpoint.authority == endpoint.authority }) {
@@ -251,15 +252,16 @@ public final class EtcdClient: Sendable {
 
   private func authMetadata(path: String) async throws(EtcdError) -> [(String, String)] {
     guard let credentials = configuration.credentials, path != EtcdPaths.authenticate else { return [] }
-    if let token = auth.token { return [("token", token)] }
-    let request = Etcdserverpb_AuthenticateRequest.with {
-      $0.name = credentials.username
-      $0.password = credentials.password
+    let token = try await auth.token { () async throws(EtcdError) -> String in
+      let request = Etcdserverpb_AuthenticateRequest.with {
+        $0.name = credentials.username
+        $0.password = credentials.password
+      }
+      let response: Etcdserverpb_AuthenticateResponse = try await self.unary(
+        EtcdPaths.authenticate, request, idempotent: true)
+      return response.token
     }
-    let response: Etcdserverpb_AuthenticateResponse = try await unary(
-      EtcdPaths.authenticate, request, idempotent: true)
-    auth.token = response.token
-    return [("token", response.token)]
+    return [("token", token)]
   }
 
   static func makeSSLContext(_ tls: EtcdTLSConfiguration) throws(EtcdError) -> NIOSSLContext {
@@ -293,14 +295,51 @@ public final class EtcdClient: Sendable {
   }
 }
 
-/// The auth token shared by a client and its per-member views.
+/// The auth token shared by a client and its per-member views. Concurrent
+/// callers that find no token share one Authenticate call (etcd hashes the
+/// password with bcrypt, so a burst of them is expensive).
 final class AuthState: Sendable {
-  private let box = NIOLockedValueBox<String?>(nil)
-  var token: String? {
-    get { box.withLockedValue { $0 } }
-    set { box.withLockedValue { $0 = newValue } }
+  private struct State {
+    var token: String?
+    var pending: Task<String, any Error>?
   }
-  func invalidate() { token = nil }
+  private let box = NIOLockedValueBox(State())
+
+  /// The current token, fetching one with `fetch` when there is none.
+  func token(_ fetch: @escaping @Sendable () async throws(EtcdError) -> String) async throws(EtcdError) -> String {
+    enum Next {
+      case have(String)
+      case wait(Task<String, any Error>)
+    }
+    let next: Next = box.withLockedValue { state in
+      if let token = state.token { return .have(token) }
+      if let pending = state.pending { return .wait(pending) }
+      // Unstructured on purpose: every concurrent caller awaits this one fetch.
+      let pending = Task { () async throws -> String in try await fetch() }
+      state.pending = pending
+      return .wait(pending)
+    }
+    switch next {
+    case .have(let token):
+      return token
+    case .wait(let pending):
+      do {
+        let token = try await pending.value
+        box.withLockedValue { state in
+          if state.pending == pending {
+            state.token = token
+            state.pending = nil
+          }
+        }
+        return token
+      } catch {
+        box.withLockedValue { state in if state.pending == pending { state.pending = nil } }
+        throw error as? EtcdError ?? EtcdError(.authenticationFailed, "\(error)")
+      }
+    }
+  }
+
+  func invalidate() { box.withLockedValue { $0.token = nil } }
 }
 
 extension EtcdError {

@@ -15,6 +15,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
   typealias OutboundOut = HTTP2Frame
 
   private let endpoint: EtcdEndpoint
+  private let eventLoop: any EventLoop
   private let settings: EtcdConnectionSettings
   private let onGoAway: @Sendable () -> Void
   private var context: ChannelHandlerContext?
@@ -30,8 +31,12 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     case streaming(StreamingCall)
   }
 
-  init(endpoint: EtcdEndpoint, settings: EtcdConnectionSettings, onGoAway: @escaping @Sendable () -> Void) {
+  init(
+    endpoint: EtcdEndpoint, eventLoop: any EventLoop, settings: EtcdConnectionSettings,
+    onGoAway: @escaping @Sendable () -> Void
+  ) {
     self.endpoint = endpoint
+    self.eventLoop = eventLoop
     self.settings = settings
     self.onGoAway = onGoAway
   }
@@ -168,8 +173,6 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     reset(id)
   }
 
-  private var eventLoop: any EventLoop { context!.eventLoop }
-
   // MARK: inbound
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -192,7 +195,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
       }
     case .data(let data):
       guard case .byteBuffer(let bytes) = data.data else { return }
-      consumed(bytes.readableBytes, on: frame.streamID, streaming: { if case .streaming = call { true } else { false } }())
+      consumed(bytes.readableBytes, on: frame.streamID)
       switch call {
       case .unary(let u):
         if u.receive(data: bytes, endStream: data.endStream) {
@@ -219,7 +222,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
   }
 
   /// Returns flow-control credit as data is consumed, in large steps.
-  private func consumed(_ bytes: Int, on id: HTTP2StreamID, streaming: Bool) {
+  private func consumed(_ bytes: Int, on id: HTTP2StreamID) {
     guard bytes > 0, let context else { return }
     connectionUnacked += bytes
     if connectionUnacked >= settings.connectionWindowSize / 2 {
@@ -230,7 +233,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
       scheduleFlush()
     }
     // Unary responses fit in the stream's initial window; long streams get credit back.
-    if streaming, case .streaming(let call)? = calls[id] {
+    if case .streaming(let call)? = calls[id] {
       call.unacked += bytes
       if call.unacked >= settings.streamWindowSize / 2 {
         context.write(

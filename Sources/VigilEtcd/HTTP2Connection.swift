@@ -27,8 +27,8 @@ enum CallFailure: Error {
 }
 
 /// One HTTP/2 connection to one etcd member, opened lazily and reopened after
-/// it drops. Carries unary calls on a lean path (a promise per stream) and
-/// streaming calls for ``EtcdTransport``.
+/// it drops. Its ``GRPCConnectionHandler`` carries unary calls on a lean path
+/// (a promise per call) and streaming calls for ``EtcdTransport``.
 final class HTTP2Connection: Sendable {
   let endpoint: EtcdEndpoint
   let eventLoop: any EventLoop
@@ -61,7 +61,7 @@ final class HTTP2Connection: Sendable {
   /// How many TCP connections were opened, and how many dropped without being asked to.
   var statistics: ConnectionCounters { counters.withLockedValue { $0 } }
 
-  /// A live connection's multiplexer, connecting first if needed.
+  /// A live connection, connecting first if needed.
   func ready() -> EventLoopFuture<Ready> {
     if eventLoop.inEventLoop { return readyOnLoop() }
     return eventLoop.flatSubmit { self.readyOnLoop() }
@@ -115,7 +115,9 @@ final class HTTP2Connection: Sendable {
               mode: .client, connectionConfiguration: settings.http2Connection,
               streamConfiguration: settings.http2Stream))
           try sync.addHandler(
-            GRPCConnectionHandler(endpoint: endpoint, settings: settings, onGoAway: { [weak self] in self?.drain() }))
+            GRPCConnectionHandler(
+              endpoint: endpoint, eventLoop: channel.eventLoop, settings: settings,
+              onGoAway: { [weak self] in self?.drain() }))
         }
       }
     return bootstrap.connect(host: endpoint.host, port: endpoint.port)

@@ -59,6 +59,36 @@ struct WatchTests {
     }
   }
 
+  @Test func silentStreamOnAFrozenMemberIsReopenedElsewhere() async throws {
+    try await withTestCluster { cluster, client in
+      var options = EtcdWatchOptions(prefix: true)
+      options.livenessInterval = .milliseconds(300)
+      let watch = client.watch("/frozen/", options: options)
+      let members = await cluster.members
+      var writerConfig = cluster.clientConfiguration(endpoints: [members[1].clientEndpoint, members[2].clientEndpoint])
+      writerConfig.callTimeout = .seconds(15)
+      let writer = try EtcdClient(configuration: writerConfig)
+      let collector = Task {
+        var values: [String] = []
+        for try await response in watch {
+          values += response.events.map(\.kv.valueString)
+          if values.count >= 10 { break }
+        }
+        return values
+      }
+      try await Task.sleep(for: .milliseconds(300))
+      for i in 0..<5 { try await writer.kv.put("/frozen/k", "\(i)") }
+      // SIGSTOP: the TCP connection stays up, nothing answers.
+      try await cluster.freeze("m1")
+      for i in 5..<10 { try await writer.kv.put("/frozen/k", "\(i)") }
+      let values = try await collector.value
+      try await cluster.unfreeze("m1")
+      await writer.shutdown()
+      #expect(values == (0..<10).map(String.init))
+      #expect(watch.reconnectCount >= 1)
+    }
+  }
+
   @Test func compactedStartRevisionEndsTheWatchWithAClearError() async throws {
     try await withTestCluster(members: 1) { _, client in
       let first = try await client.kv.put("/c/k", "1").revision
