@@ -65,14 +65,14 @@ public final class EtcdClient: Sendable {
 
   private init(
     configuration: EtcdClientConfiguration, connections: [HTTP2Connection], owns: Bool, auth: AuthState,
-    sslContext: NIOSSLContext?, logger: Logger
+    sslContext: NIOSSLContext?, logger: Logger, preferred: NIOLockedValueBox<Int> = NIOLockedValueBox(0)
   ) {
     self.sslContext = sslContext
     self.configuration = configuration
     self.connections = connections
     self.grpcClients = connections.map { GRPCClient(transport: EtcdTransport(connection: $0)) }
     self.ownsConnections = owns
-    self.preferred = NIOLockedValueBox(0)
+    self.preferred = preferred
     self.auth = auth
     self.logger = logger
   }
@@ -95,6 +95,16 @@ public final class EtcdClient: Sendable {
     return EtcdClient(
       configuration: config, connections: [connection], owns: true, auth: auth, sslContext: sslContext,
       logger: logger)
+  }
+
+  /// The same client with another deadline per call (connections, failover
+  /// position and credentials are shared): `client.withCallTimeout(.milliseconds(300)).kv.get(k)`.
+  public func withCallTimeout(_ timeout: TimeAmount) -> EtcdClient {
+    var config = configuration
+    config.callTimeout = timeout
+    return EtcdClient(
+      configuration: config, connections: connections, owns: false, auth: auth, sslContext: sslContext,
+      logger: logger, preferred: preferred)
   }
 
   /// The endpoint calls currently go to.

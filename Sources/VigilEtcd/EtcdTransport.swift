@@ -1,3 +1,4 @@
+import Foundation
 import GRPCCore
 import NIOCore
 import NIOHPACK
@@ -67,7 +68,7 @@ private final class StreamWriter: ClosableRPCWriterProtocol, Sendable {
     for (key, value) in metadata {
       switch value {
       case .string(let s): extra.append((key, s))
-      case .binary(let b): extra.append((key, base64(b)))
+      case .binary(let b): extra.append((key, Data(b).base64EncodedString()))
       }
     }
     let opened: StreamingCallHandle
@@ -112,24 +113,4 @@ private final class StreamWriter: ClosableRPCWriterProtocol, Sendable {
     cancelled.withLockedValue { $0 = true }
     handle.withLockedValue { $0 }?.cancel()
   }
-}
-
-private func base64(_ bytes: [UInt8]) -> String {
-  let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-  var out: [UInt8] = []
-  var i = 0
-  while i + 2 < bytes.count {
-    let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-    out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)], table[Int(n & 63)]]
-    i += 3
-  }
-  let rest = bytes.count - i
-  if rest == 1 {
-    let n = UInt32(bytes[i]) << 16
-    out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)]]
-  } else if rest == 2 {
-    let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-    out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)]]
-  }
-  return String(decoding: out, as: UTF8.self)
 }

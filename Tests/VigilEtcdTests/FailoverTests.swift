@@ -56,10 +56,8 @@ struct FailoverTests {
   }
 
   @Test func timeoutNamesTheEndpoint() async throws {
-    try await withTestCluster(members: 1) { cluster, _ in
-      var config = cluster.clientConfiguration(endpoints: await cluster.endpoints)
-      config.callTimeout = .milliseconds(500)
-      let client = try EtcdClient(configuration: config)
+    try await withTestCluster(members: 1) { cluster, base in
+      let client = base.withCallTimeout(.milliseconds(500))
       try await client.kv.put("/t", "1")
       try await cluster.freeze("m1")
       do {
@@ -70,7 +68,6 @@ struct FailoverTests {
         #expect(error.description.contains("127.0.0.1"))
       }
       try await cluster.unfreeze("m1")
-      await client.shutdown()
     }
   }
 
