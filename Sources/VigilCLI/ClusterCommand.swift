@@ -83,7 +83,7 @@ struct ClusterCommand: AsyncParsableCommand {
         await showStatus(client: client, refresh: refresh, until: deadline)
         await client.shutdown()
       }
-      await cluster.shutdown()
+      await cluster.shutdown(graceful: true)
       print("vigil: cluster stopped")
       fflush(nil)
       return nil

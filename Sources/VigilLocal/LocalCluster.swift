@@ -264,11 +264,23 @@ public actor LocalCluster {
   }
 
   /// Stops every member and the reaper; removes a temporary state directory.
-  public func shutdown() async {
+  /// - Parameter graceful: send SIGTERM first and give members `grace` to
+  ///   exit (as `vigil cluster up` does); otherwise SIGKILL at once (tests).
+  public func shutdown(graceful: Bool = false, grace: Duration = .seconds(5)) async {
     guard !isShutDown else { return }
     isShutDown = true
-    for name in order {
-      guard let process = records[name]?.process, process.isRunning else { continue }
+    let running = order.compactMap { records[$0]?.process }.filter(\.isRunning)
+    if graceful {
+      for process in running {
+        _ = Glibc.kill(process.processIdentifier, SIGCONT)  // a frozen member cannot handle SIGTERM
+        _ = Glibc.kill(process.processIdentifier, SIGTERM)
+      }
+      let deadline = ContinuousClock.now + grace
+      for process in running {
+        await Self.waitForExit(process, timeout: Swift.max(.zero, deadline - ContinuousClock.now))
+      }
+    }
+    for process in running where process.isRunning {
       _ = Glibc.kill(process.processIdentifier, SIGKILL)
     }
     for name in order {
