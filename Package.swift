@@ -12,6 +12,7 @@ let package = Package(
   products: [
     .executable(name: "vigil", targets: ["vigil"]),
     .library(name: "VigilEtcd", targets: ["VigilEtcd"]),
+    .library(name: "VigilCore", targets: ["VigilCore"]),
     .library(name: "VigilLocal", targets: ["VigilLocal"]),
     .library(name: "VigilTestKit", targets: ["VigilTestKit"]),
   ],
@@ -54,6 +55,11 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // Pure decisions: failure detector, diagnosis. No I/O, no clock.
+    .target(
+      name: "VigilCore",
+      swiftSettings: strict
+    ),
     // Runs etcd members as local processes (the embedded default runtime).
     .target(
       name: "VigilLocal",
@@ -88,6 +94,11 @@ let package = Package(
     .testTarget(
       name: "VigilEtcdTests",
       dependencies: ["VigilEtcd", "VigilTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "VigilCoreTests",
+      dependencies: ["VigilCore"],
       swiftSettings: strict
     ),
     .testTarget(

@@ -1,0 +1,152 @@
+/// A named fault.
+public enum Fault: String, Sendable, Hashable, Codable, CaseIterable {
+  /// The process is gone: connections are refused.
+  case crashed
+  /// The process accepts connections but answers nothing (e.g. SIGSTOP, deadlock).
+  case hung
+  /// Alive, but cut from its peers (or from Vigil): no leader, raft index stalled, or unreachable by timeout.
+  case partitioned
+  /// Answers, but its writes are slow (fsync): latency far above its baseline.
+  case slowDisk = "slow disk"
+  /// The NOSPACE alarm is raised: the cluster refuses writes.
+  case noSpace = "NOSPACE"
+  /// The member came back with another identity or an empty data dir.
+  case dataLoss = "data loss"
+  /// CORRUPT alarm, or its hash differs from its peers' at the same revision.
+  case corruption
+  /// No member knows a leader.
+  case noLeader = "no leader"
+  /// Fewer healthy voters than a quorum.
+  case quorumLost = "quorum lost"
+}
+
+/// What the probes and inspections say about one member, distilled.
+public struct MemberSignals: Sendable, Hashable {
+  public var name: String
+  public var health: HealthState
+  /// How its latest failed probe failed, if it failed.
+  public var lastFailure: ProbeFailureKind?
+  /// Whether a bare TCP connect to its client port succeeds (nil: not checked).
+  public var tcpReachable: Bool?
+  /// Whether its status names a leader (nil: no status).
+  public var hasLeader: Bool?
+  /// Its raft index stopped advancing while its peers' advanced.
+  public var raftIndexStalled: Bool
+  /// Active alarms on it ("NOSPACE", "CORRUPT").
+  public var alarms: Set<String>
+  /// It answers with a member id or cluster id other than the one known.
+  public var identityChanged: Bool
+  /// Its HashKV differs from the majority's at the same revision.
+  public var hashMismatch: Bool
+  /// Writes through it are far slower than its baseline while it answers.
+  public var slowWrites: Bool
+  public var isLearner: Bool
+
+  public init(
+    name: String, health: HealthState, lastFailure: ProbeFailureKind? = nil, tcpReachable: Bool? = nil,
+    hasLeader: Bool? = nil, raftIndexStalled: Bool = false, alarms: Set<String> = [], identityChanged: Bool = false,
+    hashMismatch: Bool = false, slowWrites: Bool = false, isLearner: Bool = false
+  ) {
+    self.name = name
+    self.health = health
+    self.lastFailure = lastFailure
+    self.tcpReachable = tcpReachable
+    self.hasLeader = hasLeader
+    self.raftIndexStalled = raftIndexStalled
+    self.alarms = alarms
+    self.identityChanged = identityChanged
+    self.hashMismatch = hashMismatch
+    self.slowWrites = slowWrites
+    self.isLearner = isLearner
+  }
+}
+
+/// A fault, where it is, and why Vigil thinks so.
+public struct Diagnosis: Sendable, Hashable, Codable {
+  public var fault: Fault
+  /// The member, or nil for a cluster-wide fault.
+  public var member: String?
+  public var reason: String
+
+  public init(fault: Fault, member: String?, reason: String) {
+    self.fault = fault
+    self.member = member
+    self.reason = reason
+  }
+}
+
+/// Names faults from signals. Pure; the order of the rules is the order of
+/// precedence (identity and data problems outrank liveness ones).
+public enum Diagnoser {
+  /// The fault of one member, or nil when its signals show none.
+  public static func diagnose(_ m: MemberSignals) -> Diagnosis? {
+    if m.identityChanged {
+      return Diagnosis(fault: .dataLoss, member: m.name, reason: "answers with a different member or cluster id")
+    }
+    if m.alarms.contains("CORRUPT") {
+      return Diagnosis(fault: .corruption, member: m.name, reason: "CORRUPT alarm raised")
+    }
+    if m.hashMismatch {
+      return Diagnosis(fault: .corruption, member: m.name, reason: "HashKV differs from its peers at the same revision")
+    }
+    if m.alarms.contains("NOSPACE") {
+      return Diagnosis(fault: .noSpace, member: m.name, reason: "NOSPACE alarm raised: writes are refused")
+    }
+    if m.health == .failed || m.health == .suspect {
+      switch m.lastFailure {
+      case .refused?:
+        return Diagnosis(fault: .crashed, member: m.name, reason: "connection refused: nothing listens on its client port")
+      case .timeout?, .interrupted?:
+        if m.tcpReachable == true {
+          if m.hasLeader == false || m.raftIndexStalled {
+            return Diagnosis(fault: .partitioned, member: m.name, reason: "answers Vigil but has no leader or a stalled raft index")
+          }
+          return Diagnosis(fault: .hung, member: m.name, reason: "accepts connections but does not answer in time")
+        }
+        if m.tcpReachable == false {
+          return Diagnosis(fault: .partitioned, member: m.name, reason: "unreachable by timeout: the network path is cut")
+        }
+        return Diagnosis(fault: .hung, member: m.name, reason: "no answer in time")
+      default:
+        break
+      }
+    }
+    if m.hasLeader == false || m.raftIndexStalled {
+      return Diagnosis(
+        fault: .partitioned, member: m.name,
+        reason: m.hasLeader == false ? "reports no leader" : "its raft index stalled while its peers advanced")
+    }
+    if m.slowWrites {
+      return Diagnosis(fault: .slowDisk, member: m.name, reason: "answers, but writes are far slower than its baseline")
+    }
+    return nil
+  }
+
+  /// Cluster-wide faults first (quorum lost, no leader), then each member's.
+  public static func diagnose(cluster members: [MemberSignals]) -> [Diagnosis] {
+    var result: [Diagnosis] = []
+    let voters = members.filter { !$0.isLearner }
+    let healthyVoters = voters.filter { $0.health == .healthy }.count
+    let quorum = voters.count / 2 + 1
+    let downVoters = voters.filter { $0.health == .failed }.count
+    if !voters.isEmpty && voters.count - downVoters < quorum {
+      result.append(
+        Diagnosis(
+          fault: .quorumLost, member: nil,
+          reason: "\(downVoters) of \(voters.count) voters failed; a quorum needs \(quorum) (healthy: \(healthyVoters))"))
+    } else {
+      let answering = voters.filter { $0.hasLeader != nil }
+      if !answering.isEmpty && answering.allSatisfy({ $0.hasLeader == false }) {
+        result.append(Diagnosis(fault: .noLeader, member: nil, reason: "no answering voter knows a leader"))
+      }
+    }
+    let clusterLeaderless = result.contains { $0.fault == .noLeader }
+    for member in members {
+      guard let diagnosis = diagnose(member) else { continue }
+      // When nobody has a leader, "no leader" on each member is the cluster's fault, not a partition.
+      if clusterLeaderless && diagnosis.fault == .partitioned && member.health == .healthy { continue }
+      result.append(diagnosis)
+    }
+    return result
+  }
+}

@@ -1,0 +1,142 @@
+import Foundation
+
+/// Tuning of the failure detector.
+public struct DetectorSettings: Sendable, Hashable, Codable {
+  /// Consecutive bad probes before healthy → suspect.
+  public var failuresToSuspect: Int = 1
+  /// Consecutive bad probes before the detector asks for a confirming re-probe;
+  /// if that fails too, suspect → failed.
+  public var failuresToFail: Int = 2
+  /// Consecutive good probes before suspect/failed → healthy.
+  public var successesToRecover: Int = 2
+  /// A successful probe slower than the latency threshold counts as bad.
+  public var slowIsBad: Bool = true
+  /// mean + k·σ over the last `latencyWindow` good probes, never below `latencyFloor`.
+  public var latencyK: Double = 4
+  public var latencyWindow: Int = 64
+  public var latencyFloor: Duration = .milliseconds(250)
+
+  public init() {}
+}
+
+/// What the detector asks its shell to do.
+public enum DetectorDirective: Sendable, Hashable {
+  /// The state changed; record and publish it.
+  case transition(HealthTransition)
+  /// Probe this target again now, before declaring it failed.
+  case confirm
+}
+
+/// A change of health state with the evidence that caused it.
+public struct HealthTransition: Sendable, Hashable {
+  public var from: HealthState
+  public var to: HealthState
+  /// Why: the observations that tipped it, newest last.
+  public var evidence: [String]
+}
+
+/// Turns a stream of probe results for one target into a health state that
+/// does not flap: consecutive bad results (failures, or successes slower
+/// than an adaptive latency threshold) make it suspect, and only a failed
+/// confirming re-probe makes it failed; consecutive good results bring it back.
+///
+/// Pure: no clock, no I/O. The shell feeds observations and carries out directives.
+public struct FailureDetector: Sendable, Hashable {
+  public let settings: DetectorSettings
+  public private(set) var state: HealthState = .unknown
+  public private(set) var consecutiveBad = 0
+  public private(set) var consecutiveGood = 0
+  /// True while a confirming re-probe has been requested and not yet answered.
+  public private(set) var awaitingConfirmation = false
+  public private(set) var baseline: LatencyBaseline
+  private var recentEvidence: [String] = []
+
+  public init(settings: DetectorSettings = DetectorSettings()) {
+    self.settings = settings
+    self.baseline = LatencyBaseline(capacity: max(2, settings.latencyWindow), k: settings.latencyK, floor: settings.latencyFloor)
+  }
+
+  /// Feeds one observation.
+  /// - Returns: what to do: publish a transition, and/or re-probe at once.
+  public mutating func observe(_ o: ProbeObservation) -> [DetectorDirective] {
+    let threshold = baseline.threshold
+    let slow = o.succeeded && settings.slowIsBad && o.latency > threshold
+    let bad = !o.succeeded || slow
+    let note: String
+    if !o.succeeded {
+      note = "probe failed (\(o.failure?.rawValue ?? "error")) after \(Self.ms(o.latency))" + (o.detail.isEmpty ? "" : ": \(o.detail)")
+    } else if slow {
+      note = "probe took \(Self.ms(o.latency)), above the \(Self.ms(threshold)) threshold"
+    } else {
+      note = "probe succeeded in \(Self.ms(o.latency))"
+    }
+    if o.succeeded && !slow { baseline.add(o.latency) }
+    remember(note)
+
+    var directives: [DetectorDirective] = []
+    if bad {
+      consecutiveBad += 1
+      consecutiveGood = 0
+      switch state {
+      case .unknown, .healthy:
+        if consecutiveBad >= settings.failuresToSuspect { move(to: .suspect, &directives) }
+        if consecutiveBad >= settings.failuresToFail, !awaitingConfirmation {
+          awaitingConfirmation = true
+          directives.append(.confirm)
+        }
+      case .suspect:
+        if awaitingConfirmation && o.isConfirmation {
+          awaitingConfirmation = false
+          move(to: .failed, &directives)
+        } else if consecutiveBad >= settings.failuresToFail && !awaitingConfirmation {
+          awaitingConfirmation = true
+          directives.append(.confirm)
+        }
+      case .failed:
+        break
+      }
+    } else {
+      consecutiveGood += 1
+      consecutiveBad = 0
+      awaitingConfirmation = false
+      switch state {
+      case .unknown:
+        move(to: .healthy, &directives)
+      case .suspect, .failed:
+        if consecutiveGood >= settings.successesToRecover { move(to: .healthy, &directives) }
+      case .healthy:
+        break
+      }
+    }
+    return directives
+  }
+
+  /// Forgets everything (e.g. the target was replaced); the state becomes unknown.
+  public mutating func reset() -> [DetectorDirective] {
+    var directives: [DetectorDirective] = []
+    consecutiveBad = 0
+    consecutiveGood = 0
+    awaitingConfirmation = false
+    baseline = LatencyBaseline(capacity: baseline.capacity, k: baseline.k, floor: baseline.floor)
+    recentEvidence = ["detector reset"]
+    move(to: .unknown, &directives)
+    return directives
+  }
+
+  private mutating func move(to next: HealthState, _ directives: inout [DetectorDirective]) {
+    guard next != state else { return }
+    directives.append(.transition(HealthTransition(from: state, to: next, evidence: recentEvidence)))
+    state = next
+  }
+
+  private mutating func remember(_ note: String) {
+    recentEvidence.append(note)
+    if recentEvidence.count > 5 { recentEvidence.removeFirst(recentEvidence.count - 5) }
+  }
+
+  static func ms(_ d: Duration) -> String {
+    let v = d.seconds * 1000
+    return v < 10 ? String(format: "%.2f ms", v) : String(format: "%.0f ms", v)
+  }
+}
+

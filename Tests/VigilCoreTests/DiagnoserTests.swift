@@ -1,0 +1,66 @@
+import Testing
+import VigilCore
+
+@Suite("Diagnosis")
+struct DiagnoserTests {
+  @Test(arguments: [
+    (MemberSignals(name: "m1", health: .failed, lastFailure: .refused), Fault.crashed),
+    (MemberSignals(name: "m1", health: .failed, lastFailure: .timeout, tcpReachable: true), .hung),
+    (MemberSignals(name: "m1", health: .suspect, lastFailure: .timeout, tcpReachable: false), .partitioned),
+    (MemberSignals(name: "m1", health: .failed, lastFailure: .timeout, tcpReachable: true, hasLeader: false), .partitioned),
+    (MemberSignals(name: "m1", health: .healthy, hasLeader: true, raftIndexStalled: true), .partitioned),
+    (MemberSignals(name: "m1", health: .healthy, alarms: ["NOSPACE"]), .noSpace),
+    (MemberSignals(name: "m1", health: .healthy, alarms: ["CORRUPT", "NOSPACE"]), .corruption),
+    (MemberSignals(name: "m1", health: .healthy, hashMismatch: true), .corruption),
+    (MemberSignals(name: "m1", health: .failed, lastFailure: .refused, identityChanged: true), .dataLoss),
+    (MemberSignals(name: "m1", health: .healthy, hasLeader: true, slowWrites: true), .slowDisk),
+  ])
+  func namesTheFault(signals: MemberSignals, expected: Fault) {
+    let d = Diagnoser.diagnose(signals)
+    #expect(d?.fault == expected)
+    #expect(d?.member == "m1")
+    #expect(d?.reason.isEmpty == false)
+  }
+
+  @Test func aHealthyMemberHasNoFault() {
+    #expect(Diagnoser.diagnose(MemberSignals(name: "m1", health: .healthy, tcpReachable: true, hasLeader: true)) == nil)
+  }
+
+  @Test func twoOfThreeVotersFailedIsQuorumLost() {
+    let members = [
+      MemberSignals(name: "m1", health: .healthy, hasLeader: false),
+      MemberSignals(name: "m2", health: .failed, lastFailure: .refused),
+      MemberSignals(name: "m3", health: .failed, lastFailure: .refused),
+    ]
+    let result = Diagnoser.diagnose(cluster: members)
+    #expect(result.first?.fault == .quorumLost)
+    #expect(result.first?.member == nil)
+    #expect(result.filter { $0.fault == .crashed }.compactMap(\.member).sorted() == ["m2", "m3"])
+  }
+
+  @Test func oneOfThreeFailedKeepsQuorum() {
+    let members = [
+      MemberSignals(name: "m1", health: .healthy, hasLeader: true),
+      MemberSignals(name: "m2", health: .healthy, hasLeader: true),
+      MemberSignals(name: "m3", health: .failed, lastFailure: .refused),
+    ]
+    let result = Diagnoser.diagnose(cluster: members)
+    #expect(result.map(\.fault) == [.crashed])
+  }
+
+  @Test func learnersDoNotCountTowardsQuorum() {
+    let members = [
+      MemberSignals(name: "m1", health: .healthy, hasLeader: true),
+      MemberSignals(name: "m2", health: .failed, lastFailure: .refused),
+      MemberSignals(name: "m3", health: .healthy, hasLeader: true, isLearner: true),
+    ]
+    // Voters m1, m2: quorum 2, one failed → lost.
+    #expect(Diagnoser.diagnose(cluster: members).first?.fault == .quorumLost)
+  }
+
+  @Test func nobodyKnowingALeaderIsNoLeader() {
+    let members = (1...3).map { MemberSignals(name: "m\($0)", health: .healthy, hasLeader: false) }
+    let result = Diagnoser.diagnose(cluster: members)
+    #expect(result.map(\.fault) == [.noLeader])
+  }
+}
