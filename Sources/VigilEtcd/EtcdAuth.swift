@@ -18,7 +18,7 @@ public struct EtcdAuth: Sendable {
       $0.role = role
     }
     let _: Etcdserverpb_AuthUserGrantRoleResponse = try await client.unary(
-      EtcdPaths.userGrantRole, request, idempotent: true)
+      EtcdPaths.userGrantRole, request, idempotent: false)
   }
 
   /// Turns authentication on (a `root` user with the `root` role must exist).

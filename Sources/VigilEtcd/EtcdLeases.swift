@@ -34,10 +34,11 @@ public struct EtcdLeases: Sendable {
     return EtcdLease(id: r.id, ttl: r.ttl)
   }
 
-  /// Revokes a lease; its keys are deleted.
+  /// Revokes a lease; its keys are deleted. Not retried blindly: a repeat of
+  /// an applied revoke would answer "lease not found".
   public func revoke(_ id: Int64) async throws(EtcdError) {
     let _: Etcdserverpb_LeaseRevokeResponse = try await client.unary(
-      EtcdPaths.leaseRevoke, Etcdserverpb_LeaseRevokeRequest.with { $0.id = id }, idempotent: true)
+      EtcdPaths.leaseRevoke, Etcdserverpb_LeaseRevokeRequest.with { $0.id = id }, idempotent: false)
   }
 
   /// Remaining time of a lease, optionally with its keys.

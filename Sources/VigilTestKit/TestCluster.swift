@@ -75,3 +75,22 @@ public func vigilExecutablePath() -> String? {
   }
   return nil
 }
+
+/// Writes `key` = `value` once, retrying through elections and failovers: the
+/// write is a create-if-absent transaction, so a retry after an unknown
+/// outcome never adds a second event. For tests that write while members die.
+public func createEventually(
+  _ client: EtcdClient, _ key: String, _ value: String, timeout: Duration = .seconds(60)
+) async throws {
+  let deadline = ContinuousClock.now + timeout
+  while true {
+    do {
+      _ = try await client.kv.txn([.createRevision(key, .equal, 0)], success: [.put(key, value)])
+      return
+    } catch let error as EtcdError {
+      let transient: Set<EtcdError.Code> = [.unavailable, .timedOut, .outcomeUnknown, .unreachable]
+      guard transient.contains(error.code), ContinuousClock.now < deadline else { throw error }
+      try await Task.sleep(for: .milliseconds(100))
+    }
+  }
+}

@@ -14,8 +14,8 @@ struct FailoverTests {
       // A read is idempotent: it fails over transparently.
       #expect(try await client.kv.get("/f/a")?.valueString == "1")
       #expect(client.endpointInUse != first)
-      // Writes go to the new endpoint too.
-      try await client.kv.put("/f/b", "2")
+      // Writes go to the new endpoint too (retried only while an election settles).
+      try await createEventually(client, "/f/b", "2")
       #expect(try await client.kv.get("/f/b")?.valueString == "2")
     }
   }

@@ -48,9 +48,10 @@ struct WatchTests {
       }
       // The watch connects to the first endpoint (m1); give it time to be created.
       try await Task.sleep(for: .milliseconds(300))
-      for i in 0..<20 { try await writerClient.kv.put("/r/k", "\(i)") }
+      // Distinct keys, written once each even if an election makes a write's outcome unknown.
+      for i in 0..<20 { try await createEventually(writerClient, "/r/\(i)", "\(i)") }
       try await cluster.kill("m1")
-      for i in 20..<total { try await writerClient.kv.put("/r/k", "\(i)") }
+      for i in 20..<total { try await createEventually(writerClient, "/r/\(i)", "\(i)") }
       let values = try await collector.value
       await writerClient.shutdown()
       #expect(values == (0..<total).map(String.init))
@@ -77,10 +78,10 @@ struct WatchTests {
         return values
       }
       try await Task.sleep(for: .milliseconds(300))
-      for i in 0..<5 { try await writer.kv.put("/frozen/k", "\(i)") }
+      for i in 0..<5 { try await createEventually(writer, "/frozen/\(i)", "\(i)") }
       // SIGSTOP: the TCP connection stays up, nothing answers.
       try await cluster.freeze("m1")
-      for i in 5..<10 { try await writer.kv.put("/frozen/k", "\(i)") }
+      for i in 5..<10 { try await createEventually(writer, "/frozen/\(i)", "\(i)") }
       let values = try await collector.value
       try await cluster.unfreeze("m1")
       await writer.shutdown()
