@@ -13,6 +13,7 @@ let package = Package(
     .executable(name: "vigil", targets: ["vigil"]),
     .library(name: "VigilEtcd", targets: ["VigilEtcd"]),
     .library(name: "VigilCore", targets: ["VigilCore"]),
+    .library(name: "VigilConfig", targets: ["VigilConfig"]),
     .library(name: "VigilLocal", targets: ["VigilLocal"]),
     .library(name: "VigilTestKit", targets: ["VigilTestKit"]),
   ],
@@ -25,6 +26,7 @@ let package = Package(
     .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
   ],
   targets: [
     // Generated protobuf messages and gRPC client stubs (scripts/generate-protos).
@@ -60,6 +62,12 @@ let package = Package(
       name: "VigilCore",
       swiftSettings: strict
     ),
+    // vigil.yaml: parsing, defaults, validation with paths.
+    .target(
+      name: "VigilConfig",
+      dependencies: ["VigilCore", "VigilEtcd", .product(name: "Yams", package: "Yams")],
+      swiftSettings: strict
+    ),
     // Runs etcd members as local processes (the embedded default runtime).
     .target(
       name: "VigilLocal",
@@ -79,6 +87,7 @@ let package = Package(
     .target(
       name: "VigilCLI",
       dependencies: [
+        "VigilConfig",
         "VigilEtcd",
         "VigilLocal",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -99,6 +108,11 @@ let package = Package(
     .testTarget(
       name: "VigilCoreTests",
       dependencies: ["VigilCore"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "VigilConfigTests",
+      dependencies: ["VigilConfig"],
       swiftSettings: strict
     ),
     .testTarget(

@@ -6,7 +6,7 @@ public struct VigilCommand: AsyncParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "vigil",
     abstract: "Keeps etcd-backed control planes alive: probes, detects, repairs, backs up, proves.",
-    subcommands: [ClusterCommand.self, StatusCommand.self, BenchCommand.self]
+    subcommands: [ClusterCommand.self, StatusCommand.self, ConfigCommand.self, BenchCommand.self]
   )
 
   public init() {}
@@ -26,6 +26,10 @@ public enum VigilMain {
       }
       fflush(nil)
       return 0
+    } catch let code as ExitCode {
+      // The command already said what was wrong.
+      fflush(nil)
+      return code.rawValue
     } catch let error as CLIError {
       fflush(nil)
       FileHandle.standardError.write(Data("vigil: error: \(error.message)\n".utf8))

@@ -136,6 +136,37 @@ struct CLITests {
     }
   }
 
+  @Test func configCheckListsEveryProblemWithItsPathOrPrintsTheResolvedFile() async throws {
+    try await withTemporaryDirectory { dir in
+      let bad = dir + "/bad.yaml"
+      try """
+        clusters:
+          - name: a
+            endpoints: ["htp://x:1"]
+            tier: P7
+            endpiont: []
+        """.write(toFile: bad, atomically: true, encoding: .utf8)
+      let run = try VigilRun.run(["config", "check", bad])
+      #expect(run.status == 1)
+      let lines = run.stderr.split(separator: "\n")
+      #expect(lines.count == 3, "stderr: \(run.stderr)")
+      #expect(lines.contains { $0.contains("clusters[0].endpoints[0]") && $0.contains("htp://x:1") })
+      #expect(lines.contains { $0.contains("clusters[0].tier") && $0.contains("P7") })
+      #expect(lines.contains { $0.contains("clusters[0].endpiont") && $0.contains("did you mean endpoints?") })
+
+      let good = dir + "/good.yaml"
+      try """
+        clusters:
+          - name: dev
+            runtime: {kind: local, members: 3}
+        """.write(toFile: good, atomically: true, encoding: .utf8)
+      let ok = try VigilRun.run(["config", "check", good])
+      #expect(ok.status == 0, "stderr: \(ok.stderr)")
+      #expect(ok.stdout.contains("\"probeInterval\" : \"200ms\""))
+      #expect(ok.stderr.isEmpty)
+    }
+  }
+
   @Test func statusTableRendering() {
     let row = MemberStatusRow(
       endpoint: EtcdEndpoint(host: "127.0.0.1", port: 2379), name: "m1",

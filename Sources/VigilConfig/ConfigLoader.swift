@@ -1,0 +1,505 @@
+import Foundation
+import VigilEtcd
+import Yams
+
+/// One thing wrong with a configuration file, at its path in the file.
+public struct ConfigProblem: Sendable, Hashable, CustomStringConvertible {
+  /// Where: `clusters[1].endpoints[0]`.
+  public var path: String
+  /// 1-based line in the file, when known.
+  public var line: Int?
+  public var message: String
+
+  public var description: String {
+    (line.map { "line \($0): " } ?? "") + (path.isEmpty ? message : "\(path): \(message)")
+  }
+}
+
+/// A configuration that cannot be used, with every problem found.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+  public var file: String
+  public var problems: [ConfigProblem]
+  public var description: String {
+    "\(file): \(problems.count) problem\(problems.count == 1 ? "" : "s")\n"
+      + problems.map { "  \($0)" }.joined(separator: "\n")
+  }
+}
+
+/// Reads `vigil.yaml`: parses, fills defaults, validates every field and
+/// reports all problems at once.
+public enum ConfigLoader {
+  /// Loads and validates a file.
+  /// - Throws: ``ConfigError`` listing every problem with its path.
+  public static func load(file: String) throws(ConfigError) -> VigilConfiguration {
+    guard let data = FileManager.default.contents(atPath: file) else {
+      throw ConfigError(file: file, problems: [ConfigProblem(path: "", message: "cannot read the file")])
+    }
+    return try parse(String(decoding: data, as: UTF8.self), file: file)
+  }
+
+  /// Parses and validates YAML text. Relative file paths in it are taken as they are.
+  public static func parse(
+    _ yaml: String, file: String = "vigil.yaml",
+    fileExists: @escaping (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
+  ) throws(ConfigError) -> VigilConfiguration {
+    let root: Node?
+    do { root = try Yams.compose(yaml: yaml) } catch {
+      throw ConfigError(file: file, problems: [ConfigProblem(path: "", message: "not valid YAML: \(error)")])
+    }
+    var reader = ConfigReader(fileExists: fileExists)
+    let config = reader.configuration(root)
+    if !reader.problems.isEmpty { throw ConfigError(file: file, problems: reader.problems) }
+    return config
+  }
+}
+
+/// Walks the YAML tree, building the configuration and collecting problems.
+struct ConfigReader {
+  var problems: [ConfigProblem] = []
+  let fileExists: (String) -> Bool
+
+  init(fileExists: @escaping (String) -> Bool) { self.fileExists = fileExists }
+
+  mutating func problem(_ path: String, _ node: Node?, _ message: String) {
+    problems.append(ConfigProblem(path: path, line: node?.mark?.line, message: message))
+  }
+
+  // MARK: top level
+
+  mutating func configuration(_ root: Node?) -> VigilConfiguration {
+    var c = VigilConfiguration()
+    guard let root else {
+      problem("", nil, "the file is empty (expected at least a clusters: list)")
+      return c
+    }
+    guard
+      let map = mapping(
+        root, "",
+        keys: ["stateDir", "listen", "tiers", "detector", "inspections", "probeSuites", "groups", "clusters"])
+    else { return c }
+    if let n = map["stateDir"], let s = string(n, "stateDir") { c.stateDir = s }
+    if let n = map["listen"], let s = string(n, "listen") {
+      if let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port),
+        colon != s.startIndex
+      {
+        c.listen = s
+      } else {
+        problem("listen", n, "\"\(s)\" is not host:port (e.g. 127.0.0.1:9464)")
+      }
+    }
+    if let n = map["tiers"] { tiers(n, into: &c) }
+    if let n = map["detector"] { c.detector = detector(n) }
+    if let n = map["inspections"] { c.inspections = inspections(n) }
+    if let n = map["probeSuites"] { c.probeSuites = list(n, "probeSuites") { r, n, p in r.suite(n, p) } }
+    if let n = map["groups"] { c.groups = list(n, "groups") { r, n, p in r.group(n, p) } }
+    if let n = map["clusters"] {
+      c.clusters = list(n, "clusters") { r, n, p in r.cluster(n, p) }
+    } else {
+      problem("clusters", root, "missing (expected a list of clusters)")
+    }
+    crossCheck(&c, root: root, clustersNode: map["clusters"])
+    return c
+  }
+
+  mutating func tiers(_ node: Node, into c: inout VigilConfiguration) {
+    guard case .mapping(let m) = node else {
+      problem("tiers", node, "expected a mapping of tier name to settings")
+      return
+    }
+    for (k, v) in m {
+      guard let name = k.string, !name.isEmpty else {
+        problem("tiers", k, "tier names must be strings")
+        continue
+      }
+      let path = "tiers.\(name)"
+      var tier = c.tiers[name] ?? TierConfig.defaults["P1"]!
+      guard let map = mapping(v, path, keys: ["probeInterval", "probeTimeout", "detectWithin", "recoverWithin"])
+      else { continue }
+      if let n = map["probeInterval"], let d = duration(n, "\(path).probeInterval") { tier.probeInterval = d }
+      if let n = map["probeTimeout"], let d = duration(n, "\(path).probeTimeout") { tier.probeTimeout = d }
+      if let n = map["detectWithin"], let d = duration(n, "\(path).detectWithin") { tier.detectWithin = d }
+      if let n = map["recoverWithin"], let d = duration(n, "\(path).recoverWithin") { tier.recoverWithin = d }
+      c.tiers[name] = tier
+    }
+  }
+
+  mutating func detector(_ node: Node) -> DetectorConfig {
+    var d = DetectorConfig()
+    let keys = ["failuresToSuspect", "failuresToFail", "successesToRecover", "latencyK", "latencyWindow", "latencyFloor"]
+    guard let map = mapping(node, "detector", keys: keys) else { return d }
+    if let n = map["failuresToSuspect"], let v = int(n, "detector.failuresToSuspect", 1...100) { d.failuresToSuspect = v }
+    if let n = map["failuresToFail"], let v = int(n, "detector.failuresToFail", 1...100) { d.failuresToFail = v }
+    if let n = map["successesToRecover"], let v = int(n, "detector.successesToRecover", 1...100) {
+      d.successesToRecover = v
+    }
+    if let n = map["latencyK"], let v = double(n, "detector.latencyK", 0.5...50) { d.latencyK = v }
+    if let n = map["latencyWindow"], let v = int(n, "detector.latencyWindow", 2...10_000) { d.latencyWindow = v }
+    if let n = map["latencyFloor"], let v = duration(n, "detector.latencyFloor") { d.latencyFloor = v }
+    if d.failuresToFail < d.failuresToSuspect {
+      problem(
+        "detector.failuresToFail", map["failuresToFail"] ?? node,
+        "\(d.failuresToFail) is below failuresToSuspect (\(d.failuresToSuspect))")
+    }
+    return d
+  }
+
+  mutating func inspections(_ node: Node) -> InspectionConfig {
+    var i = InspectionConfig()
+    let keys = [
+      "interval", "quotaRatio", "fragmentationRatio", "learnerGrace", "leaderChangesPerHour", "certificateDays",
+      "raftLag",
+    ]
+    guard let map = mapping(node, "inspections", keys: keys) else { return i }
+    if let n = map["interval"], let v = duration(n, "inspections.interval") { i.interval = v }
+    if let n = map["quotaRatio"], let v = double(n, "inspections.quotaRatio", 0.01...1) { i.quotaRatio = v }
+    if let n = map["fragmentationRatio"], let v = double(n, "inspections.fragmentationRatio", 1...100) {
+      i.fragmentationRatio = v
+    }
+    if let n = map["learnerGrace"], let v = duration(n, "inspections.learnerGrace") { i.learnerGrace = v }
+    if let n = map["leaderChangesPerHour"], let v = int(n, "inspections.leaderChangesPerHour", 0...10_000) {
+      i.leaderChangesPerHour = v
+    }
+    if let n = map["certificateDays"], let v = int(n, "inspections.certificateDays", 1...3650) { i.certificateDays = v }
+    if let n = map["raftLag"], let v = int(n, "inspections.raftLag", 1...10_000_000) { i.raftLag = v }
+    return i
+  }
+
+  // MARK: suites, groups, clusters
+
+  mutating func suite(_ node: Node, _ path: String) -> ProbeSuiteConfig? {
+    guard let map = mapping(node, path, keys: ["name", "probes"]) else { return nil }
+    guard let name = requiredName(map, node, path) else { return nil }
+    let probes = map["probes"].map { list($0, "\(path).probes") { r, n, p in r.probe(n, p) } } ?? []
+    if map["probes"] == nil { problem("\(path).probes", node, "missing (expected a list of probes)") }
+    var seen = Set<String>()
+    for (index, p) in probes.enumerated() where !seen.insert(p.name).inserted {
+      problem("\(path).probes[\(index)].name", node, "\"\(p.name)\" is used twice in this suite")
+    }
+    return ProbeSuiteConfig(name: name, probes: probes)
+  }
+
+  mutating func probe(_ node: Node, _ path: String) -> ProbeConfig? {
+    let keys = [
+      "name", "kind", "interval", "timeout", "url", "address", "expectStatus", "bodyContains", "service", "command",
+      "perMember",
+    ]
+    guard let map = mapping(node, path, keys: keys) else { return nil }
+    guard let kindNode = map["kind"] else {
+      problem("\(path).kind", node, "missing (expected one of \(ProbeKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+      return nil
+    }
+    guard let kindText = string(kindNode, "\(path).kind") else { return nil }
+    guard let kind = ProbeKind(rawValue: kindText) else {
+      problem(
+        "\(path).kind", kindNode,
+        "unknown probe kind \"\(kindText)\" (expected one of \(ProbeKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+      return nil
+    }
+    let name = map["name"].flatMap { string($0, "\(path).name") } ?? kind.rawValue
+    var p = ProbeConfig(name: name, kind: kind)
+    if let n = map["interval"] { p.interval = duration(n, "\(path).interval") }
+    if let n = map["timeout"] { p.timeout = duration(n, "\(path).timeout") }
+    if let n = map["perMember"] { p.perMember = bool(n, "\(path).perMember") ?? true }
+    switch kind {
+    case .http:
+      if let n = map["url"], let url = string(n, "\(path).url") {
+        if let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil {
+          p.url = url
+        } else {
+          problem("\(path).url", n, "\"\(url)\" is not an http(s) URL")
+        }
+      } else if map["url"] == nil {
+        problem("\(path).url", node, "missing (an http probe needs a url)")
+      }
+      if let n = map["expectStatus"] { p.expectStatus = int(n, "\(path).expectStatus", 100...599) }
+      if let n = map["bodyContains"] { p.bodyContains = string(n, "\(path).bodyContains") }
+    case .tcp, .grpcHealth:
+      if let n = map["address"], let a = string(n, "\(path).address") {
+        if (try? EtcdEndpoint(parsing: a)) != nil { p.address = a } else {
+          problem("\(path).address", n, "\"\(a)\" is not host:port")
+        }
+      } else if map["address"] == nil {
+        problem("\(path).address", node, "missing (a \(kind.rawValue) probe needs host:port)")
+      }
+      if kind == .grpcHealth, let n = map["service"] { p.service = string(n, "\(path).service") }
+    case .exec:
+      if let n = map["command"], let command = stringList(n, "\(path).command") {
+        if command.isEmpty {
+          problem("\(path).command", n, "is empty (expected the program and its arguments)")
+        } else if command[0].hasPrefix("/") && !fileExists(command[0]) {
+          problem("\(path).command[0]", n, "program \"\(command[0])\" does not exist")
+        } else {
+          p.command = command
+        }
+      } else if map["command"] == nil {
+        problem("\(path).command", node, "missing (an exec probe needs a command)")
+      }
+    case .etcdKV, .etcdWatch, .etcdMember:
+      break
+    }
+    for key in ["url", "address", "expectStatus", "bodyContains", "service", "command"] where map[key] != nil {
+      let allowed: [ProbeKind: Set<String>] = [
+        .http: ["url", "expectStatus", "bodyContains"], .tcp: ["address"], .grpcHealth: ["address", "service"],
+        .exec: ["command"],
+      ]
+      if !(allowed[kind] ?? []).contains(key) {
+        problem("\(path).\(key)", map[key], "does not apply to a \(kind.rawValue) probe")
+      }
+    }
+    return p
+  }
+
+  mutating func group(_ node: Node, _ path: String) -> GroupConfig? {
+    guard let map = mapping(node, path, keys: ["name", "probeSuites"]) else { return nil }
+    guard let name = requiredName(map, node, path) else { return nil }
+    var g = GroupConfig(name: name)
+    if let n = map["probeSuites"] { g.probeSuites = stringList(n, "\(path).probeSuites") ?? [] }
+    return g
+  }
+
+  mutating func cluster(_ node: Node, _ path: String) -> ClusterConfig? {
+    let keys = [
+      "name", "group", "labels", "endpoints", "tls", "auth", "runtime", "tier", "probeSuites", "drillAllowed",
+    ]
+    guard let map = mapping(node, path, keys: keys) else { return nil }
+    guard let name = requiredName(map, node, path) else { return nil }
+    var c = ClusterConfig(name: name)
+    if let n = map["group"] { c.group = string(n, "\(path).group") }
+    if let n = map["labels"] { c.labels = stringMap(n, "\(path).labels") ?? [:] }
+    if let n = map["tier"], let t = string(n, "\(path).tier") { c.tier = t }
+    if let n = map["probeSuites"] { c.probeSuites = stringList(n, "\(path).probeSuites") ?? [] }
+    if let n = map["drillAllowed"] { c.drillAllowed = bool(n, "\(path).drillAllowed") ?? false }
+    if let n = map["runtime"] { c.runtime = runtime(n, "\(path).runtime") }
+    if let n = map["endpoints"], let list = stringList(n, "\(path).endpoints") {
+      for (i, e) in list.enumerated() {
+        do { _ = try EtcdEndpoint(parsing: e) } catch {
+          problem("\(path).endpoints[\(i)]", n, error.message)
+        }
+      }
+      c.endpoints = list
+    }
+    if case .external = c.runtime, c.endpoints.isEmpty {
+      problem("\(path).endpoints", node, "missing (a cluster that Vigil does not run itself needs its client URLs)")
+    }
+    if case .local = c.runtime, !c.endpoints.isEmpty {
+      problem("\(path).endpoints", map["endpoints"], "must be empty for a local runtime (its ports are picked at start)")
+    }
+    if let n = map["tls"], let m = mapping(n, "\(path).tls", keys: ["ca", "cert", "key"]) {
+      let ca = m["ca"].flatMap { string($0, "\(path).tls.ca") }
+      let cert = m["cert"].flatMap { string($0, "\(path).tls.cert") }
+      let key = m["key"].flatMap { string($0, "\(path).tls.key") }
+      if ca == nil { problem("\(path).tls.ca", n, "missing (the CA file that signed etcd's certificates)") }
+      if (cert == nil) != (key == nil) { problem("\(path).tls", n, "cert and key go together") }
+      for (field, file) in [("ca", ca), ("cert", cert), ("key", key)] {
+        if let file, !fileExists(file) { problem("\(path).tls.\(field)", m[field], "file \"\(file)\" does not exist") }
+      }
+      if let ca { c.tls = TLSConfig(ca: ca, cert: cert, key: key) }
+    }
+    if let n = map["auth"], let m = mapping(n, "\(path).auth", keys: ["user", "passwordEnv"]) {
+      let user = m["user"].flatMap { string($0, "\(path).auth.user") }
+      let env = m["passwordEnv"].flatMap { string($0, "\(path).auth.passwordEnv") }
+      if user == nil { problem("\(path).auth.user", n, "missing") }
+      if env == nil { problem("\(path).auth.passwordEnv", n, "missing (the environment variable holding the password)") }
+      if let user, let env { c.auth = AuthConfig(user: user, passwordEnv: env) }
+    }
+    return c
+  }
+
+  mutating func runtime(_ node: Node, _ path: String) -> RuntimeConfig {
+    if let kind = node.string, node.scalar != nil {
+      switch kind {
+      case "local": return .local(members: 3)
+      case "external": return .external
+      default:
+        problem(path, node, "unknown runtime \"\(kind)\" (expected local or external)")
+        return .external
+      }
+    }
+    guard let map = mapping(node, path, keys: ["kind", "members"]) else { return .external }
+    let kind = map["kind"].flatMap { string($0, "\(path).kind") } ?? "external"
+    switch kind {
+    case "local":
+      let members = map["members"].flatMap { int($0, "\(path).members", 1...9) } ?? 3
+      return .local(members: members)
+    case "external":
+      if map["members"] != nil { problem("\(path).members", map["members"], "applies only to a local runtime") }
+      return .external
+    default:
+      problem("\(path).kind", map["kind"], "unknown runtime \"\(kind)\" (expected local or external)")
+      return .external
+    }
+  }
+
+  /// References between sections: tiers, groups and suites that must exist, unique names.
+  mutating func crossCheck(_ c: inout VigilConfiguration, root: Node, clustersNode: Node?) {
+    var names = Set<String>()
+    for (i, cluster) in c.clusters.enumerated() {
+      let path = "clusters[\(i)]"
+      if !names.insert(cluster.name).inserted {
+        problem("\(path).name", clustersNode, "\"\(cluster.name)\" is used by another cluster")
+      }
+      if c.tiers[cluster.tier] == nil {
+        problem(
+          "\(path).tier", clustersNode,
+          "unknown tier \"\(cluster.tier)\" (defined: \(c.tiers.keys.sorted().joined(separator: ", ")))")
+      }
+      if let group = cluster.group, !c.groups.contains(where: { $0.name == group }) {
+        problem("\(path).group", clustersNode, "unknown group \"\(group)\"")
+      }
+      for suite in cluster.probeSuites where !c.probeSuites.contains(where: { $0.name == suite }) {
+        problem("\(path).probeSuites", clustersNode, "unknown probe suite \"\(suite)\"")
+      }
+    }
+    for (i, group) in c.groups.enumerated() {
+      for suite in group.probeSuites where !c.probeSuites.contains(where: { $0.name == suite }) {
+        problem("groups[\(i)].probeSuites", root, "unknown probe suite \"\(suite)\"")
+      }
+    }
+    var suiteNames = Set<String>()
+    for (i, s) in c.probeSuites.enumerated() where !suiteNames.insert(s.name).inserted {
+      problem("probeSuites[\(i)].name", root, "\"\(s.name)\" is used by another suite")
+    }
+  }
+
+  // MARK: scalars
+
+  mutating func mapping(_ node: Node, _ path: String, keys: [String]) -> [String: Node]? {
+    guard case .mapping(let m) = node else {
+      problem(path, node, "expected a mapping with keys \(keys.joined(separator: ", "))")
+      return nil
+    }
+    var result: [String: Node] = [:]
+    for (k, v) in m {
+      guard let key = k.string else {
+        problem(path, k, "keys must be strings")
+        continue
+      }
+      if keys.contains(key) {
+        result[key] = v
+      } else {
+        let hint = keys.first { $0.lowercased() == key.lowercased() } ?? keys.first { Self.close($0, key) }
+        problem(
+          path.isEmpty ? key : "\(path).\(key)", k,
+          "unknown key" + (hint.map { " (did you mean \($0)?)" } ?? " (expected one of \(keys.joined(separator: ", ")))"))
+      }
+    }
+    return result
+  }
+
+  mutating func list<T>(_ node: Node, _ path: String, _ item: (inout ConfigReader, Node, String) -> T?) -> [T] {
+    guard case .sequence(let s) = node else {
+      problem(path, node, "expected a list")
+      return []
+    }
+    return s.enumerated().compactMap { i, n in item(&self, n, "\(path)[\(i)]") }
+  }
+
+  mutating func requiredName(_ map: [String: Node], _ node: Node, _ path: String) -> String? {
+    guard let n = map["name"] else {
+      problem("\(path).name", node, "missing")
+      return nil
+    }
+    guard let name = string(n, "\(path).name") else { return nil }
+    guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+      problem("\(path).name", n, "\"\(name)\" is not a valid name (letters, digits, - _ .)")
+      return nil
+    }
+    return name
+  }
+
+  mutating func string(_ node: Node, _ path: String) -> String? {
+    guard case .scalar(let s) = node else {
+      problem(path, node, "expected a text value")
+      return nil
+    }
+    return s.string
+  }
+
+  mutating func int(_ node: Node, _ path: String, _ range: ClosedRange<Int>) -> Int? {
+    guard case .scalar(let s) = node, let v = Int(s.string) else {
+      problem(path, node, "\"\(node.string ?? "?")\" is not a whole number")
+      return nil
+    }
+    guard range.contains(v) else {
+      problem(path, node, "\(v) is out of range (expected \(range.lowerBound) to \(range.upperBound))")
+      return nil
+    }
+    return v
+  }
+
+  mutating func double(_ node: Node, _ path: String, _ range: ClosedRange<Double>) -> Double? {
+    guard case .scalar(let s) = node, let v = Double(s.string) else {
+      problem(path, node, "\"\(node.string ?? "?")\" is not a number")
+      return nil
+    }
+    guard range.contains(v) else {
+      problem(path, node, "\(v) is out of range (expected \(range.lowerBound) to \(range.upperBound))")
+      return nil
+    }
+    return v
+  }
+
+  mutating func bool(_ node: Node, _ path: String) -> Bool? {
+    guard case .scalar(let s) = node, let v = ["true": true, "false": false][s.string.lowercased()] else {
+      problem(path, node, "\"\(node.string ?? "?")\" is not true or false")
+      return nil
+    }
+    return v
+  }
+
+  mutating func duration(_ node: Node, _ path: String) -> ConfigDuration? {
+    guard case .scalar(let s) = node, let d = ConfigDuration(parsing: s.string), d.duration > .zero else {
+      problem(path, node, "\"\(node.string ?? "?")\" is not a positive duration (e.g. 250ms, 2s, 1m)")
+      return nil
+    }
+    return d
+  }
+
+  mutating func stringList(_ node: Node, _ path: String) -> [String]? {
+    guard case .sequence(let s) = node else {
+      problem(path, node, "expected a list of text values")
+      return nil
+    }
+    var out: [String] = []
+    for (i, n) in s.enumerated() {
+      if let v = string(n, "\(path)[\(i)]") { out.append(v) }
+    }
+    return out
+  }
+
+  mutating func stringMap(_ node: Node, _ path: String) -> [String: String]? {
+    guard case .mapping(let m) = node else {
+      problem(path, node, "expected a mapping of text to text")
+      return nil
+    }
+    var out: [String: String] = [:]
+    for (k, v) in m {
+      guard let key = k.string, case .scalar(let value) = v else {
+        problem(path, k, "expected text keys and values")
+        continue
+      }
+      out[key] = value.string
+    }
+    return out
+  }
+
+  /// A likely typo of `a`: at most one edit for short keys, two for longer
+  /// ones (insertions, deletions, substitutions, swapped neighbours).
+  static func close(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.lowercased())
+    let y = Array(b.lowercased())
+    let limit = max(x.count, y.count) > 5 ? 2 : 1
+    guard abs(x.count - y.count) <= limit else { return false }
+    var d = [[Int]](repeating: [Int](repeating: 0, count: y.count + 1), count: x.count + 1)
+    for i in 0...x.count { d[i][0] = i }
+    for j in 0...y.count { d[0][j] = j }
+    for i in stride(from: 1, through: x.count, by: 1) {
+      for j in stride(from: 1, through: y.count, by: 1) {
+        let cost = x[i - 1] == y[j - 1] ? 0 : 1
+        d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+        if i > 1, j > 1, x[i - 1] == y[j - 2], x[i - 2] == y[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
+      }
+    }
+    return d[x.count][y.count] <= limit
+  }
+}

@@ -1,0 +1,184 @@
+import VigilCore
+import VigilEtcd
+
+/// Vigil's whole configuration (`vigil.yaml`), resolved: every default
+/// filled in, every reference checked.
+public struct VigilConfiguration: Sendable, Hashable, Encodable {
+  /// Where history, incidents and member data of local clusters live.
+  public var stateDir: String = "./vigil-state"
+  /// Address of the HTTP server (`/metrics`, `/status`).
+  public var listen: String = "127.0.0.1:9464"
+  public var tiers: [String: TierConfig] = TierConfig.defaults
+  public var detector: DetectorConfig = DetectorConfig()
+  public var inspections: InspectionConfig = InspectionConfig()
+  public var probeSuites: [ProbeSuiteConfig] = []
+  public var groups: [GroupConfig] = []
+  public var clusters: [ClusterConfig] = []
+
+  public init() {}
+}
+
+/// An SLA tier: how often to probe and the objectives a cluster is held to.
+/// Probes of one target never overlap, so a timeout longer than the interval
+/// delays the next probe rather than stacking them.
+public struct TierConfig: Sendable, Hashable, Encodable {
+  public var probeInterval: ConfigDuration
+  public var probeTimeout: ConfigDuration
+  /// Time to detect a failure that the tier promises.
+  public var detectWithin: ConfigDuration
+  /// Time to recover that the tier promises.
+  public var recoverWithin: ConfigDuration
+
+  public static let defaults: [String: TierConfig] = [
+    "P0": TierConfig(
+      probeInterval: .milliseconds(200), probeTimeout: .milliseconds(500), detectWithin: .seconds(1),
+      recoverWithin: .seconds(10)),
+    "P1": TierConfig(
+      probeInterval: .seconds(1), probeTimeout: .seconds(1), detectWithin: .seconds(5), recoverWithin: .seconds(60)),
+    "P2": TierConfig(
+      probeInterval: .seconds(5), probeTimeout: .seconds(2), detectWithin: .seconds(30),
+      recoverWithin: .seconds(300)),
+  ]
+}
+
+/// Failure-detector tuning (see `VigilCore.DetectorSettings`).
+public struct DetectorConfig: Sendable, Hashable, Encodable {
+  public var failuresToSuspect = 1
+  public var failuresToFail = 2
+  public var successesToRecover = 2
+  public var latencyK = 4.0
+  public var latencyWindow = 64
+  public var latencyFloor: ConfigDuration = .milliseconds(250)
+
+  public var settings: DetectorSettings {
+    var s = DetectorSettings()
+    s.failuresToSuspect = failuresToSuspect
+    s.failuresToFail = failuresToFail
+    s.successesToRecover = successesToRecover
+    s.latencyK = latencyK
+    s.latencyWindow = latencyWindow
+    s.latencyFloor = latencyFloor.duration
+    return s
+  }
+}
+
+/// Directed inspections: when they run and their thresholds.
+public struct InspectionConfig: Sendable, Hashable, Encodable {
+  public var interval: ConfigDuration = .seconds(30)
+  /// DB size above this share of the quota is a finding.
+  public var quotaRatio = 0.8
+  /// DB size above in-use size times this is fragmentation.
+  public var fragmentationRatio = 2.0
+  /// A learner not promoted after this long is a finding.
+  public var learnerGrace: ConfigDuration = .seconds(120)
+  /// More leader changes than this per hour is a finding.
+  public var leaderChangesPerHour = 3
+  /// Certificates expiring sooner than this many days are a finding.
+  public var certificateDays = 30
+  /// Raft applied-index lag (entries) that is a finding.
+  public var raftLag = 1000
+}
+
+/// The kinds of probe Vigil runs.
+public enum ProbeKind: String, Sendable, Hashable, Encodable, CaseIterable {
+  case etcdKV = "etcd.kv"
+  case etcdWatch = "etcd.watch"
+  case etcdMember = "etcd.member"
+  case http
+  case tcp
+  case grpcHealth = "grpc-health"
+  case exec
+}
+
+/// One probe in a suite.
+public struct ProbeConfig: Sendable, Hashable, Encodable {
+  public var name: String
+  public var kind: ProbeKind
+  /// Nil: the cluster's tier decides.
+  public var interval: ConfigDuration?
+  public var timeout: ConfigDuration?
+  /// `http`: the URL; `tcp`/`grpc-health`: `host:port`.
+  public var url: String?
+  public var address: String?
+  /// `http`: the status expected (default 200) and an optional text the body must contain.
+  public var expectStatus: Int?
+  public var bodyContains: String?
+  /// `grpc-health`: the service name to ask about ("" is the whole server).
+  public var service: String?
+  /// `exec`: the program and its arguments.
+  public var command: [String]?
+  /// `etcd.*`: run once per member as well as through the cluster.
+  public var perMember: Bool = true
+}
+
+/// A named set of probes, attached to groups or clusters.
+public struct ProbeSuiteConfig: Sendable, Hashable, Encodable {
+  public var name: String
+  public var probes: [ProbeConfig]
+}
+
+/// A group of clusters sharing probe suites.
+public struct GroupConfig: Sendable, Hashable, Encodable {
+  public var name: String
+  public var probeSuites: [String] = []
+}
+
+/// How a cluster's members run.
+public enum RuntimeConfig: Sendable, Hashable, Encodable {
+  /// Vigil starts and owns a local cluster (the embedded default).
+  case local(members: Int)
+  /// Someone else runs the members; Vigil only talks to `endpoints`.
+  case external
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: Keys.self)
+    switch self {
+    case .local(let members):
+      try c.encode("local", forKey: .kind)
+      try c.encode(members, forKey: .members)
+    case .external:
+      try c.encode("external", forKey: .kind)
+    }
+  }
+  private enum Keys: String, CodingKey { case kind, members }
+}
+
+/// One etcd cluster Vigil guards.
+public struct ClusterConfig: Sendable, Hashable, Encodable {
+  public var name: String
+  public var group: String?
+  public var labels: [String: String] = [:]
+  /// Client URLs (empty for a local runtime: they are picked at start).
+  public var endpoints: [String] = []
+  public var tls: TLSConfig?
+  public var auth: AuthConfig?
+  public var runtime: RuntimeConfig = .external
+  public var tier: String = "P1"
+  /// Suites attached directly (the group's suites apply too).
+  public var probeSuites: [String] = []
+  /// Drills may inject faults into this cluster.
+  public var drillAllowed = false
+}
+
+public struct TLSConfig: Sendable, Hashable, Encodable {
+  public var ca: String
+  public var cert: String?
+  public var key: String?
+}
+
+public struct AuthConfig: Sendable, Hashable, Encodable {
+  public var user: String
+  /// Name of the environment variable holding the password (never the password itself).
+  public var passwordEnv: String
+}
+
+extension VigilConfiguration {
+  /// Every probe that applies to `cluster`: its own suites, then its group's.
+  public func probes(for cluster: ClusterConfig) -> [ProbeConfig] {
+    var names = cluster.probeSuites
+    if let group = cluster.group, let g = groups.first(where: { $0.name == group }) {
+      names += g.probeSuites.filter { !names.contains($0) }
+    }
+    return names.flatMap { name in probeSuites.first { $0.name == name }?.probes ?? [] }
+  }
+}

@@ -1,0 +1,132 @@
+import Testing
+import VigilConfig
+
+@Suite("Configuration")
+struct ConfigLoaderTests {
+  func load(_ yaml: String, files: Set<String> = []) throws(ConfigError) -> VigilConfiguration {
+    try ConfigLoader.parse(yaml, fileExists: { files.contains($0) })
+  }
+
+  func problems(_ yaml: String, files: Set<String> = []) -> [ConfigProblem] {
+    do {
+      _ = try load(yaml, files: files)
+      return []
+    } catch {
+      return error.problems
+    }
+  }
+
+  @Test func aTenLineFileWorksWithDefaults() throws {
+    let config = try load(
+      """
+      clusters:
+        - name: prod-a
+          endpoints: [http://10.0.0.1:2379, http://10.0.0.2:2379, http://10.0.0.3:2379]
+          tier: P0
+          probeSuites: [basics]
+      probeSuites:
+        - name: basics
+          probes:
+            - kind: etcd.kv
+            - kind: etcd.member
+      """)
+    #expect(config.clusters.count == 1)
+    #expect(config.clusters[0].endpoints.count == 3)
+    #expect(config.stateDir == "./vigil-state")
+    #expect(config.tiers["P0"]?.probeInterval == .milliseconds(200))
+    #expect(config.detector.failuresToFail == 2)
+    #expect(config.probes(for: config.clusters[0]).map(\.kind) == [.etcdKV, .etcdMember])
+    #expect(config.probes(for: config.clusters[0]).map(\.name) == ["etcd.kv", "etcd.member"])
+  }
+
+  @Test func everyProblemIsReportedWithItsPath() {
+    let found = problems(
+      """
+      listen: nowhere
+      detector:
+        failuresToFail: 0
+        latencyFloor: soon
+      probeSuites:
+        - name: s
+          probes:
+            - kind: http
+              url: ftp://x
+            - kind: tcp
+            - kind: frobnicate
+            - kind: exec
+              command: [/no/such/plugin]
+              timeout: 5s
+              interval: 1s
+      clusters:
+        - name: a
+          endpoints: [http://127.0.0.1:2379, "htp://bad:1"]
+          tier: P9
+          group: nope
+          probeSuites: [s, missing]
+        - name: a
+          endpiont: [x]
+          tls: {ca: /no/ca.pem}
+      """)
+    let byPath = Dictionary(grouping: found, by: \.path)
+    let expected = [
+      "listen", "detector.failuresToFail", "detector.latencyFloor", "probeSuites[0].probes[0].url",
+      "probeSuites[0].probes[1].address", "probeSuites[0].probes[2].kind", "probeSuites[0].probes[3].command[0]",
+      "clusters[0].endpoints[1]", "clusters[0].tier", "clusters[0].group",
+      "clusters[0].probeSuites", "clusters[1].endpiont", "clusters[1].endpoints", "clusters[1].tls.ca",
+      "clusters[1].name",
+    ]
+    for path in expected { #expect(byPath[path] != nil, "no problem reported at \(path); got \(found)") }
+    #expect(byPath["clusters[0].endpoints[1]"]?.first?.message.contains("htp://bad:1") == true)
+    #expect(byPath["clusters[1].endpiont"]?.first?.message.contains("did you mean endpoints?") == true)
+    #expect(byPath["probeSuites[0].probes[2].kind"]?.first?.message.contains("frobnicate") == true)
+    #expect(byPath["clusters[0].tier"]?.first?.message.contains("P9") == true)
+    #expect(found.allSatisfy { $0.line != nil })
+  }
+
+  @Test func localRuntimeNeedsNoEndpointsAndRefusesThem() throws {
+    let config = try load(
+      """
+      clusters:
+        - name: dev
+          runtime: {kind: local, members: 5}
+      """)
+    #expect(config.clusters[0].runtime == .local(members: 5))
+    let found = problems(
+      """
+      clusters:
+        - name: dev
+          runtime: local
+          endpoints: [http://127.0.0.1:2379]
+      """)
+    #expect(found.map(\.path) == ["clusters[0].endpoints"])
+  }
+
+  @Test func tlsFilesMustExist() throws {
+    let yaml = """
+      clusters:
+        - name: secure
+          endpoints: [https://127.0.0.1:2379]
+          tls: {ca: /etc/ca.pem, cert: /etc/c.pem, key: /etc/k.pem}
+      """
+    let config = try load(yaml, files: ["/etc/ca.pem", "/etc/c.pem", "/etc/k.pem"])
+    #expect(config.clusters[0].tls?.cert == "/etc/c.pem")
+    #expect(problems(yaml, files: ["/etc/ca.pem"]).map(\.path).sorted() == ["clusters[0].tls.cert", "clusters[0].tls.key"])
+  }
+
+  @Test func brokenYAMLAndEmptyFilesAreClear() {
+    #expect(problems("clusters: [").first?.message.contains("not valid YAML") == true)
+    #expect(problems("").first?.message.contains("empty") == true)
+    #expect(problems("stateDir: x").map(\.path) == ["clusters"])
+  }
+
+  @Test(arguments: [("250ms", 0.25), ("2s", 2.0), ("1m30s", 90.0), ("1.5s", 1.5), ("2h", 7200.0)])
+  func durationsParse(text: String, seconds: Double) throws {
+    let d = try #require(ConfigDuration(parsing: text))
+    #expect(abs(Double(d.duration.components.seconds) + Double(d.duration.components.attoseconds) / 1e18 - seconds) < 1e-9)
+  }
+
+  @Test(arguments: ["", "5", "ms", "5 parsecs", "-1s"])
+  func badDurationsAreRejected(text: String) {
+    #expect(ConfigDuration(parsing: text) == nil)
+  }
+}
