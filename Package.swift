@@ -14,6 +14,7 @@ let package = Package(
     .library(name: "VigilEtcd", targets: ["VigilEtcd"]),
     .library(name: "VigilCore", targets: ["VigilCore"]),
     .library(name: "VigilConfig", targets: ["VigilConfig"]),
+    .library(name: "VigilProbes", targets: ["VigilProbes"]),
     .library(name: "VigilLocal", targets: ["VigilLocal"]),
     .library(name: "VigilTestKit", targets: ["VigilTestKit"]),
   ],
@@ -68,6 +69,17 @@ let package = Package(
       dependencies: ["VigilCore", "VigilEtcd", .product(name: "Yams", package: "Yams")],
       swiftSettings: strict
     ),
+    // Probes: black-box checks that act like users, returning results for the detector.
+    .target(
+      name: "VigilProbes",
+      dependencies: [
+        "VigilCore", "VigilEtcd",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+      ],
+      swiftSettings: strict
+    ),
     // Runs etcd members as local processes (the embedded default runtime).
     .target(
       name: "VigilLocal",
@@ -113,6 +125,11 @@ let package = Package(
     .testTarget(
       name: "VigilConfigTests",
       dependencies: ["VigilConfig"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "VigilProbesTests",
+      dependencies: ["VigilProbes", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(

@@ -1,0 +1,78 @@
+import Foundation
+import VigilCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `exec`: runs any program as a probe, in the Nagios/Icinga plugin
+/// convention (see ``NagiosOutput``), so existing check plugins work
+/// unchanged. A program still running at its deadline is killed (SIGKILL)
+/// and the result is a timeout.
+public struct ExecProbe: Sendable {
+  public let name: String
+  public let target: String
+  public let command: [String]
+  /// Extra environment for the program (Vigil passes the cluster and member it probes).
+  public let environment: [String: String]
+
+  public init(name: String, target: String, command: [String], environment: [String: String] = [:]) {
+    self.name = name
+    self.target = target
+    self.command = command
+    self.environment = environment
+  }
+
+  public func run(timeout: Duration) async -> ProbeResult {
+    let clock = ContinuousClock()
+    let start = clock.now
+    func finish(_ status: ProbeStatus, _ failure: ProbeFailureKind?, _ message: String, _ metrics: [String: Double] = [:])
+      -> ProbeResult
+    {
+      let latency = start.duration(to: clock.now)
+      return ProbeResult(
+        probe: name, target: target, status: status, failure: failure, message: message, latency: latency,
+        steps: [ProbeStep(name: "exec", latency: latency, succeeded: status == .ok || status == .warning)],
+        metrics: metrics)
+    }
+    guard let program = command.first else { return finish(.unknown, .other, "no command configured") }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = Array(command.dropFirst())
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    process.standardInput = FileHandle.nullDevice
+    do { try process.run() } catch {
+      return finish(.unknown, .other, "cannot run \(program): \(error.localizedDescription)")
+    }
+    // Read concurrently so a chatty plugin never blocks on a full pipe.
+    let reader = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }
+    let deadline = clock.now + timeout
+    var timedOut = false
+    while process.isRunning {
+      if clock.now >= deadline {
+        timedOut = true
+        kill(process.processIdentifier, SIGKILL)
+        break
+      }
+      try? await Task.sleep(for: .milliseconds(5))
+    }
+    process.waitUntilExit()
+    let data = await reader.value
+    if timedOut {
+      return finish(.critical, .timeout, "\(program) did not finish within \(timeout) and was killed")
+    }
+    let parsed = NagiosOutput(exitCode: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    let failure: ProbeFailureKind? =
+      switch parsed.status {
+      case .ok, .warning: nil
+      case .critical: parsed.message.lowercased().contains("refused") ? .refused : .badAnswer
+      case .unknown: .other
+      }
+    return finish(parsed.status, failure, parsed.message, parsed.performance)
+  }
+}
