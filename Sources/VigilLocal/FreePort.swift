@@ -2,31 +2,40 @@
   import Glibc
 #endif
 
-/// Picks TCP ports on 127.0.0.1 that are free right now, by binding port 0
-/// and reading back the number the kernel chose.
+/// Picks TCP ports on 127.0.0.1 that are free right now. Ports come from
+/// below Linux's ephemeral range (32768–60999), so an outgoing connection of
+/// another process cannot take a port between picking it and etcd binding it.
 public enum FreePort {
-  /// - Throws: ``LocalClusterError`` when no socket can be bound.
+  static let range = 20_000..<32_000
+
+  /// - Throws: ``LocalClusterError`` when no free port can be found.
   public static func pick(count: Int, host: String = "127.0.0.1") throws(LocalClusterError) -> [Int] {
     var sockets: [Int32] = []
     defer { for s in sockets { close(s) } }
     var ports: [Int] = []
-    for _ in 0..<count {
+    var attempts = 0
+    while ports.count < count {
+      attempts += 1
+      guard attempts < 10_000 else {
+        throw LocalClusterError("no free port on \(host) in \(range.lowerBound)..<\(range.upperBound)")
+      }
+      let candidate = Int.random(in: range)
+      guard !ports.contains(candidate) else { continue }
       let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
       guard fd >= 0 else { throw LocalClusterError("cannot open a socket to pick a free port (errno \(errno))") }
-      sockets.append(fd)
       var addr = sockaddr_in()
       addr.sin_family = sa_family_t(AF_INET)
-      addr.sin_port = 0
+      addr.sin_port = UInt16(candidate).bigEndian
       inet_pton(AF_INET, host, &addr.sin_addr)
       let bound = withUnsafePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
       }
-      guard bound == 0 else { throw LocalClusterError("cannot bind \(host):0 to pick a free port (errno \(errno))") }
-      var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-      _ = withUnsafeMutablePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+      if bound == 0 {
+        sockets.append(fd)  // held until every port is picked, so none is picked twice
+        ports.append(candidate)
+      } else {
+        close(fd)
       }
-      ports.append(Int(UInt16(bigEndian: addr.sin_port)))
     }
     return ports
   }

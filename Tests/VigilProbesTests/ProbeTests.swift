@@ -87,7 +87,14 @@ struct ProbeTests {
           }
         }
       }
-      await feed(await probe.run(timeout: .seconds(15)))  // generous: the machine may be busy
+      // A fresh cluster on a busy machine may need a moment; start from a good result.
+      var first = await probe.run(timeout: .seconds(10))
+      for _ in 0..<20 where first.status != .ok {
+        try await Task.sleep(for: .milliseconds(250))
+        first = await probe.run(timeout: .seconds(10))
+      }
+      #expect(first.status == .ok, "\(first.message)")
+      await feed(first)
       #expect(states == [.healthy])
       try await cluster.kill("m1")
       for _ in 0..<3 where detector.state != .failed { await feed(await probe.run(timeout: .seconds(1))) }
