@@ -66,7 +66,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-      let goBinary = noGo ? nil : try KVBenchmark.buildGoPeer()
+      let goBinary = noGo ? nil : try await KVBenchmark.buildGoPeer()
       var cluster: LocalCluster?
       let list: [EtcdEndpoint]
       if let endpoints {
@@ -116,7 +116,7 @@ struct BenchCommand: AsyncParsableCommand {
                 valueSize: valueSize))
             if let goBinary {
               goRounds.append(
-                try KVBenchmark.runGo(
+                try await KVBenchmark.runGo(
                   binary: goBinary, endpoint: leader, workload: workload, callers: count, duration: duration,
                   valueSize: valueSize))
             }

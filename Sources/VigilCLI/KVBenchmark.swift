@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import VigilEtcd
+import VigilLocal
 
 /// One measured cell of `vigil bench kv`.
 public struct KVBenchResult: Sendable, Codable, Hashable {
@@ -99,30 +100,23 @@ public enum KVBenchmark {
   /// Builds (once) and runs the Go peer for one cell.
   static func runGo(
     binary: String, endpoint: EtcdEndpoint, workload: String, callers: Int, duration: Double, valueSize: Int
-  ) throws -> KVBenchResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = [
-      "-endpoints", endpoint.description, "-workload", workload, "-callers", String(callers),
-      "-duration", "\(Int(duration * 1000))ms", "-value-size", String(valueSize),
-    ]
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-      throw CLIError("Go peer benchmark failed: \(errText.split(separator: "\n").last ?? "exit \(process.terminationStatus)")")
+  ) async throws -> KVBenchResult {
+    let result = try await ChildProcess.run(
+      binary,
+      [
+        "-endpoints", endpoint.description, "-workload", workload, "-callers", String(callers),
+        "-duration", "\(Int(duration * 1000))ms", "-value-size", String(valueSize),
+      ])
+    guard result.status == 0 else {
+      throw CLIError(
+        "Go peer benchmark failed: \(result.stderr.split(separator: "\n").last ?? "exit \(result.status)")")
     }
-    return try JSONDecoder().decode(KVBenchResult.self, from: data)
+    return try JSONDecoder().decode(KVBenchResult.self, from: Data(result.stdout.utf8))
   }
 
   /// Finds bench/go-kv/main.go and builds it with Debian's Go in GOPATH mode
   /// (offline, against clientv3 from golang-etcd-server-dev).
-  static func buildGoPeer() throws -> String {
+  static func buildGoPeer() async throws -> String {
     let fm = FileManager.default
     var candidates = [fm.currentDirectoryPath]
     let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
@@ -135,21 +129,13 @@ public enum KVBenchmark {
       throw CLIError("Go is not installed (apt-get install -y golang-go golang-etcd-server-dev, or pass --no-go)")
     }
     let output = root + "/.build-go/go-kv"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/go")
-    process.arguments = ["build", "-o", output, "main.go"]
-    process.currentDirectoryURL = URL(fileURLWithPath: root + "/bench/go-kv")
     var env = ProcessInfo.processInfo.environment
     env["GO111MODULE"] = "off"
     env["GOPATH"] = "/usr/share/gocode"
     env["GOCACHE"] = root + "/.build-go/cache"
-    process.environment = env
-    let err = Pipe()
-    process.standardError = err
-    try process.run()
-    let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw CLIError("building the Go peer failed: \(errText)") }
+    let result = try await ChildProcess.run(
+      "/usr/bin/go", ["build", "-o", output, "main.go"], environment: env, currentDirectory: root + "/bench/go-kv")
+    guard result.status == 0 else { throw CLIError("building the Go peer failed: \(result.stderr)") }
     return output
   }
 }

@@ -60,7 +60,9 @@ public struct FailureDetector: Sendable, Hashable {
   /// - Returns: what to do: publish a transition, and/or re-probe at once.
   public mutating func observe(_ o: ProbeObservation) -> [DetectorDirective] {
     let threshold = baseline.threshold
-    let slow = o.succeeded && settings.slowIsBad && o.latency > threshold
+    // Latency is judged only once the baseline has seen enough good probes:
+    // a cold start (connecting, granting a lease) is slow without being sick.
+    let slow = o.succeeded && settings.slowIsBad && baseline.isTrained && o.latency > threshold
     let bad = !o.succeeded || slow
     let note: String
     if !o.succeeded {

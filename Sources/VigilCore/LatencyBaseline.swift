@@ -30,6 +30,9 @@ public struct LatencyBaseline: Sendable, Hashable {
 
   public var count: Int { samples.count }
 
+  /// Enough samples to judge latency at all; before that nothing counts as slow.
+  public var isTrained: Bool { samples.count >= minimumSamples }
+
   public var mean: Double { samples.isEmpty ? 0 : samples.reduce(0, +) / Double(samples.count) }
 
   public var standardDeviation: Double {

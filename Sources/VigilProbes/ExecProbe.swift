@@ -36,36 +36,44 @@ public struct ExecProbe: Sendable {
         metrics: metrics)
     }
     guard let program = command.first else { return finish(.unknown, .other, "no command configured") }
+    // Output goes to a scratch file, not a pipe: no reader thread, and a
+    // chatty plugin can never block on a full pipe. The process is polled,
+    // never waited on with Foundation's run-loop-based waitUntilExit.
+    let outputPath = FileManager.default.temporaryDirectory
+      .appendingPathComponent("vigil-exec-\(UUID().uuidString)").path
+    guard FileManager.default.createFile(atPath: outputPath, contents: nil),
+      let outputFile = FileHandle(forWritingAtPath: outputPath)
+    else { return finish(.unknown, .other, "cannot create a scratch file for \(program)'s output") }
+    defer { try? FileManager.default.removeItem(atPath: outputPath) }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: program)
     process.arguments = Array(command.dropFirst())
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
     process.environment = env
-    let output = Pipe()
-    process.standardOutput = output
+    process.standardOutput = outputFile
     process.standardError = FileHandle.nullDevice
     process.standardInput = FileHandle.nullDevice
     do { try process.run() } catch {
+      try? outputFile.close()
       return finish(.unknown, .other, "cannot run \(program): \(error.localizedDescription)")
     }
-    // Read concurrently so a chatty plugin never blocks on a full pipe.
-    let reader = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }
+    try? outputFile.close()
     let deadline = clock.now + timeout
     var timedOut = false
     while process.isRunning {
       if clock.now >= deadline {
         timedOut = true
         kill(process.processIdentifier, SIGKILL)
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(2)) }
         break
       }
       try? await Task.sleep(for: .milliseconds(5))
     }
-    process.waitUntilExit()
-    let data = await reader.value
     if timedOut {
       return finish(.critical, .timeout, "\(program) did not finish within \(timeout) and was killed")
     }
+    let data = FileManager.default.contents(atPath: outputPath) ?? Data()
     let parsed = NagiosOutput(exitCode: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
     let failure: ProbeFailureKind? =
       switch parsed.status {

@@ -11,21 +11,10 @@ struct VigilRun {
   var stdout: String
   var stderr: String
 
-  static func run(_ args: [String]) throws -> VigilRun {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try #require(vigilExecutablePath(), "build the vigil executable first"))
-    process.arguments = args
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return VigilRun(
-      status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-      stderr: String(decoding: e, as: UTF8.self))
+  static func run(_ args: [String]) async throws -> VigilRun {
+    let binary = try #require(vigilExecutablePath(), "build the vigil executable first")
+    let result = try await ChildProcess.run(binary, args)
+    return VigilRun(status: result.status, stdout: result.stdout, stderr: result.stderr)
   }
 }
 
@@ -34,7 +23,7 @@ struct CLITests {
   @Test func statusShowsOneRowPerMember() async throws {
     try await withTestCluster { cluster, client in
       try await client.kv.put("/x", "y")
-      let run = try VigilRun.run(["status", "--endpoints", await cluster.endpointList])
+      let run = try await VigilRun.run(["status", "--endpoints", await cluster.endpointList])
       #expect(run.status == 0, "stderr: \(run.stderr)")
       let lines = run.stdout.split(separator: "\n")
       #expect(lines.count == 4)
@@ -48,7 +37,7 @@ struct CLITests {
   @Test func statusWithOneMemberDownShowsTheErrorAndExitsTwo() async throws {
     try await withTestCluster { cluster, _ in
       try await cluster.kill("m2")
-      let run = try VigilRun.run(["status", "--endpoints", await cluster.endpointList])
+      let run = try await VigilRun.run(["status", "--endpoints", await cluster.endpointList])
       #expect(run.status == 2)
       let m2 = try await cluster.member("m2").clientEndpoint.description
       #expect(run.stdout.split(separator: "\n").contains { $0.contains(m2) && $0.contains("connection refused") })
@@ -65,8 +54,8 @@ struct CLITests {
     (["bench", "kv", "--callers", "x"], "--callers \"x\""),
     (["frobnicate"], "Unexpected argument 'frobnicate'"),
   ])
-  func badArgumentsGiveOneClearLine(args: [String], expected: String) throws {
-    let run = try VigilRun.run(args)
+  func badArgumentsGiveOneClearLine(args: [String], expected: String) async throws {
+    let run = try await VigilRun.run(args)
     #expect(run.status != 0)
     let lines = run.stderr.split(separator: "\n")
     #expect(lines.count == 1, "stderr: \(run.stderr)")
@@ -76,15 +65,15 @@ struct CLITests {
 
   @Test func unreachableMemberIsOneLineAndNonZero() async throws {
     let port = try FreePort.pick(count: 1)[0]
-    let run = try VigilRun.run(["status", "--endpoints", "http://127.0.0.1:\(port)", "--timeout", "1"])
+    let run = try await VigilRun.run(["status", "--endpoints", "http://127.0.0.1:\(port)", "--timeout", "1"])
     #expect(run.status == 1)
     #expect(run.stderr == "vigil: error: etcd http://127.0.0.1:\(port): connection refused\n")
   }
 
   @Test func wrongCertificateIsOneLineTLSError() async throws {
     try await withTemporaryDirectory { dir in
-      let certs = try TestCertificates.make(in: dir + "/good")
-      let other = try TestCertificates.make(in: dir + "/other", caName: "other-ca")
+      let certs = try await TestCertificates.make(in: dir + "/good")
+      let other = try await TestCertificates.make(in: dir + "/other", caName: "other-ca")
       try await withTestCluster(
         members: 1,
         configure: {
@@ -93,19 +82,19 @@ struct CLITests {
         }
       ) { cluster, _ in
         let endpoints = await cluster.endpointList
-        let good = try VigilRun.run([
+        let good = try await VigilRun.run([
           "status", "--endpoints", endpoints, "--cacert", certs.caFile, "--cert", certs.clientCertificate, "--key",
           certs.clientKey,
         ])
         #expect(good.status == 0, "stderr: \(good.stderr)")
-        let bad = try VigilRun.run([
+        let bad = try await VigilRun.run([
           "status", "--endpoints", endpoints, "--cacert", other.caFile, "--cert", certs.clientCertificate, "--key",
           certs.clientKey,
         ])
         #expect(bad.status == 1)
         #expect(bad.stderr.split(separator: "\n").count == 1)
         #expect(bad.stderr.contains("TLS"), "stderr: \(bad.stderr)")
-        let missing = try VigilRun.run(["status", "--endpoints", endpoints, "--cacert", dir + "/nope.pem"])
+        let missing = try await VigilRun.run(["status", "--endpoints", endpoints, "--cacert", dir + "/nope.pem"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("nope.pem"))
       }
@@ -127,7 +116,7 @@ struct CLITests {
       try await Task.sleep(for: .seconds(1))
       let etcdPids = pids.compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }.compactMap { Int32($0) }
       process.terminate()  // SIGTERM, as a supervisor would
-      process.waitUntilExit()
+      while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
       let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
       #expect(process.terminationStatus == 0)
       #expect(text.contains("endpoints: http://127.0.0.1:"))
@@ -146,7 +135,7 @@ struct CLITests {
             tier: P7
             endpiont: []
         """.write(toFile: bad, atomically: true, encoding: .utf8)
-      let run = try VigilRun.run(["config", "check", bad])
+      let run = try await VigilRun.run(["config", "check", bad])
       #expect(run.status == 1)
       let lines = run.stderr.split(separator: "\n")
       #expect(lines.count == 3, "stderr: \(run.stderr)")
@@ -160,7 +149,7 @@ struct CLITests {
           - name: dev
             runtime: {kind: local, members: 3}
         """.write(toFile: good, atomically: true, encoding: .utf8)
-      let ok = try VigilRun.run(["config", "check", good])
+      let ok = try await VigilRun.run(["config", "check", good])
       #expect(ok.status == 0, "stderr: \(ok.stderr)")
       #expect(ok.stdout.contains("\"probeInterval\" : \"200ms\""))
       #expect(ok.stderr.isEmpty)

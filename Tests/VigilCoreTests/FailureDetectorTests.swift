@@ -85,6 +85,14 @@ struct FailureDetectorTests {
     #expect(t.evidence.last?.contains("above the 20 ms threshold") == true)
   }
 
+  @Test func aSlowColdStartIsNotSuspect() {
+    var d = FailureDetector()
+    // The first probes connect and grant a lease: slow, but nothing is wrong.
+    #expect(transitions(d.observe(.success(.seconds(2)))) == [.healthy])
+    #expect(d.observe(.success(.seconds(1))).isEmpty)
+    #expect(d.state == .healthy)
+  }
+
   @Test func evidenceNamesTheFailure() {
     var d = FailureDetector()
     _ = d.observe(.success(.milliseconds(5)))

@@ -120,7 +120,7 @@ struct ClusterTests {
         #expect(bytes > 0)
         let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
         #expect(size == Int(bytes))
-        let output = try runEtcdctl(["snapshot", "status", path, "--write-out=json"])
+        let output = try await runEtcdctl(["snapshot", "status", path, "--write-out=json"])
         #expect(output.contains("\"totalKey\""))
         #expect(output.contains("\"revision\""))
       }
@@ -139,18 +139,9 @@ struct ClusterTests {
   }
 }
 
-func runEtcdctl(_ args: [String]) throws -> String {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: "/usr/bin/etcdctl")
-  p.arguments = args
+func runEtcdctl(_ args: [String]) async throws -> String {
   var env = ProcessInfo.processInfo.environment
   env["ETCDCTL_API"] = "3"
-  p.environment = env
-  let out = Pipe()
-  p.standardOutput = out
-  p.standardError = out
-  try p.run()
-  let data = out.fileHandleForReading.readDataToEndOfFile()
-  p.waitUntilExit()
-  return String(decoding: data, as: UTF8.self)
+  let result = try await ChildProcess.run("/usr/bin/etcdctl", args, environment: env)
+  return result.stdout + result.stderr
 }

@@ -7,8 +7,8 @@ import VigilTestKit
 struct SecurityTests {
   @Test func tlsWithClientCertificatesWorksAndAWrongCAIsATLSError() async throws {
     try await withTemporaryDirectory { dir in
-      let certs = try TestCertificates.make(in: dir + "/good")
-      let other = try TestCertificates.make(in: dir + "/other", caName: "someone-else")
+      let certs = try await TestCertificates.make(in: dir + "/good")
+      let other = try await TestCertificates.make(in: dir + "/other", caName: "someone-else")
       try await withTestCluster(
         members: 1,
         configure: {
