@@ -29,6 +29,9 @@ struct ClusterCommand: AsyncParsableCommand {
     @Option(help: "Stop by itself after this many seconds (0: run until Ctrl-C).")
     var duration: Double = 0
 
+    @Flag(help: "Stop when the process that started vigil exits.")
+    var stopWithParent = false
+
     func validate() throws {
       guard (1...9).contains(members) else {
         throw ValidationError("--members \(members) is out of range (expected 1 to 9)")
@@ -42,6 +45,7 @@ struct ClusterCommand: AsyncParsableCommand {
       let options = LocalClusterOptions(members: members, directory: dir)
       let refresh = self.refresh
       let duration = self.duration
+      let stopWithParent = self.stopWithParent
       let outcome = await withTaskGroup(of: CLIError?.self) { group in
         group.addTask {
           for await sig in signals {
@@ -49,6 +53,14 @@ struct ClusterCommand: AsyncParsableCommand {
             return nil
           }
           return nil
+        }
+        if stopWithParent {
+          group.addTask {
+            let parent = getppid()
+            while !Task.isCancelled && getppid() == parent { try? await Task.sleep(for: .milliseconds(200)) }
+            if !Task.isCancelled { print("vigil: parent process exited, stopping the cluster") }
+            return nil
+          }
         }
         group.addTask { await Self.serve(options: options, refresh: refresh, duration: duration) }
         let first = await group.next() ?? nil

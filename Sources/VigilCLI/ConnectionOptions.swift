@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NIOCore
 import VigilEtcd
 
@@ -62,5 +63,3 @@ struct ConnectionOptions: ParsableArguments {
     }
   }
 }
-
-import Foundation

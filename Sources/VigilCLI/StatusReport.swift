@@ -1,3 +1,4 @@
+import Foundation
 import VigilEtcd
 
 /// One row of `vigil status`: what one member said about itself, or why it could not.
@@ -88,5 +89,3 @@ public enum StatusReport {
     return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
   }
 }
-
-import Foundation

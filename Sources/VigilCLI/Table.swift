@@ -1,3 +1,5 @@
+import Foundation
+
 /// Renders rows as an aligned plain-text table.
 struct Table {
   var header: [String]
@@ -20,5 +22,3 @@ struct Table {
     return ([line(header)] + rows.map(line)).joined(separator: "\n")
   }
 }
-
-import Foundation

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A duration written in the configuration as `250ms`, `2s`, `1m30s`, `1h`.
 public struct ConfigDuration: Sendable, Hashable, Comparable, Encodable, CustomStringConvertible {
   public var duration: Duration
@@ -10,7 +12,7 @@ public struct ConfigDuration: Sendable, Hashable, Comparable, Encodable, CustomS
   /// Parses `500ms`, `2s`, `1.5s`, `1m30s`, `2h`; nil when the text is not a duration.
   public init?(parsing text: String) {
     let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-    var rest = Substring(text.trimmingWhitespace())
+    var rest = Substring(text.trimmingCharacters(in: .whitespaces))
     guard !rest.isEmpty else { return nil }
     var total = 0.0
     while !rest.isEmpty {
@@ -39,13 +41,4 @@ public struct ConfigDuration: Sendable, Hashable, Comparable, Encodable, CustomS
   }
 
   public static func < (a: ConfigDuration, b: ConfigDuration) -> Bool { a.duration < b.duration }
-}
-
-extension StringProtocol {
-  func trimmingWhitespace() -> String {
-    var s = Substring(self)
-    while let f = s.first, f.isWhitespace { s = s.dropFirst() }
-    while let l = s.last, l.isWhitespace { s = s.dropLast() }
-    return String(s)
-  }
 }

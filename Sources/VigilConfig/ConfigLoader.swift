@@ -416,20 +416,18 @@ struct ConfigReader {
   }
 
   mutating func int(_ node: Node, _ path: String, _ range: ClosedRange<Int>) -> Int? {
-    guard case .scalar(let s) = node, let v = Int(s.string) else {
-      problem(path, node, "\"\(node.string ?? "?")\" is not a whole number")
-      return nil
-    }
-    guard range.contains(v) else {
-      problem(path, node, "\(v) is out of range (expected \(range.lowerBound) to \(range.upperBound))")
-      return nil
-    }
-    return v
+    number(node, path, range, kind: "a whole number")
   }
 
   mutating func double(_ node: Node, _ path: String, _ range: ClosedRange<Double>) -> Double? {
-    guard case .scalar(let s) = node, let v = Double(s.string) else {
-      problem(path, node, "\"\(node.string ?? "?")\" is not a number")
+    number(node, path, range, kind: "a number")
+  }
+
+  private mutating func number<T: LosslessStringConvertible & Comparable>(
+    _ node: Node, _ path: String, _ range: ClosedRange<T>, kind: String
+  ) -> T? {
+    guard case .scalar(let s) = node, let v = T(s.string) else {
+      problem(path, node, "\"\(node.string ?? "?")\" is not \(kind)")
       return nil
     }
     guard range.contains(v) else {

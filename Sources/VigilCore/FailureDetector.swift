@@ -113,18 +113,6 @@ public struct FailureDetector: Sendable, Hashable {
     return directives
   }
 
-  /// Forgets everything (e.g. the target was replaced); the state becomes unknown.
-  public mutating func reset() -> [DetectorDirective] {
-    var directives: [DetectorDirective] = []
-    consecutiveBad = 0
-    consecutiveGood = 0
-    awaitingConfirmation = false
-    baseline = LatencyBaseline(capacity: baseline.capacity, k: baseline.k, floor: baseline.floor)
-    recentEvidence = ["detector reset"]
-    move(to: .unknown, &directives)
-    return directives
-  }
-
   private mutating func move(to next: HealthState, _ directives: inout [DetectorDirective]) {
     guard next != state else { return }
     directives.append(.transition(HealthTransition(from: state, to: next, evidence: recentEvidence)))

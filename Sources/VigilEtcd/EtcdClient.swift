@@ -121,13 +121,6 @@ public final class EtcdClient: Sendable {
     for connection in connections { try? await connection.shutdown().get() }
   }
 
-  /// Drops the TCP connection to `endpoint` (for tests and drills); the next call reconnects.
-  public func dropConnection(to endpoint: EtcdEndpoint) async {
-    for c in connections where c.endpoint.authority == endpoint.authority {
-      try? await c.closeCurrentConnection().get()
-    }
-  }
-
   public var kv: EtcdKV { EtcdKV(client: self) }
   public var lease: EtcdLeases { EtcdLeases(client: self) }
   public var cluster: EtcdCluster { EtcdCluster(client: self) }
@@ -226,8 +219,7 @@ public final class EtcdClient: Sendable {
     var lastError: EtcdError?
     for step in 0..<count {
       let index = (start + step) % count
-      var metadata = Metadata()
-      for (k, v) in try await authMetadata(path: "") { metadata.addString(v, forKey: k) }
+      let metadata = try await streamMetadata()
       do {
         let result = try await body(grpcClients[index], metadata)
         if index != start { preferred.withLockedValue { $0 = index } }
@@ -253,9 +245,12 @@ public final class EtcdClient: Sendable {
 
   // MARK: auth
 
-  /// The auth token to send, authenticating first when needed (nil without credentials).
-  func currentToken() async throws(EtcdError) -> String? {
-    try await authMetadata(path: "").first?.1
+  /// Request metadata for a streaming call: the auth token, authenticating
+  /// first when needed (empty without credentials).
+  func streamMetadata() async throws(EtcdError) -> Metadata {
+    var metadata = Metadata()
+    for (key, value) in try await authMetadata(path: "") { metadata.addString(value, forKey: key) }
+    return metadata
   }
 
   func invalidateToken() { auth.invalidate() }

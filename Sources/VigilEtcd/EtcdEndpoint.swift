@@ -1,3 +1,5 @@
+import Foundation
+
 /// One etcd member's client URL, parsed and validated.
 ///
 /// Accepts `http://host:port`, `https://host:port` and, like `etcdctl`,
@@ -21,7 +23,7 @@ public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
   /// Parses an endpoint string.
   /// - Throws: ``EtcdError`` with code `.invalidArgument` naming the value and the expected form.
   public init(parsing text: String) throws(EtcdError) {
-    let trimmed = text.trimmingWhitespace()
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
     func invalid(_ why: String) -> EtcdError {
       EtcdError(
         .invalidArgument,
@@ -82,15 +84,5 @@ public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
   /// True when the host is an IPv4 or IPv6 literal (no SNI is sent then).
   var hostIsIPAddress: Bool {
     host.contains(":") || host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
-  }
-}
-
-extension StringProtocol {
-  /// The text without leading and trailing whitespace.
-  func trimmingWhitespace() -> String {
-    var s = Substring(self)
-    while let f = s.first, f.isWhitespace { s = s.dropFirst() }
-    while let l = s.last, l.isWhitespace { s = s.dropLast() }
-    return String(s)
   }
 }

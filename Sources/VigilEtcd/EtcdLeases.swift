@@ -97,8 +97,7 @@ public final class EtcdLeaseKeepAlive: Sendable {
       let index = client.preferredIndex
       let lastAnswer = NIOLockedValueBox(ContinuousClock.now)
       do {
-        var metadata = Metadata()
-        if let token = try await client.currentToken() { metadata.addString(token, forKey: "token") }
+        let metadata = try await client.streamMetadata()
         let stub = Etcdserverpb_Lease.Client(wrapping: client.grpcClients[index])
         try await stub.leaseKeepAlive(metadata: metadata) { writer in
           while !Task.isCancelled {

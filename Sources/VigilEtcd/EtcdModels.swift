@@ -173,9 +173,6 @@ public struct EtcdMember: Sendable, Hashable {
     clientURLs = m.clientUrls
     isLearner = m.isLearner
   }
-
-  /// The id as etcdctl prints it (hex).
-  public var idHex: String { String(id, radix: 16) }
 }
 
 /// One member's view of itself (`etcdctl endpoint status`).

@@ -82,8 +82,7 @@ public struct EtcdWatch: AsyncSequence, Sendable {
       let lastAnswer = NIOLockedValueBox(ContinuousClock.now)
       let delivered = NIOLockedValueBox(false)
       do {
-        var metadata = Metadata()
-        if let token = try await client.currentToken() { metadata.addString(token, forKey: "token") }
+        let metadata = try await client.streamMetadata()
         let stub = Etcdserverpb_Watch.Client(wrapping: client.grpcClients[index])
         let create = Etcdserverpb_WatchRequest.with {
           $0.createRequest = .with {

@@ -82,31 +82,31 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
   func channelInactive(context: ChannelHandlerContext) {
     closed = true
     activation?.fail(CallFailure.notSent(EtcdError(.unreachable, "connection closed at once", endpoint: endpoint)))
-    failAll(sent: true, reason: "connection closed before etcd answered")
+    failAll(reason: "connection closed before etcd answered")
     context.fireChannelInactive()
   }
 
   func errorCaught(context: ChannelHandlerContext, error: any Error) {
     closed = true
-    failAll(sent: true, reason: "connection failed: \(error)")
+    failAll(reason: "connection failed: \(error)")
     context.close(promise: nil)
   }
 
   func handlerRemoved(context: ChannelHandlerContext) {
     closed = true
     activation?.fail(CallFailure.notSent(EtcdError(.unreachable, "connection closed at once", endpoint: endpoint)))
-    failAll(sent: true, reason: "connection closed")
+    failAll(reason: "connection closed")
     self.context = nil
   }
 
-  private func failAll(sent: Bool, reason: String) {
+  /// Fails every call in flight: their requests may have reached etcd.
+  private func failAll(reason: String) {
     let all = calls
     calls.removeAll()
     for (_, call) in all {
       switch call {
       case .unary(let u):
-        let e = EtcdError(.unavailable, reason, endpoint: endpoint)
-        u.fail(sent ? .interrupted(e) : .notSent(e))
+        u.fail(.interrupted(EtcdError(.unavailable, reason, endpoint: endpoint)))
       case .streaming(let s):
         s.end(code: .unavailable, message: "etcd \(endpoint): \(reason)")
       }

@@ -104,6 +104,4 @@ struct GRPCMessageDeframer {
     }
     return message
   }
-
-  var hasPartialMessage: Bool { (buffer?.readableBytes ?? 0) > 0 }
 }

@@ -194,17 +194,6 @@ final class HTTP2Connection: Sendable {
     }
   }
 
-  /// Closes the current TCP connection without shutting the client down (tests
-  /// and failure injection use this); the next call reconnects.
-  func closeCurrentConnection() -> EventLoopFuture<Void> {
-    eventLoop.flatSubmit {
-      if case .ready(let ready) = self.state.value {
-        return ready.channel.close().recover { _ in }
-      }
-      return self.eventLoop.makeSucceededVoidFuture()
-    }
-  }
-
   // MARK: calls
 
   /// Sends one request message and returns the single response message.

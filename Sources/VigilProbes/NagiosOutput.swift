@@ -1,3 +1,5 @@
+import Foundation
+
 /// A check plugin's output in the Nagios/Icinga convention: exit code 0 OK,
 /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN; the first line is the message, and
 /// performance data follow a `|` as `label=value[unit];warn;crit;min;max`.
@@ -26,7 +28,7 @@ public struct NagiosOutput: Sendable, Hashable {
     for line in lines.dropFirst() {
       if let bar = line.firstIndex(of: "|") { perf.append(line[line.index(after: bar)...]) }
     }
-    message = String(first).trimmingWhitespace()
+    message = first.trimmingCharacters(in: .whitespaces)
     if message.isEmpty { message = "(no output, exit \(exitCode))" }
     performance = [:]
     for chunk in perf { Self.parsePerformance(chunk, into: &performance) }
@@ -62,17 +64,8 @@ public struct NagiosOutput: Sendable, Hashable {
       case "us": value /= 1_000_000
       default: break
       }
-      label = Substring(label.trimmingWhitespace())
+      label = Substring(label.trimmingCharacters(in: .whitespaces))
       if !label.isEmpty { result[String(label)] = value }
     }
-  }
-}
-
-extension StringProtocol {
-  func trimmingWhitespace() -> String {
-    var s = Substring(self)
-    while let f = s.first, f.isWhitespace { s = s.dropFirst() }
-    while let l = s.last, l.isWhitespace { s = s.dropLast() }
-    return String(s)
   }
 }

@@ -42,6 +42,13 @@ public struct TestCertificates: Sendable {
   }
 }
 
+extension TestCertificates {
+  /// These certificates as a local cluster's server TLS (client certificates required).
+  public var serverTLS: LocalClusterTLS {
+    LocalClusterTLS(caFile: caFile, certificateFile: serverCertificate, keyFile: serverKey)
+  }
+}
+
 public struct TestCertificateError: Error, CustomStringConvertible {
   public var message: String
   public var description: String { message }

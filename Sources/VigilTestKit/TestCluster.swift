@@ -87,7 +87,7 @@ public func createEventually(
     do {
       _ = try await client.kv.txn([.createRevision(key, .equal, 0)], success: [.put(key, value)])
       return
-    } catch let error as EtcdError {
+    } catch {
       let transient: Set<EtcdError.Code> = [.unavailable, .timedOut, .outcomeUnknown, .unreachable]
       guard transient.contains(error.code), ContinuousClock.now < deadline else { throw error }
       try await Task.sleep(for: .milliseconds(100))

@@ -74,13 +74,7 @@ struct CLITests {
     try await withTemporaryDirectory { dir in
       let certs = try await TestCertificates.make(in: dir + "/good")
       let other = try await TestCertificates.make(in: dir + "/other", caName: "other-ca")
-      try await withTestCluster(
-        members: 1,
-        configure: {
-          $0.tls = LocalClusterTLS(
-            caFile: certs.caFile, certificateFile: certs.serverCertificate, keyFile: certs.serverKey)
-        }
-      ) { cluster, _ in
+      try await withTestCluster(members: 1, configure: { $0.tls = certs.serverTLS }) { cluster, _ in
         let endpoints = await cluster.endpointList
         let good = try await VigilRun.run([
           "status", "--endpoints", endpoints, "--cacert", certs.caFile, "--cert", certs.clientCertificate, "--key",
@@ -105,7 +99,7 @@ struct CLITests {
     try await withTemporaryDirectory { dir in
       let process = Process()
       process.executableURL = URL(fileURLWithPath: try #require(vigilExecutablePath()))
-      process.arguments = ["cluster", "up", "--members", "3", "--dir", dir + "/state", "--refresh", "0"]
+      process.arguments = ["cluster", "up", "--members", "3", "--dir", dir + "/state", "--refresh", "0", "--stop-with-parent"]
       let out = Pipe()
       process.standardOutput = out
       process.standardError = FileHandle.nullDevice

@@ -9,13 +9,7 @@ struct SecurityTests {
     try await withTemporaryDirectory { dir in
       let certs = try await TestCertificates.make(in: dir + "/good")
       let other = try await TestCertificates.make(in: dir + "/other", caName: "someone-else")
-      try await withTestCluster(
-        members: 1,
-        configure: {
-          $0.tls = LocalClusterTLS(
-            caFile: certs.caFile, certificateFile: certs.serverCertificate, keyFile: certs.serverKey)
-        }
-      ) { cluster, client in
+      try await withTestCluster(members: 1, configure: { $0.tls = certs.serverTLS }) { cluster, client in
         try await client.kv.put("/tls", "secure")
         #expect(try await client.kv.get("/tls")?.valueString == "secure")
         #expect(client.endpointInUse.scheme == .https)

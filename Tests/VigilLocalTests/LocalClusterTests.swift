@@ -109,7 +109,7 @@ struct LocalClusterTests {
       let state = dir + "/state"
       let process = Process()
       process.executableURL = URL(fileURLWithPath: vigil)
-      process.arguments = ["cluster", "up", "--members", "1", "--dir", state, "--refresh", "0"]
+      process.arguments = ["cluster", "up", "--members", "1", "--dir", state, "--refresh", "0", "--stop-with-parent"]
       process.standardOutput = FileHandle.nullDevice
       process.standardError = FileHandle.nullDevice
       try process.run()

@@ -129,12 +129,15 @@ struct ExecProbeTests {
   }
 
   @Test func aProbeThatOverrunsItsDeadlineIsKilledAndReportedAsTimedOut() async throws {
-    let started = ContinuousClock.now
-    let result = await ExecProbe(name: "sleepy", target: "t", command: ["/bin/sleep", "30"]).run(timeout: .milliseconds(300))
+    // An argument no other process uses, to find the program afterwards.
+    let marker = "31.\(Int.random(in: 100_000...999_999))"
+    let result = await ExecProbe(name: "sleepy", target: "t", command: ["/bin/sleep", marker]).run(timeout: .milliseconds(300))
     #expect(result.status == .critical)
     #expect(result.failure == .timeout)
     #expect(result.message.contains("killed"))
-    #expect(started.duration(to: .now) < .seconds(25))  // it did not wait for sleep to finish
+    // The program is gone: killed, not waited for.
+    let survivors = try await ChildProcess.run("/usr/bin/pgrep", ["-f", "sleep \(marker)"])
+    #expect(survivors.stdout.isEmpty, "still running: \(survivors.stdout)")
   }
 
   @Test(arguments: [
