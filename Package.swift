@@ -17,6 +17,9 @@ let package = Package(
     .library(name: "VigilProbes", targets: ["VigilProbes"]),
     .library(name: "VigilLocal", targets: ["VigilLocal"]),
     .library(name: "VigilTestKit", targets: ["VigilTestKit"]),
+    .library(name: "VigilStore", targets: ["VigilStore"]),
+    .library(name: "VigilMonitor", targets: ["VigilMonitor"]),
+    .library(name: "VigilServer", targets: ["VigilServer"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -28,6 +31,10 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
   ],
   targets: [
     // Generated protobuf messages and gRPC client stubs (scripts/generate-protos).
@@ -76,6 +83,9 @@ let package = Package(
         "VigilCore", "VigilEtcd",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOTLS", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
       ],
       swiftSettings: strict
@@ -95,6 +105,35 @@ let package = Package(
       dependencies: ["VigilEtcd", "VigilLocal"],
       swiftSettings: strict
     ),
+    // History: results, transitions, findings and incidents in SQLite (GRDB).
+    .target(
+      name: "VigilStore",
+      dependencies: ["VigilCore", .product(name: "GRDB", package: "GRDB.swift")],
+      swiftSettings: strict
+    ),
+    // The engine: schedules probes and inspections, runs the detector, opens incidents, keeps metrics.
+    .target(
+      name: "VigilMonitor",
+      dependencies: [
+        "VigilCore", "VigilConfig", "VigilEtcd", "VigilProbes", "VigilStore", "VigilLocal",
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+      ],
+      swiftSettings: strict
+    ),
+    // `vigil serve`: the HTTP API (/metrics, /status, reports) and the service group.
+    .target(
+      name: "VigilServer",
+      dependencies: [
+        "VigilMonitor", "VigilConfig", "VigilCore", "VigilProbes", "VigilStore",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
     // Command implementations and benchmarks, kept out of the thin executable.
     .target(
       name: "VigilCLI",
@@ -102,6 +141,10 @@ let package = Package(
         "VigilConfig",
         "VigilEtcd",
         "VigilLocal",
+        "VigilMonitor",
+        "VigilServer",
+        "VigilProbes",
+        "VigilStore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -135,6 +178,16 @@ let package = Package(
     .testTarget(
       name: "VigilLocalTests",
       dependencies: ["VigilLocal", "VigilTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "VigilStoreTests",
+      dependencies: ["VigilStore", "VigilTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "VigilMonitorTests",
+      dependencies: ["VigilMonitor", "VigilServer", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(

@@ -41,6 +41,10 @@ public struct MemberSignals: Sendable, Hashable {
   /// Writes through it are far slower than its baseline while it answers.
   public var slowWrites: Bool
   public var isLearner: Bool
+  /// The runtime reports its data dir empty or missing.
+  public var dataDirLost: Bool = false
+  /// Its raft index went backwards under the same member id (its log was lost).
+  public var raftIndexRegressed: Bool = false
 
   public init(
     name: String, health: HealthState, lastFailure: ProbeFailureKind? = nil, tcpReachable: Bool? = nil,
@@ -82,6 +86,12 @@ public enum Diagnoser {
   public static func diagnose(_ m: MemberSignals) -> Diagnosis? {
     if m.identityChanged {
       return Diagnosis(fault: .dataLoss, member: m.name, reason: "answers with a different member or cluster id")
+    }
+    if m.dataDirLost {
+      return Diagnosis(fault: .dataLoss, member: m.name, reason: "its data dir is empty or missing")
+    }
+    if m.raftIndexRegressed {
+      return Diagnosis(fault: .dataLoss, member: m.name, reason: "its raft index went backwards: its log was lost")
     }
     if m.alarms.contains("CORRUPT") {
       return Diagnosis(fault: .corruption, member: m.name, reason: "CORRUPT alarm raised")

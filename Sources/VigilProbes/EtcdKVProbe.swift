@@ -11,10 +11,8 @@ public final class EtcdKVProbe: Sendable {
   public let target: String
   let client: EtcdClient
   let prefix: String
-  private let lease = NIOLockedValueBox<(id: Int64, grantedAt: ContinuousClock.Instant)?>(nil)
+  private let lease = ProbeLease()
   private let counter = NIOLockedValueBox(0)
-  /// Lease lifetime; leftovers vanish at most this long after Vigil stops.
-  static let leaseTTL: Int64 = 60
 
   /// - Parameters:
   ///   - client: a cluster client, or a pinned one (`client.member(endpoint)`) for a per-member probe.
@@ -33,7 +31,7 @@ public final class EtcdKVProbe: Sendable {
     let value = "v\(n)"
     do {
       let leaseID = try await timer.step("lease") { () async throws(EtcdError) -> Int64 in
-        try await self.currentLease(c)
+        try await self.lease.id(c)
       }
       try await timer.step("put") { () async throws(EtcdError) in
         _ = try await c.kv.put(key, value, lease: leaseID)
@@ -51,18 +49,9 @@ public final class EtcdKVProbe: Sendable {
       try await timer.step("delete") { () async throws(EtcdError) in _ = try await c.kv.delete(key) }
       return result(timer, .ok, nil, "put/get/cas/delete ok")
     } catch {
-      if error.message.contains("lease not found") { self.lease.withLockedValue { $0 = nil } }
+      lease.forget(after: error)
       return result(timer, .critical, ProbeFailureKind(error), error.description)
     }
-  }
-
-  private func currentLease(_ c: EtcdClient) async throws(EtcdError) -> Int64 {
-    if let l = lease.withLockedValue({ $0 }), l.grantedAt.duration(to: .now) < .seconds(Self.leaseTTL / 2) {
-      return l.id
-    }
-    let granted = try await c.lease.grant(ttl: Self.leaseTTL)
-    lease.withLockedValue { $0 = (granted.id, .now) }
-    return granted.id
   }
 
   private func result(_ timer: StepTimer, _ status: ProbeStatus, _ failure: ProbeFailureKind?, _ message: String)

@@ -9,18 +9,26 @@ import VigilCore
 /// convention (see ``NagiosOutput``), so existing check plugins work
 /// unchanged. A program still running at its deadline is killed (SIGKILL)
 /// and the result is a timeout.
+///
+/// With a ``ReportInbox``, each run also gets a one-time URL in
+/// `VIGIL_REPORT_URL`; a JSON ``ProbeReport`` POSTed there before the program
+/// exits replaces what its exit code and output say.
 public struct ExecProbe: Sendable {
   public let name: String
   public let target: String
   public let command: [String]
   /// Extra environment for the program (Vigil passes the cluster and member it probes).
   public let environment: [String: String]
+  public let inbox: ReportInbox?
 
-  public init(name: String, target: String, command: [String], environment: [String: String] = [:]) {
+  public init(
+    name: String, target: String, command: [String], environment: [String: String] = [:], inbox: ReportInbox? = nil
+  ) {
     self.name = name
     self.target = target
     self.command = command
     self.environment = environment
+    self.inbox = inbox
   }
 
   public func run(timeout: Duration) async -> ProbeResult {
@@ -50,6 +58,9 @@ public struct ExecProbe: Sendable {
     process.arguments = Array(command.dropFirst())
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
+    let slot = inbox?.open()
+    if let slot { env["VIGIL_REPORT_URL"] = slot.url }
+    defer { if let slot { _ = inbox?.close(slot.token) } }
     process.environment = env
     process.standardOutput = outputFile
     process.standardError = FileHandle.nullDevice
@@ -72,6 +83,17 @@ public struct ExecProbe: Sendable {
     }
     if timedOut {
       return finish(.critical, .timeout, "\(program) did not finish within \(timeout) and was killed")
+    }
+    if let slot, let report = inbox?.close(slot.token) {
+      let latency = start.duration(to: clock.now)
+      return ProbeResult(
+        probe: name, target: target, status: report.status,
+        failure: report.status == .ok || report.status == .warning ? nil : (report.status == .unknown ? .other : .badAnswer),
+        message: report.message, latency: latency,
+        steps: report.steps.isEmpty
+          ? [ProbeStep(name: "exec", latency: latency, succeeded: report.status == .ok || report.status == .warning)]
+          : report.steps,
+        metrics: report.metrics)
     }
     let data = FileManager.default.contents(atPath: outputPath) ?? Data()
     let parsed = NagiosOutput(exitCode: process.terminationStatus, output: String(decoding: data, as: UTF8.self))

@@ -1,0 +1,151 @@
+/// One line of an incident's timeline.
+public struct IncidentEvent: Sendable, Hashable, Codable {
+  /// Seconds since 1970.
+  public var at: Double
+  /// `probe-failure`, `transition`, `diagnosis`, `note`.
+  public var kind: String
+  public var text: String
+
+  public init(at: Double, kind: String, text: String) {
+    self.at = at
+    self.kind = kind
+    self.text = text
+  }
+}
+
+/// A stretch of time during which a member or a cluster was not healthy.
+public struct Incident: Sendable, Hashable, Codable {
+  /// The store's id (0 until stored).
+  public var id: Int64
+  public var cluster: String
+  /// `cluster` or `cluster/member`.
+  public var subject: String
+  public var member: String?
+  /// When it left healthy (seconds since 1970).
+  public var openedAt: Double
+  /// The earliest the fault can have begun: the last good probe before it (or ``openedAt``).
+  public var onsetAt: Double
+  /// When it was confirmed failed.
+  public var detectedAt: Double?
+  public var closedAt: Double?
+  /// The worst state reached.
+  public var worst: HealthState
+  public var fault: Fault?
+  public var diagnosis: String?
+  public var timeline: [IncidentEvent]
+
+  /// Time to detect: onset → confirmed failed.
+  public var mttd: Double? { detectedAt.map { $0 - onsetAt } }
+  public var isOpen: Bool { closedAt == nil }
+
+  public init(
+    id: Int64 = 0, cluster: String, subject: String, member: String?, openedAt: Double, onsetAt: Double,
+    detectedAt: Double? = nil, closedAt: Double? = nil, worst: HealthState, fault: Fault? = nil,
+    diagnosis: String? = nil, timeline: [IncidentEvent] = []
+  ) {
+    self.id = id
+    self.cluster = cluster
+    self.subject = subject
+    self.member = member
+    self.openedAt = openedAt
+    self.onsetAt = onsetAt
+    self.detectedAt = detectedAt
+    self.closedAt = closedAt
+    self.worst = worst
+    self.fault = fault
+    self.diagnosis = diagnosis
+    self.timeline = timeline
+  }
+}
+
+/// What happened to an incident, for the shell to store and publish.
+public enum IncidentChange: Sendable, Hashable {
+  case opened(Incident)
+  /// The incident as it is now, and the timeline events just added.
+  case updated(Incident, added: [IncidentEvent])
+  case closed(Incident, added: [IncidentEvent])
+
+  public var incident: Incident {
+    switch self {
+    case .opened(let i), .updated(let i, _), .closed(let i, _): i
+    }
+  }
+}
+
+/// Opens, extends and closes incidents from health transitions, probe
+/// failures and diagnoses. Pure: times come in as arguments.
+public struct IncidentBook: Sendable {
+  public private(set) var open: [String: Incident] = [:]
+  /// Timeline entries kept per incident; later probe failures are counted, not listed.
+  public var timelineLimit = 200
+
+  public init(restoring incidents: [Incident] = []) {
+    for i in incidents where i.isOpen { open[i.subject] = i }
+  }
+
+  /// A health transition of `subject`. Leaving healthy opens an incident;
+  /// reaching healthy closes it.
+  public mutating func transition(
+    cluster: String, subject: String, member: String?, _ t: HealthTransition, at: Double, lastGoodAt: Double?
+  ) -> IncidentChange? {
+    let event = IncidentEvent(
+      at: at, kind: "transition",
+      text: "\(t.from.rawValue) → \(t.to.rawValue)" + (t.evidence.isEmpty ? "" : ": " + t.evidence.joined(separator: "; ")))
+    if var incident = open[subject] {
+      incident.timeline.append(event)
+      if t.to == .healthy {
+        incident.closedAt = at
+        open[subject] = nil
+        return .closed(incident, added: [event])
+      }
+      if t.to == .failed {
+        if incident.detectedAt == nil { incident.detectedAt = at }
+        incident.worst = .failed
+      }
+      open[subject] = incident
+      return .updated(incident, added: [event])
+    }
+    guard t.to == .suspect || t.to == .failed else { return nil }
+    let incident = Incident(
+      cluster: cluster, subject: subject, member: member, openedAt: at, onsetAt: min(at, lastGoodAt ?? at),
+      detectedAt: t.to == .failed ? at : nil, worst: t.to, timeline: [event])
+    open[subject] = incident
+    return .opened(incident)
+  }
+
+  /// The store assigned `id` to the incident of `subject`.
+  public mutating func assign(id: Int64, to subject: String) {
+    open[subject]?.id = id
+  }
+
+  /// A failed probe of `subject` while its incident is open.
+  public mutating func probeFailed(subject: String, text: String, at: Double) -> IncidentChange? {
+    guard var incident = open[subject], incident.timeline.count < timelineLimit else { return nil }
+    let event = IncidentEvent(at: at, kind: "probe-failure", text: text)
+    incident.timeline.append(event)
+    open[subject] = incident
+    return .updated(incident, added: [event])
+  }
+
+  /// A diagnosis for `subject`; recorded when it names a different fault than before.
+  public mutating func diagnosed(subject: String, _ d: Diagnosis, at: Double) -> IncidentChange? {
+    guard var incident = open[subject], incident.fault != d.fault || incident.diagnosis != d.reason else {
+      return nil
+    }
+    let event = IncidentEvent(at: at, kind: "diagnosis", text: "\(d.fault.rawValue): \(d.reason)")
+    incident.fault = d.fault
+    incident.diagnosis = d.reason
+    incident.timeline.append(event)
+    open[subject] = incident
+    return .updated(incident, added: [event])
+  }
+
+  /// Closes the incident of a subject that no longer exists (a removed member, a dropped cluster).
+  public mutating func retire(subject: String, reason: String, at: Double) -> IncidentChange? {
+    guard var incident = open.removeValue(forKey: subject) else { return nil }
+    let event = IncidentEvent(at: at, kind: "note", text: reason)
+    incident.timeline.append(event)
+    incident.closedAt = at
+    return .closed(incident, added: [event])
+  }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// A result an `exec` probe program POSTed to its report URL
+/// (`VIGIL_REPORT_URL`), for programs written for Vigil:
+///
+/// ```json
+/// {"status": "OK", "message": "3 nodes ready", "metrics": {"ready_nodes": 3},
+///  "steps": [{"name": "list", "seconds": 0.012, "ok": true}]}
+/// ```
+///
+/// `status` is one of OK, WARNING, CRITICAL, UNKNOWN; the rest is optional.
+public struct ProbeReport: Sendable, Hashable {
+  public var status: ProbeStatus
+  public var message: String
+  public var metrics: [String: Double]
+  public var steps: [ProbeStep]
+
+  /// Decodes and checks a report; the error names the field and what was expected.
+  public static func decode(_ data: Data) throws(ProbeReportError) -> ProbeReport {
+    let object: Any
+    do { object = try JSONSerialization.jsonObject(with: data) } catch {
+      throw ProbeReportError(message: "the body is not JSON (expected {\"status\": \"OK\", \"message\": \"…\"})")
+    }
+    guard let root = object as? [String: Any] else {
+      throw ProbeReportError(message: "the body must be a JSON object")
+    }
+    let known: Set<String> = ["status", "message", "metrics", "steps"]
+    if let unknown = root.keys.sorted().first(where: { !known.contains($0) }) {
+      throw ProbeReportError(message: "unknown field \"\(unknown)\" (expected status, message, metrics, steps)")
+    }
+    guard let statusText = root["status"] as? String else {
+      throw ProbeReportError(message: "status: missing or not text (expected OK, WARNING, CRITICAL or UNKNOWN)")
+    }
+    guard let status = ProbeStatus(rawValue: statusText.uppercased()) else {
+      throw ProbeReportError(message: "status: \"\(statusText)\" is not OK, WARNING, CRITICAL or UNKNOWN")
+    }
+    var report = ProbeReport(status: status, message: "", metrics: [:], steps: [])
+    if let m = root["message"] {
+      guard let text = m as? String else { throw ProbeReportError(message: "message: expected text") }
+      report.message = text
+    }
+    if let m = root["metrics"] {
+      guard let map = m as? [String: Any] else {
+        throw ProbeReportError(message: "metrics: expected an object of name to number")
+      }
+      for (k, v) in map {
+        guard let n = v as? NSNumber, !(v is Bool) else {
+          throw ProbeReportError(message: "metrics.\(k): \"\(v)\" is not a number")
+        }
+        report.metrics[k] = n.doubleValue
+      }
+    }
+    if let s = root["steps"] {
+      guard let list = s as? [[String: Any]] else {
+        throw ProbeReportError(message: "steps: expected a list of {name, seconds, ok}")
+      }
+      for (i, step) in list.enumerated() {
+        guard let name = step["name"] as? String else { throw ProbeReportError(message: "steps[\(i)].name: expected text") }
+        guard let seconds = (step["seconds"] as? NSNumber)?.doubleValue, seconds >= 0 else {
+          throw ProbeReportError(message: "steps[\(i)].seconds: expected a number ≥ 0")
+        }
+        let ok = step["ok"] as? Bool ?? true
+        report.steps.append(ProbeStep(name: name, latency: .seconds(seconds), succeeded: ok))
+      }
+    }
+    return report
+  }
+}
+
+public struct ProbeReportError: Error, Sendable, CustomStringConvertible {
+  public var message: String
+  public var description: String { message }
+}
+
+/// Where `exec` probes' reports arrive: each run gets a one-time token and
+/// URL; the HTTP server hands posted bodies to ``deliver(token:_:)``.
+public final class ReportInbox: Sendable {
+  /// e.g. `http://127.0.0.1:9464/v1/reports/`.
+  public let baseURL: String
+  private let slots = NIOLockedValueBox<[String: ProbeReport?]>([:])
+
+  public init(baseURL: String) {
+    self.baseURL = baseURL.hasSuffix("/") ? baseURL : baseURL + "/"
+  }
+
+  /// Opens a slot for one run.
+  func open() -> (token: String, url: String) {
+    let token = UUID().uuidString.lowercased()
+    slots.withLockedValue { $0[token] = .some(nil) }
+    return (token, baseURL + token)
+  }
+
+  /// Closes the slot and returns what was posted to it, if anything.
+  func close(_ token: String) -> ProbeReport? {
+    slots.withLockedValue { $0.removeValue(forKey: token) ?? nil }
+  }
+
+  public enum DeliveryError: Error, Sendable, Equatable {
+    /// No run is waiting on this token (it finished, or never existed).
+    case unknownToken
+    case invalid(String)
+  }
+
+  /// Stores a posted report for its run.
+  public func deliver(token: String, _ body: Data) throws(DeliveryError) {
+    let report: ProbeReport
+    do { report = try ProbeReport.decode(body) } catch { throw .invalid(error.message) }
+    let accepted = slots.withLockedValue { slots in
+      guard slots[token] != nil else { return false }
+      slots[token] = .some(report)
+      return true
+    }
+    if !accepted { throw .unknownToken }
+  }
+}
