@@ -1,6 +1,6 @@
 import Foundation
 
-/// A duration written in the configuration as `250ms`, `2s`, `1m30s`, `1h`.
+/// A duration written in the configuration as `250ms`, `2s`, `1m30s`, `1h`, `30d`.
 public struct ConfigDuration: Sendable, Hashable, Comparable, Encodable, CustomStringConvertible {
   public var duration: Duration
 
@@ -9,9 +9,9 @@ public struct ConfigDuration: Sendable, Hashable, Comparable, Encodable, CustomS
   public static func milliseconds(_ n: Int64) -> ConfigDuration { ConfigDuration(.milliseconds(n)) }
   public static func seconds(_ n: Int64) -> ConfigDuration { ConfigDuration(.seconds(n)) }
 
-  /// Parses `500ms`, `2s`, `1.5s`, `1m30s`, `2h`; nil when the text is not a duration.
+  /// Parses `500ms`, `2s`, `1.5s`, `1m30s`, `2h`, `30d`; nil when the text is not a duration.
   public init?(parsing text: String) {
-    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
     var rest = Substring(text.trimmingCharacters(in: .whitespaces))
     guard !rest.isEmpty else { return nil }
     var total = 0.0
@@ -29,6 +29,7 @@ public struct ConfigDuration: Sendable, Hashable, Comparable, Encodable, CustomS
 
   public var description: String {
     let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    if ms % 86_400_000 == 0 && ms > 0 { return "\(ms / 86_400_000)d" }
     if ms % 3_600_000 == 0 && ms > 0 { return "\(ms / 3_600_000)h" }
     if ms % 60_000 == 0 && ms > 0 { return "\(ms / 60_000)m" }
     if ms % 1000 == 0 { return "\(ms / 1000)s" }

@@ -75,7 +75,10 @@ struct ConfigReader {
     guard
       let map = mapping(
         root, "",
-        keys: ["stateDir", "listen", "tiers", "detector", "inspections", "probeSuites", "groups", "clusters"])
+        keys: [
+          "stateDir", "listen", "tiers", "detector", "inspections", "scheduler", "history", "probeSuites", "groups",
+          "clusters",
+        ])
     else { return c }
     if let n = map["stateDir"], let s = string(n, "stateDir") { c.stateDir = s }
     if let n = map["listen"], let s = string(n, "listen") {
@@ -90,6 +93,8 @@ struct ConfigReader {
     if let n = map["tiers"] { tiers(n, into: &c) }
     if let n = map["detector"] { c.detector = detector(n) }
     if let n = map["inspections"] { c.inspections = inspections(n) }
+    if let n = map["scheduler"] { c.scheduler = scheduler(n) }
+    if let n = map["history"] { c.history = history(n) }
     if let n = map["probeSuites"] { c.probeSuites = list(n, "probeSuites") { r, n, p in r.suite(n, p) } }
     if let n = map["groups"] { c.groups = list(n, "groups") { r, n, p in r.group(n, p) } }
     if let n = map["clusters"] {
@@ -164,6 +169,32 @@ struct ConfigReader {
     return i
   }
 
+  mutating func scheduler(_ node: Node) -> SchedulerConfig {
+    var s = SchedulerConfig()
+    guard
+      let map = mapping(node, "scheduler", keys: ["maxConcurrentProbes", "maxConcurrentExec", "jitter", "membershipInterval"])
+    else { return s }
+    if let n = map["maxConcurrentProbes"], let v = int(n, "scheduler.maxConcurrentProbes", 1...100_000) {
+      s.maxConcurrentProbes = v
+    }
+    if let n = map["maxConcurrentExec"], let v = int(n, "scheduler.maxConcurrentExec", 1...1000) { s.maxConcurrentExec = v }
+    if let n = map["jitter"], let v = double(n, "scheduler.jitter", 0...0.5) { s.jitter = v }
+    if let n = map["membershipInterval"], let v = duration(n, "scheduler.membershipInterval") { s.membershipInterval = v }
+    return s
+  }
+
+  mutating func history(_ node: Node) -> HistoryConfig {
+    var h = HistoryConfig()
+    guard
+      let map = mapping(node, "history", keys: ["rawRetention", "rollupRetention", "eventRetention", "maxRawResults"])
+    else { return h }
+    if let n = map["rawRetention"], let v = duration(n, "history.rawRetention") { h.rawRetention = v }
+    if let n = map["rollupRetention"], let v = duration(n, "history.rollupRetention") { h.rollupRetention = v }
+    if let n = map["eventRetention"], let v = duration(n, "history.eventRetention") { h.eventRetention = v }
+    if let n = map["maxRawResults"], let v = int(n, "history.maxRawResults", 1000...1_000_000_000) { h.maxRawResults = v }
+    return h
+  }
+
   // MARK: suites, groups, clusters
 
   mutating func suite(_ node: Node, _ path: String) -> ProbeSuiteConfig? {
@@ -181,7 +212,7 @@ struct ConfigReader {
   mutating func probe(_ node: Node, _ path: String) -> ProbeConfig? {
     let keys = [
       "name", "kind", "interval", "timeout", "url", "address", "expectStatus", "bodyContains", "service", "command",
-      "perMember",
+      "perMember", "ca",
     ]
     guard let map = mapping(node, path, keys: keys) else { return nil }
     guard let kindNode = map["kind"] else {
@@ -213,6 +244,9 @@ struct ConfigReader {
       }
       if let n = map["expectStatus"] { p.expectStatus = int(n, "\(path).expectStatus", 100...599) }
       if let n = map["bodyContains"] { p.bodyContains = string(n, "\(path).bodyContains") }
+      if let n = map["ca"], let ca = string(n, "\(path).ca") {
+        if fileExists(ca) { p.ca = ca } else { problem("\(path).ca", n, "file \"\(ca)\" does not exist") }
+      }
     case .tcp, .grpcHealth:
       if let n = map["address"], let a = string(n, "\(path).address") {
         if (try? EtcdEndpoint(parsing: a)) != nil { p.address = a } else {
@@ -237,9 +271,9 @@ struct ConfigReader {
     case .etcdKV, .etcdWatch, .etcdMember:
       break
     }
-    for key in ["url", "address", "expectStatus", "bodyContains", "service", "command"] where map[key] != nil {
+    for key in ["url", "address", "expectStatus", "bodyContains", "service", "command", "ca"] where map[key] != nil {
       let allowed: [ProbeKind: Set<String>] = [
-        .http: ["url", "expectStatus", "bodyContains"], .tcp: ["address"], .grpcHealth: ["address", "service"],
+        .http: ["url", "expectStatus", "bodyContains", "ca"], .tcp: ["address"], .grpcHealth: ["address", "service"],
         .exec: ["command"],
       ]
       if !(allowed[kind] ?? []).contains(key) {
@@ -260,6 +294,7 @@ struct ConfigReader {
   mutating func cluster(_ node: Node, _ path: String) -> ClusterConfig? {
     let keys = [
       "name", "group", "labels", "endpoints", "tls", "auth", "runtime", "tier", "probeSuites", "drillAllowed",
+      "members", "quotaBytes",
     ]
     guard let map = mapping(node, path, keys: keys) else { return nil }
     guard let name = requiredName(map, node, path) else { return nil }
@@ -270,6 +305,8 @@ struct ConfigReader {
     if let n = map["probeSuites"] { c.probeSuites = stringList(n, "\(path).probeSuites") ?? [] }
     if let n = map["drillAllowed"] { c.drillAllowed = bool(n, "\(path).drillAllowed") ?? false }
     if let n = map["runtime"] { c.runtime = runtime(n, "\(path).runtime") }
+    if let n = map["members"] { c.members = int(n, "\(path).members", 1...9) }
+    if let n = map["quotaBytes"], let v = int(n, "\(path).quotaBytes", 1 << 20...(8 << 30)) { c.quotaBytes = Int64(v) }
     if let n = map["endpoints"], let list = stringList(n, "\(path).endpoints") {
       for (i, e) in list.enumerated() {
         do { _ = try EtcdEndpoint(parsing: e) } catch {

@@ -11,6 +11,8 @@ public struct VigilConfiguration: Sendable, Hashable, Encodable {
   public var tiers: [String: TierConfig] = TierConfig.defaults
   public var detector: DetectorConfig = DetectorConfig()
   public var inspections: InspectionConfig = InspectionConfig()
+  public var scheduler: SchedulerConfig = SchedulerConfig()
+  public var history: HistoryConfig = HistoryConfig()
   public var probeSuites: [ProbeSuiteConfig] = []
   public var groups: [GroupConfig] = []
   public var clusters: [ClusterConfig] = []
@@ -79,6 +81,29 @@ public struct InspectionConfig: Sendable, Hashable, Encodable {
   public var raftLag = 1000
 }
 
+/// How probes are scheduled.
+public struct SchedulerConfig: Sendable, Hashable, Encodable {
+  /// Probes running at once across all targets (each target runs one at a time).
+  public var maxConcurrentProbes = 256
+  /// `exec` probes running at once (each is a process).
+  public var maxConcurrentExec = 16
+  /// Each wait between probes is the interval ± this share of it, so probes do not fire together.
+  public var jitter = 0.1
+  /// How often each cluster's member list is read to notice membership changes.
+  public var membershipInterval: ConfigDuration = .seconds(5)
+}
+
+/// How long history is kept in the store.
+public struct HistoryConfig: Sendable, Hashable, Encodable {
+  /// Raw probe results are kept this long, then folded into per-minute rollups.
+  public var rawRetention: ConfigDuration = .seconds(6 * 3600)
+  public var rollupRetention: ConfigDuration = .seconds(30 * 86_400)
+  /// Transitions, findings and closed incidents.
+  public var eventRetention: ConfigDuration = .seconds(90 * 86_400)
+  /// Raw results beyond this count are folded early.
+  public var maxRawResults = 2_000_000
+}
+
 /// The kinds of probe Vigil runs.
 public enum ProbeKind: String, Sendable, Hashable, Encodable, CaseIterable {
   case etcdKV = "etcd.kv"
@@ -107,6 +132,8 @@ public struct ProbeConfig: Sendable, Hashable, Encodable {
   public var service: String?
   /// `exec`: the program and its arguments.
   public var command: [String]?
+  /// `http`: CA file for an https URL (nil: the system's trust roots).
+  public var ca: String?
   /// `etcd.*`: run once per member as well as through the cluster.
   public var perMember: Bool = true
 }
@@ -158,6 +185,17 @@ public struct ClusterConfig: Sendable, Hashable, Encodable {
   public var probeSuites: [String] = []
   /// Drills may inject faults into this cluster.
   public var drillAllowed = false
+  /// Voters the cluster should have (nil: the local runtime's size, or the number of endpoints).
+  public var members: Int?
+  /// The backend quota its members run with (`--quota-backend-bytes`; etcd's default is 2 GiB).
+  public var quotaBytes: Int64?
+
+  /// Voters expected, for the member-count inspection.
+  public var declaredMembers: Int {
+    if let members { return members }
+    if case .local(let n) = runtime { return n }
+    return endpoints.count
+  }
 }
 
 public struct TLSConfig: Sendable, Hashable, Encodable {

@@ -33,6 +33,12 @@ public struct HealthTransition: Sendable, Hashable {
   public var to: HealthState
   /// Why: the observations that tipped it, newest last.
   public var evidence: [String]
+
+  public init(from: HealthState, to: HealthState, evidence: [String]) {
+    self.from = from
+    self.to = to
+    self.evidence = evidence
+  }
 }
 
 /// Turns a stream of probe results for one target into a health state that

@@ -39,7 +39,7 @@ public struct EtcdMemberProbe: Sendable {
         message: problems.isEmpty
           ? "term \(status.raftTerm), index \(status.raftIndex)\(status.isLeader ? ", leader" : "")"
           : problems.joined(separator: "; "),
-        latency: timer.elapsed, steps: timer.steps, metrics: metrics)
+        latency: timer.elapsed, steps: timer.steps, metrics: metrics, memberStatus: status, memberAlarms: Set(mine))
     } catch {
       return ProbeResult(
         probe: name, target: target, status: .critical, failure: ProbeFailureKind(error), message: error.description,

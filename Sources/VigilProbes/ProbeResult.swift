@@ -29,6 +29,9 @@ public struct ProbeResult: Sendable, Hashable {
   public var steps: [ProbeStep]
   /// Numbers the probe measured (member status fields, plugin performance data).
   public var metrics: [String: Double]
+  /// `etcd.member`: the status the member answered with, and the alarms raised on it.
+  public var memberStatus: EtcdMemberStatus? = nil
+  public var memberAlarms: Set<String> = []
 
   /// OK and WARNING count as success for the detector; WARNING is still reported.
   public var succeeded: Bool { status == .ok || status == .warning }

@@ -76,19 +76,25 @@ public struct ProbeReportError: Error, Sendable, CustomStringConvertible {
 /// Where `exec` probes' reports arrive: each run gets a one-time token and
 /// URL; the HTTP server hands posted bodies to ``deliver(token:_:)``.
 public final class ReportInbox: Sendable {
-  /// e.g. `http://127.0.0.1:9464/v1/reports/`.
-  public let baseURL: String
+  private let base: NIOLockedValueBox<String>
   private let slots = NIOLockedValueBox<[String: ProbeReport?]>([:])
 
+  /// - Parameter baseURL: e.g. `http://127.0.0.1:9464/v1/reports/`.
   public init(baseURL: String) {
-    self.baseURL = baseURL.hasSuffix("/") ? baseURL : baseURL + "/"
+    base = NIOLockedValueBox(baseURL.hasSuffix("/") ? baseURL : baseURL + "/")
+  }
+
+  /// Where reports go; set again once the server knows its real port.
+  public var baseURL: String {
+    get { base.withLockedValue { $0 } }
+    set { base.withLockedValue { $0 = newValue.hasSuffix("/") ? newValue : newValue + "/" } }
   }
 
   /// Opens a slot for one run.
   func open() -> (token: String, url: String) {
     let token = UUID().uuidString.lowercased()
     slots.withLockedValue { $0[token] = .some(nil) }
-    return (token, baseURL + token)
+    return (token, base.withLockedValue { $0 } + token)
   }
 
   /// Closes the slot and returns what was posted to it, if anything.

@@ -1,0 +1,26 @@
+import VigilConfig
+import VigilEtcd
+
+/// A cluster under Vigil's guard: its configuration, a client, and what its
+/// runtime can tell about members' data.
+public struct GuardedCluster: Sendable {
+  public var config: ClusterConfig
+  public var client: EtcdClient
+  /// Where a member keeps its data, if the runtime knows (the local runtime does);
+  /// an empty or missing data dir is a data-loss signal.
+  public var dataDir: @Sendable (_ member: String) async -> String?
+  /// The backend quota; from the runtime or the configuration (etcd's default 2 GiB).
+  public var quotaBytes: Int64
+
+  public init(
+    config: ClusterConfig, client: EtcdClient, quotaBytes: Int64? = nil,
+    dataDir: @escaping @Sendable (_ member: String) async -> String? = { _ in nil }
+  ) {
+    self.config = config
+    self.client = client
+    self.dataDir = dataDir
+    self.quotaBytes = quotaBytes ?? config.quotaBytes ?? (2 << 30)
+  }
+
+  public var name: String { config.name }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import VigilCore
+import VigilMonitor
+import VigilProbes
+import VigilStore
+
+/// The HTTP API of `vigil serve`:
+///
+/// | route | what |
+/// |---|---|
+/// | `GET /metrics` | Prometheus text exposition |
+/// | `GET /status` | every cluster's health, members, diagnoses, findings, probes and open incidents (JSON) |
+/// | `GET /v1/incidents?open=true&cluster=C&limit=N` | incidents with their timelines, newest first |
+/// | `GET /v1/incidents/ID` | one incident |
+/// | `GET /v1/transitions?cluster=C&limit=N` | health transitions with their evidence |
+/// | `POST /v1/probes/run` `{"probe": NAME, "cluster": C}` | run a probe now |
+/// | `POST /v1/inspect` `{"cluster": C}` | run the directed inspections now |
+/// | `POST /v1/reports/TOKEN` | an `exec` probe's JSON result |
+public enum HTTPAPI {
+  public static func router(monitor: Monitor, inbox: ReportInbox) -> Router<BasicRequestContext> {
+    let router = Router()
+    let store = monitor.store
+    router.get("/") { _, _ in
+      text(
+        """
+        vigil: GET /status, /metrics, /v1/incidents, /v1/incidents/ID, /v1/transitions; \
+        POST /v1/probes/run, /v1/inspect, /v1/reports/TOKEN
+
+        """)
+    }
+    router.get("/metrics") { _, _ in
+      Response(
+        status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+        body: .init(byteBuffer: ByteBuffer(string: monitor.metrics.exposition())))
+    }
+    router.get("/status") { _, _ in try json(await monitor.status()) }
+    router.get("/v1/incidents") { request, _ in
+      let q = request.uri.queryParameters
+      let openOnly: Bool
+      switch q.get("open") {
+      case nil, "false": openOnly = false
+      case "true": openOnly = true
+      case let other?: return problem(.badRequest, "open: \"\(other)\" is not true or false")
+      }
+      guard let limit = Int(q.get("limit") ?? "50"), (1...10_000).contains(limit) else {
+        return problem(.badRequest, "limit: \"\(q.get("limit") ?? "")\" is not a whole number from 1 to 10000")
+      }
+      return try json(try store.incidents(openOnly: openOnly, cluster: q.get("cluster"), limit: limit))
+    }
+    router.get("/v1/incidents/:id") { _, context in
+      let raw = context.parameters.get("id") ?? ""
+      guard let id = Int64(raw) else { return problem(.badRequest, "id: \"\(raw)\" is not an incident number") }
+      guard let incident = try store.incident(id: id) else { return problem(.notFound, "no incident \(id)") }
+      return try json(incident)
+    }
+    router.get("/v1/transitions") { request, _ in
+      let q = request.uri.queryParameters
+      guard let limit = Int(q.get("limit") ?? "100"), (1...10_000).contains(limit) else {
+        return problem(.badRequest, "limit: \"\(q.get("limit") ?? "")\" is not a whole number from 1 to 10000")
+      }
+      return try json(try store.transitions(cluster: q.get("cluster"), limit: limit))
+    }
+    router.post("/v1/probes/run") { request, _ in
+      let body: [String: String]
+      switch await decodeObject(request, keys: ["probe", "cluster"]) {
+      case .success(let b): body = b
+      case .failure(let message): return problem(.badRequest, message)
+      }
+      guard let probe = body["probe"] else {
+        return problem(.badRequest, "probe: missing (expected {\"probe\": NAME, \"cluster\": C})")
+      }
+      if let cluster = body["cluster"], !(await monitor.clusterNames.contains(cluster)) {
+        return problem(
+          .notFound, "cluster: no cluster \"\(cluster)\" (known: \(await monitor.clusterNames.joined(separator: ", ")))")
+      }
+      let names = await monitor.probeNames(cluster: body["cluster"])
+      guard names.contains(probe) else {
+        return problem(.notFound, "probe: no probe \"\(probe)\" (configured: \(names.joined(separator: ", ")))")
+      }
+      return try json(await monitor.runProbe(name: probe, cluster: body["cluster"]))
+    }
+    router.post("/v1/inspect") { request, _ in
+      let body: [String: String]
+      switch await decodeObject(request, keys: ["cluster"]) {
+      case .success(let b): body = b
+      case .failure(let message): return problem(.badRequest, message)
+      }
+      let known = await monitor.clusterNames
+      if let cluster = body["cluster"], !known.contains(cluster) {
+        return problem(.notFound, "cluster: no cluster \"\(cluster)\" (known: \(known.joined(separator: ", ")))")
+      }
+      var out: [String: [Finding]] = [:]
+      for name in known where body["cluster"] == nil || body["cluster"] == name {
+        out[name] = await monitor.inspect(cluster: name)
+      }
+      return try json(out)
+    }
+    router.post("/v1/reports/:token") { request, context in
+      let token = context.parameters.get("token") ?? ""
+      let buffer = try await request.body.collect(upTo: 1 << 20)
+      do throws(ReportInbox.DeliveryError) {
+        try inbox.deliver(token: token, Data(buffer.readableBytesView))
+        return Response(status: .noContent)
+      } catch .unknownToken {
+        return problem(.notFound, "no probe run is waiting on report token \"\(token)\" (it finished or never existed)")
+      } catch .invalid(let message) {
+        return problem(.badRequest, message)
+      }
+    }
+    return router
+  }
+
+  static func text(_ s: String) -> Response {
+    Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: s)))
+  }
+
+  static func json<T: Encodable>(_ value: T) throws -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    let data = try encoder.encode(value)
+    return Response(
+      status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+  }
+
+  static func problem(_ status: HTTPResponse.Status, _ message: String) -> Response {
+    let data = (try? JSONEncoder().encode(["error": message])) ?? Data()
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+  }
+
+  enum Decoded {
+    case success([String: String])
+    case failure(String)
+  }
+
+  /// A JSON object of text fields (an empty body is an empty object).
+  static func decodeObject(_ request: Request, keys: [String]) async -> Decoded {
+    guard let buffer = try? await request.body.collect(upTo: 64 << 10) else {
+      return .failure("the body is larger than 64 KiB")
+    }
+    if buffer.readableBytes == 0 { return .success([:]) }
+    guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
+      return .failure("the body is not a JSON object (expected e.g. {\"\(keys[0])\": \"…\"})")
+    }
+    var out: [String: String] = [:]
+    for (k, v) in object {
+      guard keys.contains(k) else {
+        return .failure("unknown field \"\(k)\" (expected \(keys.joined(separator: ", ")))")
+      }
+      guard let s = v as? String else { return .failure("\(k): expected text") }
+      out[k] = s
+    }
+    return .success(out)
+  }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import VigilConfig
+import VigilEtcd
+import VigilLocal
+import VigilMonitor
+import VigilProbes
+import VigilStore
+
+/// Where a running `vigil serve` can be reached.
+public struct ServeInfo: Sendable {
+  /// `http://host:port` of the API.
+  public var url: String
+  public var stateDir: String
+  public var database: String
+  /// Each cluster's client endpoints (a local runtime's are picked at start).
+  public var clusters: [(name: String, endpoints: String)]
+}
+
+public struct ServeError: Error, CustomStringConvertible {
+  public var description: String
+}
+
+/// `vigil serve`: starts the clusters Vigil runs itself, then the monitor
+/// and the HTTP API as services of one service group, which stops them
+/// gracefully on SIGTERM/SIGINT (or when the calling task is cancelled).
+public enum VigilServe {
+  public static func run(
+    configuration: VigilConfiguration, logger: Logger = Logger(label: "vigil"), handleSignals: Bool = true,
+    onReady: @escaping @Sendable (ServeInfo, Monitor) async -> Void = { _, _ in }
+  ) async throws {
+    let listen = try parseListen(configuration.listen)
+    let store: HistoryStore
+    do { store = try HistoryStore(directory: configuration.stateDir) } catch {
+      throw ServeError(description: "stateDir: cannot open the history store in \"\(configuration.stateDir)\": \(error)")
+    }
+    var locals: [LocalCluster] = []
+    var guarded: [GuardedCluster] = []
+    do {
+      for cluster in configuration.clusters {
+        let g = try await connect(cluster, stateDir: configuration.stateDir, logger: logger) { locals.append($0) }
+        guarded.append(g)
+      }
+    } catch {
+      for l in locals { await l.shutdown(graceful: true) }
+      throw error
+    }
+    let inbox = ReportInbox(baseURL: "http://\(configuration.listen)/v1/reports/")
+    let monitor = try Monitor(
+      configuration: configuration, clusters: guarded, store: store, inbox: inbox, logger: logger)
+    let clusterList = zip(configuration.clusters, guarded).map {
+      ($0.name, $1.client.configuration.endpoints.map(\.description).joined(separator: ","))
+    }
+    let app = Application(
+      router: HTTPAPI.router(monitor: monitor, inbox: inbox),
+      configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "vigil"),
+      onServerRunning: { channel in
+        let port = channel.localAddress?.port ?? listen.port
+        let url = "http://\(listen.host):\(port)"
+        inbox.baseURL = url + "/v1/reports/"
+        await onReady(
+          ServeInfo(url: url, stateDir: configuration.stateDir, database: store.path, clusters: clusterList), monitor)
+      },
+      logger: logger)
+    let group = ServiceGroup(
+      configuration: ServiceGroupConfiguration(
+        services: [.init(service: MonitorService(monitor: monitor)), .init(service: app)],
+        gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+        logger: logger))
+    do {
+      try await group.run()
+    } catch {
+      await finish(monitor: monitor, locals: locals, clusters: guarded)
+      throw error
+    }
+    await finish(monitor: monitor, locals: locals, clusters: guarded)
+  }
+
+  static func finish(monitor: Monitor, locals: [LocalCluster], clusters: [GuardedCluster]) async {
+    await monitor.stop()
+    for c in clusters { await c.client.shutdown() }
+    for l in locals { await l.shutdown(graceful: true) }
+  }
+
+  static func parseListen(_ text: String) throws -> (host: String, port: Int) {
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
+      throw ServeError(description: "listen: \"\(text)\" is not host:port")
+    }
+    var host = String(text[..<colon])
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    return (host, port)
+  }
+
+  /// A client for a configured cluster; a local runtime's members are started first, fresh, under
+  /// `stateDir/local/NAME`.
+  static func connect(
+    _ cluster: ClusterConfig, stateDir: String, logger: Logger, started: (LocalCluster) -> Void
+  ) async throws -> GuardedCluster {
+    var tls: EtcdTLSConfiguration?
+    if let t = cluster.tls { tls = EtcdTLSConfiguration(caFile: t.ca, certificateFile: t.cert, keyFile: t.key) }
+    var credentials: EtcdCredentials?
+    if let auth = cluster.auth {
+      guard let password = ProcessInfo.processInfo.environment[auth.passwordEnv] else {
+        throw ServeError(
+          description:
+            "clusters[\(cluster.name)].auth.passwordEnv: environment variable \(auth.passwordEnv) is not set")
+      }
+      credentials = EtcdCredentials(username: auth.user, password: password)
+    }
+    switch cluster.runtime {
+    case .external:
+      let endpoints = try cluster.endpoints.map { e throws(EtcdError) in try EtcdEndpoint(parsing: e) }
+      let client = try EtcdClient(
+        configuration: EtcdClientConfiguration(endpoints: endpoints, tls: tls, credentials: credentials), logger: logger)
+      return GuardedCluster(config: cluster, client: client)
+    case .local(let members):
+      let dir = (stateDir as NSString).appendingPathComponent("local/\(cluster.name)")
+      try? FileManager.default.removeItem(atPath: dir)
+      var options = LocalClusterOptions(members: members, directory: dir)
+      options.quotaBackendBytes = cluster.quotaBytes
+      let local: LocalCluster
+      do { local = try await LocalCluster.start(options, logger: logger) } catch {
+        throw ServeError(description: "clusters[\(cluster.name)]: cannot start the local cluster: \(error)")
+      }
+      started(local)
+      let endpoints = await local.endpoints
+      let client = try EtcdClient(
+        configuration: EtcdClientConfiguration(endpoints: endpoints, tls: tls, credentials: credentials), logger: logger)
+      return GuardedCluster(config: cluster, client: client, quotaBytes: cluster.quotaBytes) { member in
+        try? await local.member(member).dataDir
+      }
+    }
+  }
+}
+
+/// Runs the monitor until the service group shuts down.
+struct MonitorService: Service {
+  let monitor: Monitor
+
+  func run() async throws {
+    await monitor.start()
+    try? await gracefulShutdown()
+    await monitor.stop()
+  }
+}
