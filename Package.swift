@@ -145,6 +145,8 @@ let package = Package(
         "VigilServer",
         "VigilProbes",
         "VigilStore",
+        "VigilCore",
+        .product(name: "NIOHTTP1", package: "swift-nio"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],

@@ -6,7 +6,10 @@ public struct VigilCommand: AsyncParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "vigil",
     abstract: "Keeps etcd-backed control planes alive: probes, detects, repairs, backs up, proves.",
-    subcommands: [ClusterCommand.self, StatusCommand.self, ConfigCommand.self, BenchCommand.self]
+    subcommands: [
+      ServeCommand.self, DemoCommand.self, StatusCommand.self, ProbeCommand.self, InspectCommand.self,
+      ClusterCommand.self, ConfigCommand.self, BenchCommand.self,
+    ]
   )
 
   public init() {}

@@ -82,12 +82,12 @@ struct ConfigReader {
     else { return c }
     if let n = map["stateDir"], let s = string(n, "stateDir") { c.stateDir = s }
     if let n = map["listen"], let s = string(n, "listen") {
-      if let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port),
+      if let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0...65535).contains(port),
         colon != s.startIndex
       {
         c.listen = s
       } else {
-        problem("listen", n, "\"\(s)\" is not host:port (e.g. 127.0.0.1:9464)")
+        problem("listen", n, "\"\(s)\" is not host:port (e.g. 127.0.0.1:9464; port 0 picks a free one)")
       }
     }
     if let n = map["tiers"] { tiers(n, into: &c) }

@@ -57,7 +57,7 @@ public struct HTTPProbe: Sendable {
     var path = parsed.path.isEmpty ? "/" : parsed.path
     if let query = parsed.query { path += "?" + query }
     do {
-      let response = try await HTTPGet.fetch(
+      let response = try await HTTPExchange.send(
         host: host, port: port, path: path, tls: scheme == "https", caFile: caFile, timeout: timeout, group: group)
       var metrics: [String: Double] = ["http_status": Double(response.status)]
       var notes: [String] = []
@@ -74,7 +74,7 @@ public struct HTTPProbe: Sendable {
       }
       return finish(
         notes.isEmpty ? .ok : .warning, nil, (["HTTP \(response.status)"] + notes).joined(separator: "; "), metrics)
-    } catch let error as HTTPGet.Failure {
+    } catch let error as HTTPExchange.Failure {
       return finish(.critical, error.kind, error.message)
     } catch {
       let described = HTTP2ConnectErrors.describe(error, host: host, port: port)
@@ -83,24 +83,49 @@ public struct HTTPProbe: Sendable {
   }
 }
 
-/// A one-shot HTTP/1.1 GET on its own connection, that also reports the
-/// server certificate's expiry for https.
-enum HTTPGet {
-  struct Response {
-    var status: Int
-    var body: String
+/// A one-shot HTTP/1.1 request on its own connection, that also reports the
+/// server certificate's expiry for https. The `http` probe and the CLI (which
+/// talks to `vigil serve`) use it.
+public enum HTTPExchange {
+  public struct Response: Sendable {
+    public var status: Int
+    public var body: String
     /// Seconds since 1970.
-    var certificateNotAfter: Double?
+    public var certificateNotAfter: Double?
   }
 
-  struct Failure: Error {
-    var kind: ProbeFailureKind
-    var message: String
+  public struct Failure: Error, CustomStringConvertible {
+    public var kind: ProbeFailureKind
+    public var message: String
+    public var description: String { message }
   }
 
-  static func fetch(
-    host: String, port: Int, path: String, tls: Bool, caFile: String?, timeout: TimeAmount,
-    group: any EventLoopGroup
+  /// Sends `method url` with an optional JSON body.
+  /// - Throws: ``Failure`` naming the kind of failure (refused, timeout, …).
+  public static func send(
+    _ method: HTTPMethod, url: String, json body: Data? = nil, timeout: TimeAmount = .seconds(30)
+  ) async throws(Failure) -> Response {
+    guard let parsed = URL(string: url), let host = parsed.host, let scheme = parsed.scheme,
+      ["http", "https"].contains(scheme)
+    else { throw Failure(kind: .other, message: "\"\(url)\" is not an http(s) URL") }
+    let port = parsed.port ?? (scheme == "https" ? 443 : 80)
+    var path = parsed.path.isEmpty ? "/" : parsed.path
+    if let query = parsed.query { path += "?" + query }
+    do {
+      return try await send(
+        method: method, host: host, port: port, path: path, body: body, tls: scheme == "https", caFile: nil,
+        timeout: timeout, group: MultiThreadedEventLoopGroup.singleton)
+    } catch let error as Failure {
+      throw error
+    } catch {
+      let described = HTTP2ConnectErrors.describe(error, host: host, port: port)
+      throw Failure(kind: described.kind, message: described.message)
+    }
+  }
+
+  static func send(
+    method: HTTPMethod = .GET, host: String, port: Int, path: String, body: Data? = nil, tls: Bool, caFile: String?,
+    timeout: TimeAmount, group: any EventLoopGroup
   ) async throws -> Response {
     let sslContext: NIOSSLContext?
     if tls {
@@ -133,11 +158,18 @@ enum HTTPGet {
       promise.fail(Failure(kind: .timeout, message: "no complete answer from \(host):\(port) within \(timeout.nanoseconds / 1_000_000) ms"))
       channel.close(promise: nil)
     }
-    var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+    var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
     head.headers.add(name: "Host", value: host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
-    head.headers.add(name: "User-Agent", value: "vigil-probe")
+    head.headers.add(name: "User-Agent", value: "vigil")
     head.headers.add(name: "Connection", value: "close")
+    if let body {
+      head.headers.add(name: "Content-Type", value: "application/json")
+      head.headers.add(name: "Content-Length", value: "\(body.count)")
+    } else if method == .POST {
+      head.headers.add(name: "Content-Length", value: "0")
+    }
     channel.write(HTTPClientRequestPart.head(head), promise: nil)
+    if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
     channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
     defer {
       timer.cancel()
