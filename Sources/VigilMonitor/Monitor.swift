@@ -89,6 +89,7 @@ public actor Monitor {
 
   /// Stops every loop and writes what is pending.
   public func stop() async {
+    guard running else { return }
     running = false
     for task in loops.values { task.cancel() }
     for task in background { task.cancel() }
@@ -484,8 +485,14 @@ public actor Monitor {
     guard !pendingResults.isEmpty else { return }
     let batch = pendingResults
     pendingResults = []
-    do { try await store.record(results: batch) } catch {
-      logger.error("cannot store probe results", metadata: ["error": "\(error)", "count": "\(batch.count)"])
+    let store = self.store
+    // Not cancelled with the caller: the last batch is written even while shutting down.
+    let written = await Task { () -> (any Error)? in
+      do { try await store.record(results: batch) } catch { return error }
+      return nil
+    }.value
+    if let written {
+      logger.error("cannot store probe results", metadata: ["error": "\(written)", "count": "\(batch.count)"])
     }
   }
 

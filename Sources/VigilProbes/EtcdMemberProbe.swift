@@ -22,7 +22,10 @@ public struct EtcdMemberProbe: Sendable {
     var timer = StepTimer()
     do {
       let status = try await timer.step("status") { () async throws(EtcdError) in try await c.maintenance.status() }
-      let alarms = try await timer.step("alarms") { () async throws(EtcdError) in try await c.maintenance.alarms() }
+      // Learners answer Status but refuse the Alarm RPC.
+      let alarms =
+        status.isLearner
+        ? [] : try await timer.step("alarms") { () async throws(EtcdError) in try await c.maintenance.alarms() }
       let mine = alarms.filter { $0.memberID == status.memberID }.map(\.kind.rawValue)
       var metrics: [String: Double] = [
         "raft_index": Double(status.raftIndex), "raft_applied_index": Double(status.raftAppliedIndex),

@@ -182,7 +182,7 @@ public final class HistoryStore: Sendable {
 
   public func record(results: [StoredResult]) async throws {
     guard !results.isEmpty else { return }
-    try await pool.write { db in
+    try await write { db in
       let statement = try db.cachedStatement(
         sql: "INSERT INTO result (at, cluster, subject, probe, ok, failure, latency, message) VALUES (?,?,?,?,?,?,?,?)")
       for r in results {
@@ -192,7 +192,7 @@ public final class HistoryStore: Sendable {
   }
 
   public func record(transition t: StoredTransition) async throws {
-    try await pool.write { db in
+    try await write { db in
       try db.execute(
         sql: "INSERT INTO transition (at, cluster, subject, fromState, toState, evidence) VALUES (?,?,?,?,?,?)",
         arguments: [t.at, t.cluster, t.subject, t.from.rawValue, t.to.rawValue, Self.json(t.evidence)])
@@ -201,7 +201,7 @@ public final class HistoryStore: Sendable {
 
   public func record(findings: [Finding], at: Double) async throws {
     guard !findings.isEmpty else { return }
-    try await pool.write { db in
+    try await write { db in
       for f in findings {
         try db.execute(
           sql: """
@@ -216,7 +216,7 @@ public final class HistoryStore: Sendable {
   /// Stores an incident change; returns the incident's id (new for an opened one).
   @discardableResult
   public func save(_ change: IncidentChange) async throws -> Int64 {
-    try await pool.write { db in
+    try await write { db in
       let i = change.incident
       let events: [IncidentEvent]
       var id = i.id
@@ -349,7 +349,7 @@ public final class HistoryStore: Sendable {
   /// per-minute rollups, and drops rollups and events past their windows.
   @discardableResult
   public func compact(now: Double, policy: RetentionPolicy) async throws -> CompactionReport {
-    try await pool.write { db in
+    try await write { db in
       var report = CompactionReport()
       var cutoff = now - policy.rawResults.seconds
       let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM result") ?? 0
@@ -390,6 +390,13 @@ public final class HistoryStore: Sendable {
   }
 
   // MARK: helpers
+
+  /// One write transaction that runs to the end even if the caller is cancelled
+  /// (a shutting-down monitor must not lose its last incident update).
+  func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    let pool = self.pool
+    return try await Task { try await pool.write(body) }.value
+  }
 
   static func incident(_ row: Row, _ db: Database) throws -> Incident {
     let id: Int64 = row["id"]
