@@ -15,7 +15,7 @@ public struct IncidentEvent: Sendable, Hashable, Codable {
 
 /// A stretch of time during which a member or a cluster was not healthy.
 public struct Incident: Sendable, Hashable, Codable {
-  /// The store's id (0 until stored).
+  /// Assigned by ``IncidentBook`` (and kept by the store).
   public var id: Int64
   public var cluster: String
   /// `cluster` or `cluster/member`.
@@ -76,11 +76,14 @@ public enum IncidentChange: Sendable, Hashable {
 /// failures and diagnoses. Pure: times come in as arguments.
 public struct IncidentBook: Sendable {
   public private(set) var open: [String: Incident] = [:]
+  /// The id the next incident gets (ids are assigned here, so every change can be stored in order).
+  public private(set) var nextID: Int64
   /// Timeline entries kept per incident; later probe failures are counted, not listed.
   public var timelineLimit = 200
 
-  public init(restoring incidents: [Incident] = []) {
+  public init(restoring incidents: [Incident] = [], nextID: Int64 = 1) {
     for i in incidents where i.isOpen { open[i.subject] = i }
+    self.nextID = max(nextID, (incidents.map(\.id).max() ?? 0) + 1)
   }
 
   /// A health transition of `subject`. Leaving healthy opens an incident;
@@ -107,15 +110,11 @@ public struct IncidentBook: Sendable {
     }
     guard t.to == .suspect || t.to == .failed else { return nil }
     let incident = Incident(
-      cluster: cluster, subject: subject, member: member, openedAt: at, onsetAt: min(at, lastGoodAt ?? at),
+      id: nextID, cluster: cluster, subject: subject, member: member, openedAt: at, onsetAt: min(at, lastGoodAt ?? at),
       detectedAt: t.to == .failed ? at : nil, worst: t.to, timeline: [event])
+    nextID += 1
     open[subject] = incident
     return .opened(incident)
-  }
-
-  /// The store assigned `id` to the incident of `subject`.
-  public mutating func assign(id: Int64, to subject: String) {
-    open[subject]?.id = id
   }
 
   /// A failed probe of `subject` while its incident is open.

@@ -45,6 +45,10 @@ public actor Monitor {
   var findings: [String: [Finding]] = [:]
   var book: IncidentBook
   var pendingResults: [StoredResult] = []
+  var pendingTransitions: [StoredTransition] = []
+  var pendingIncidents: [IncidentChange] = []
+  /// Wakes the writer at once when an event (not just results) is waiting.
+  let flushWakeup = Wakeup()
   var running = false
 
   public init(
@@ -61,7 +65,8 @@ public actor Monitor {
     self.limiter = AsyncLimiter(limit: configuration.scheduler.maxConcurrentProbes)
     self.execLimiter = AsyncLimiter(limit: configuration.scheduler.maxConcurrentExec)
     // Incidents left open by a previous run (or a crash) continue; they close when healthy again.
-    self.book = IncidentBook(restoring: try store.incidents(openOnly: true, limit: 100_000))
+    self.book = IncidentBook(
+      restoring: try store.incidents(openOnly: true, limit: 100_000), nextID: try store.nextIncidentID())
   }
 
   static func now() -> Double { Date().timeIntervalSince1970 }
@@ -227,7 +232,7 @@ public actor Monitor {
     if !result.succeeded, let change = book.probeFailed(
       subject: target.subject, text: "\(target.probe.name): \(result.message)", at: at)
     {
-      await save(change)
+      save(change)
     }
     if subjectStates[target.subject, default: .unknown] != .healthy || !result.succeeded {
       await diagnose(target.cluster, at: at)
@@ -275,13 +280,9 @@ public actor Monitor {
     logger.info(
       "health changed",
       metadata: ["subject": "\(subject)", "from": "\(previous.rawValue)", "to": "\(next.rawValue)", "evidence": "\(evidence.joined(separator: "; "))"])
-    do {
-      try await store.record(
-        transition: StoredTransition(
-          at: at, cluster: cluster, subject: subject, from: previous, to: next, evidence: transition.evidence))
-    } catch {
-      logger.error("cannot store a transition", metadata: ["error": "\(error)"])
-    }
+    pendingTransitions.append(
+      StoredTransition(at: at, cluster: cluster, subject: subject, from: previous, to: next, evidence: transition.evidence))
+    flushWakeup.wake()
     if let change = book.transition(
       cluster: cluster, subject: subject, member: member, transition, at: at, lastGoodAt: lastGood[subject])
     {
@@ -289,7 +290,7 @@ public actor Monitor {
       if let detected = change.incident.detectedAt, next == .failed, detected == at {
         metrics.detected(cluster: cluster, after: detected - change.incident.onsetAt)
       }
-      await save(change)
+      save(change)
     }
   }
 
@@ -311,17 +312,14 @@ public actor Monitor {
     diagnoses[cluster] = found
     for d in found {
       let subject = d.member.map { "\(cluster)/\($0)" } ?? cluster
-      if let change = book.diagnosed(subject: subject, d, at: at) { await save(change) }
+      if let change = book.diagnosed(subject: subject, d, at: at) { save(change) }
     }
   }
 
-  func save(_ change: IncidentChange) async {
-    do {
-      let id = try await store.save(change)
-      if case .opened(let i) = change { book.assign(id: id, to: i.subject) }
-    } catch {
-      logger.error("cannot store an incident", metadata: ["error": "\(error)"])
-    }
+  /// Queues an incident change for the writer, which stores changes in the order they happened.
+  func save(_ change: IncidentChange) {
+    pendingIncidents.append(change)
+    flushWakeup.wake()
     let open = book.open.values.filter { $0.cluster == change.incident.cluster }.count
     metrics.incidents(cluster: change.incident.cluster, open: open)
   }
@@ -412,7 +410,7 @@ public actor Monitor {
       let subject = "\(cluster)/\(m.name)"
       subjectStates[subject] = nil
       if let change = book.retire(subject: subject, reason: "member \(m.name) left the cluster", at: at) {
-        await save(change)
+        save(change)
       }
     }
     if !before.isEmpty {
@@ -474,25 +472,24 @@ public actor Monitor {
 
   // MARK: persistence
 
+  /// Writes pending results every second, and transitions and incident changes as soon as they happen.
   func flushLoop() async {
     while !Task.isCancelled {
-      try? await Task.sleep(for: .seconds(1))
+      await flushWakeup.wait(.seconds(1))
       await flush()
     }
   }
 
   func flush() async {
-    guard !pendingResults.isEmpty else { return }
-    let batch = pendingResults
+    let results = pendingResults
+    let transitions = pendingTransitions
+    let incidents = pendingIncidents
     pendingResults = []
-    let store = self.store
-    // Not cancelled with the caller: the last batch is written even while shutting down.
-    let written = await Task { () -> (any Error)? in
-      do { try await store.record(results: batch) } catch { return error }
-      return nil
-    }.value
-    if let written {
-      logger.error("cannot store probe results", metadata: ["error": "\(written)", "count": "\(batch.count)"])
+    pendingTransitions = []
+    pendingIncidents = []
+    do { try await store.record(results: results, transitions: transitions, incidents: incidents) } catch {
+      logger.error(
+        "cannot store history", metadata: ["error": "\(error)", "results": "\(results.count)", "incidents": "\(incidents.count)"])
     }
   }
 

@@ -30,7 +30,7 @@ public enum CertificateReader {
     let seen = NIOLockedValueBox<NIOSSLCertificate?>(nil)
     let loop = group.next()
     let handshake = loop.makePromise(of: Void.self)
-    let channel = try await ClientBootstrap(group: loop).connectTimeout(timeout)
+    let connecting = ClientBootstrap(group: loop).connectTimeout(timeout)
       .channelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
           let handler = try NIOSSLClientHandler(context: context, serverHostname: nil) { chain, verdict in
@@ -41,7 +41,12 @@ public enum CertificateReader {
           try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
         }
       }
-      .connect(host: host, port: port).get()
+      .connect(host: host, port: port)
+    let channel: any Channel
+    do { channel = try await connecting.get() } catch {
+      handshake.fail(error)
+      throw error
+    }
     let timer = loop.scheduleTask(in: timeout) { handshake.fail(ChannelError.connectTimeout(timeout)) }
     _ = try? await handshake.futureResult.get()
     timer.cancel()

@@ -142,7 +142,7 @@ public enum HTTPExchange {
     let loop = group.next()
     let promise = loop.makePromise(of: Response.self)
     let serverName = host.first(where: { $0.isLetter }) != nil && !host.contains(":") ? host : nil
-    let channel = try await ClientBootstrap(group: loop).connectTimeout(timeout)
+    let connecting = ClientBootstrap(group: loop).connectTimeout(timeout)
       .channelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
           if let sslContext {
@@ -153,7 +153,12 @@ public enum HTTPExchange {
           try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, limit: HTTPProbe.bodyLimit))
         }
       }
-      .connect(host: host, port: port).get()
+      .connect(host: host, port: port)
+    let channel: any Channel
+    do { channel = try await connecting.get() } catch {
+      promise.fail(error)
+      throw error
+    }
     let timer = loop.scheduleTask(in: timeout) {
       promise.fail(Failure(kind: .timeout, message: "no complete answer from \(host):\(port) within \(timeout.nanoseconds / 1_000_000) ms"))
       channel.close(promise: nil)

@@ -182,21 +182,11 @@ public final class HistoryStore: Sendable {
 
   public func record(results: [StoredResult]) async throws {
     guard !results.isEmpty else { return }
-    try await write { db in
-      let statement = try db.cachedStatement(
-        sql: "INSERT INTO result (at, cluster, subject, probe, ok, failure, latency, message) VALUES (?,?,?,?,?,?,?,?)")
-      for r in results {
-        try statement.execute(arguments: [r.at, r.cluster, r.subject, r.probe, r.ok, r.failure, r.latency, r.message])
-      }
-    }
+    try await write { db in try Self.insert(results, db) }
   }
 
   public func record(transition t: StoredTransition) async throws {
-    try await write { db in
-      try db.execute(
-        sql: "INSERT INTO transition (at, cluster, subject, fromState, toState, evidence) VALUES (?,?,?,?,?,?)",
-        arguments: [t.at, t.cluster, t.subject, t.from.rawValue, t.to.rawValue, Self.json(t.evidence)])
-    }
+    try await write { db in try Self.insert(t, db) }
   }
 
   public func record(findings: [Finding], at: Double) async throws {
@@ -213,39 +203,67 @@ public final class HistoryStore: Sendable {
     }
   }
 
-  /// Stores an incident change; returns the incident's id (new for an opened one).
-  @discardableResult
-  public func save(_ change: IncidentChange) async throws -> Int64 {
+  /// Stores an incident change (the incident carries its id).
+  public func save(_ change: IncidentChange) async throws {
+    try await write { db in try Self.save(change, db) }
+  }
+
+  /// Stores results, transitions and incident changes in one transaction, in order.
+  public func record(results: [StoredResult], transitions: [StoredTransition], incidents: [IncidentChange]) async throws {
+    guard !results.isEmpty || !transitions.isEmpty || !incidents.isEmpty else { return }
     try await write { db in
-      let i = change.incident
-      let events: [IncidentEvent]
-      var id = i.id
-      switch change {
-      case .opened:
-        try db.execute(
-          sql: """
-            INSERT INTO incident (cluster, subject, member, openedAt, onsetAt, detectedAt, closedAt, worst, fault, diagnosis)
-            VALUES (?,?,?,?,?,?,?,?,?,?)
-            """,
-          arguments: [
-            i.cluster, i.subject, i.member, i.openedAt, i.onsetAt, i.detectedAt, i.closedAt, i.worst.rawValue,
-            i.fault?.rawValue, i.diagnosis,
-          ])
-        id = db.lastInsertedRowID
-        events = i.timeline
-      case .updated(_, let added), .closed(_, let added):
-        try db.execute(
-          sql: "UPDATE incident SET detectedAt = ?, closedAt = ?, worst = ?, fault = ?, diagnosis = ? WHERE id = ?",
-          arguments: [i.detectedAt, i.closedAt, i.worst.rawValue, i.fault?.rawValue, i.diagnosis, id])
-        events = added
-      }
-      for e in events {
-        try db.execute(
-          sql: "INSERT INTO incidentEvent (incidentId, at, kind, text) VALUES (?,?,?,?)",
-          arguments: [id, e.at, e.kind, e.text])
-      }
-      return id
+      try Self.insert(results, db)
+      for t in transitions { try Self.insert(t, db) }
+      for change in incidents { try Self.save(change, db) }
     }
+  }
+
+  /// The id after the highest incident id stored.
+  public func nextIncidentID() throws -> Int64 {
+    try pool.read { db in (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM incident") ?? 0) + 1 }
+  }
+
+  static func save(_ change: IncidentChange, _ db: Database) throws {
+    let i = change.incident
+    let events: [IncidentEvent]
+    switch change {
+    case .opened:
+      try db.execute(
+        sql: """
+          INSERT INTO incident (id, cluster, subject, member, openedAt, onsetAt, detectedAt, closedAt, worst, fault, diagnosis)
+          VALUES (?,?,?,?,?,?,?,?,?,?,?)
+          """,
+        arguments: [
+          i.id, i.cluster, i.subject, i.member, i.openedAt, i.onsetAt, i.detectedAt, i.closedAt, i.worst.rawValue,
+          i.fault?.rawValue, i.diagnosis,
+        ])
+      events = i.timeline
+    case .updated(_, let added), .closed(_, let added):
+      try db.execute(
+        sql: "UPDATE incident SET detectedAt = ?, closedAt = ?, worst = ?, fault = ?, diagnosis = ? WHERE id = ?",
+        arguments: [i.detectedAt, i.closedAt, i.worst.rawValue, i.fault?.rawValue, i.diagnosis, i.id])
+      events = added
+    }
+    for e in events {
+      try db.execute(
+        sql: "INSERT INTO incidentEvent (incidentId, at, kind, text) VALUES (?,?,?,?)",
+        arguments: [i.id, e.at, e.kind, e.text])
+    }
+  }
+
+  static func insert(_ results: [StoredResult], _ db: Database) throws {
+    guard !results.isEmpty else { return }
+    let statement = try db.cachedStatement(
+      sql: "INSERT INTO result (at, cluster, subject, probe, ok, failure, latency, message) VALUES (?,?,?,?,?,?,?,?)")
+    for r in results {
+      try statement.execute(arguments: [r.at, r.cluster, r.subject, r.probe, r.ok, r.failure, r.latency, r.message])
+    }
+  }
+
+  static func insert(_ t: StoredTransition, _ db: Database) throws {
+    try db.execute(
+      sql: "INSERT INTO transition (at, cluster, subject, fromState, toState, evidence) VALUES (?,?,?,?,?,?)",
+      arguments: [t.at, t.cluster, t.subject, t.from.rawValue, t.to.rawValue, json(t.evidence)])
   }
 
   // MARK: reads

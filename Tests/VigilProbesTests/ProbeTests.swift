@@ -54,6 +54,29 @@ struct ProbeTests {
     }
   }
 
+  @Test func httpAndGRPCHealthProbesAgainstEtcdsOwnHealthEndpoints() async throws {
+    try await withTestCluster(members: 1) { cluster, client in
+      let endpoint = try await cluster.member("m1").clientEndpoint
+      let ok = await HTTPProbe(name: "http", target: "t", url: "\(endpoint)/health", bodyContains: "true")
+        .run(timeout: .seconds(5))
+      #expect(ok.status == .ok, "\(ok.message)")
+      #expect(ok.metrics["http_status"] == 200)
+      let wrongBody = await HTTPProbe(name: "http", target: "t", url: "\(endpoint)/health", bodyContains: "nope")
+        .run(timeout: .seconds(5))
+      #expect(wrongBody.status == .critical && wrongBody.message.contains("lacks"))
+      let missing = await HTTPProbe(name: "http", target: "t", url: "\(endpoint)/no-such-page").run(timeout: .seconds(5))
+      #expect(missing.status == .critical && missing.message.contains("HTTP 404"))
+
+      let health = await GRPCHealthProbe(name: "grpc", target: "t", client: client).run(timeout: .seconds(5))
+      #expect(health.status == .ok, "\(health.message)")
+      #expect(health.message.contains("SERVING"))
+
+      try await cluster.kill("m1")
+      let down = await HTTPProbe(name: "http", target: "t", url: "\(endpoint)/health").run(timeout: .seconds(2))
+      #expect(down.failure == .refused)
+    }
+  }
+
   @Test func tcpProbeConnectsOrReportsRefused() async throws {
     try await withTestCluster(members: 1) { cluster, _ in
       let m1 = try await cluster.member("m1")

@@ -23,8 +23,7 @@ struct HistoryStoreTests {
         let opened = book.transition(
           cluster: "c", subject: "c/m1", member: "m1", HealthTransition(from: .healthy, to: .failed, evidence: ["e"]), at: 10,
           lastGoodAt: 9.5)!
-        let id = try await store.save(opened)
-        book.assign(id: id, to: "c/m1")
+        try await store.save(opened)
         try await store.save(book.diagnosed(subject: "c/m1", Diagnosis(fault: .crashed, member: "m1", reason: "r"), at: 10.1)!)
       }
       let reopened = try HistoryStore(directory: dir)

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+import VigilLocal
+import VigilProbes
+import VigilTestKit
+
+/// A `vigil serve` child process.
+final class ServeProcess {
+  let process = Process()
+
+  init(config: String, output: String) throws {
+    process.executableURL = URL(fileURLWithPath: try #require(vigilExecutablePath()))
+    process.arguments = ["serve", "--config", config, "--stop-with-parent"]
+    FileManager.default.createFile(atPath: output, contents: nil)
+    process.standardOutput = FileHandle(forWritingAtPath: output)
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+  }
+
+  func stop(signal: Int32) async throws -> Int32 {
+    kill(process.processIdentifier, signal)
+    while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+    return process.terminationStatus
+  }
+}
+
+@Suite("vigil serve", .serialized)
+struct ServeTests {
+  static let reportScript = """
+    #!/bin/bash
+    # A probe written for Vigil: it POSTs its result as JSON to VIGIL_REPORT_URL.
+    rest="${VIGIL_REPORT_URL#http://}"; hostport="${rest%%/*}"; path="/${rest#*/}"
+    body='{"status": "WARNING", "message": "reported as JSON", "metrics": {"answer": 42}}'
+    exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}"
+    printf 'POST %s HTTP/1.1\\r\\nHost: %s\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n%s' \\
+      "$path" "$hostport" "${#body}" "$body" >&3
+    cat <&3 >/dev/null
+    echo "OK - the plain output, which the report replaces"
+    """
+
+  @Test func historySurvivesAKill9AndTheIncidentClosesAfterARestart() async throws {
+    try await withTestCluster { cluster, _ in
+      try await withTemporaryDirectory { dir in
+        let port = try FreePort.pick(count: 1)[0]
+        let script = dir + "/report-probe"
+        try Self.reportScript.write(toFile: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        let config = dir + "/vigil.yaml"
+        try """
+          stateDir: \(dir)/state
+          listen: 127.0.0.1:\(port)
+          tiers:
+            fast: {probeInterval: 100ms, probeTimeout: 1s}
+          clusters:
+            - name: c
+              endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))]
+              tier: fast
+              probeSuites: [basics]
+          probeSuites:
+            - name: basics
+              probes:
+                - kind: etcd.kv
+                - kind: etcd.member
+                - {kind: exec, name: report, command: [\(script)], interval: 2s, timeout: 5s}
+          """.write(toFile: config, atomically: true, encoding: .utf8)
+
+        var serve = try ServeProcess(config: config, output: dir + "/serve1.out")
+        #expect(try await eventually { try await VigilRun.run(["status", "--config", config]).status == 0 })
+
+        // On demand: the exec probe's JSON report replaces its plain output.
+        let probe = try await VigilRun.run(["probe", "run", "report", "--config", config])
+        #expect(probe.status == 0, "\(probe.stderr)")
+        #expect(probe.stdout.contains("WARNING") && probe.stdout.contains("reported as JSON"))
+        let unknown = try await VigilRun.run(["probe", "run", "nope", "--config", config])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("no probe \"nope\"") && unknown.stderr.contains("etcd.kv"))
+        let inspect = try await VigilRun.run(["inspect", "--config", config])
+        #expect(inspect.status == 0)
+        #expect(inspect.stdout.contains("c: no findings"))
+
+        try await cluster.kill("m2")
+        #expect(
+          try await eventually {
+            let s = try await VigilRun.run(["status", "--config", config])
+            return s.status == 2 && s.stdout.contains("crashed") && s.stdout.contains("c/m2")
+          })
+        #expect(try await serve.stop(signal: SIGKILL) == SIGKILL)
+
+        serve = try ServeProcess(config: config, output: dir + "/serve2.out")
+        let url = "http://127.0.0.1:\(port)"
+        #expect(try await eventually { (try? await HTTPExchange.send(.GET, url: url + "/status"))?.status == 200 })
+        let open = try await HTTPExchange.send(.GET, url: url + "/v1/incidents?open=true")
+        #expect(open.body.contains("\"subject\" : \"c/m2\"") && open.body.contains("\"fault\" : \"crashed\""), "\(open.body)")
+
+        try await cluster.start("m2")
+        #expect(
+          try await eventually {
+            let body = try await HTTPExchange.send(.GET, url: url + "/v1/incidents?open=true").body
+            return (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [Any])?.isEmpty == true
+          })
+        let all = try await HTTPExchange.send(.GET, url: url + "/v1/incidents")
+        #expect(all.body.contains("closedAt"))
+        let metrics = try await HTTPExchange.send(.GET, url: url + "/metrics").body
+        #expect(metrics.contains("vigil_probe_duration_seconds_bucket{cluster=\"c\""))
+        #expect(metrics.contains("vigil_health_state{cluster=\"c\",subject=\"c/m2\",state=\"healthy\"} 1"))
+        let bad = try await HTTPExchange.send(.GET, url: url + "/v1/incidents?limit=zero")
+        #expect(bad.status == 400 && bad.body.contains("limit"))
+        #expect(try await serve.stop(signal: SIGTERM) == 0)
+      }
+    }
+  }
+
+  @Test func serveRefusesAnInvalidFileAndNamesEveryProblem() async throws {
+    try await withTemporaryDirectory { dir in
+      let config = dir + "/bad.yaml"
+      try """
+        listen: nowhere
+        clusters:
+          - name: a
+            endpoints: [htp://x:1]
+            tier: P9
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+      let run = try await VigilRun.run(["serve", "--config", config])
+      #expect(run.status == 1)
+      #expect(run.stderr.contains("listen:"))
+      #expect(run.stderr.contains("clusters[0].endpoints[0]"))
+      #expect(run.stderr.contains("clusters[0].tier"))
+      #expect(run.stderr.contains("not starting"))
+    }
+  }
+}
