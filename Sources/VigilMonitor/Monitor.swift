@@ -50,6 +50,10 @@ public actor Monitor {
   /// Wakes the writer at once when an event (not just results) is waiting.
   let flushWakeup = Wakeup()
   var running = false
+  /// Probe runs completed since start (for the engine-cost benchmark).
+  public private(set) var completedRuns = 0
+  /// Health transitions into "failed" since start.
+  public private(set) var failedTransitions = 0
 
   public init(
     configuration: VigilConfiguration, clusters: [GuardedCluster], store: HistoryStore,
@@ -188,6 +192,7 @@ public actor Monitor {
   /// Feeds one result; returns true when the detector wants a confirming re-probe.
   func handle(_ result: ProbeResult, of target: ProbeTarget, tcpReachable: Bool?, confirmation: Bool) async -> Bool {
     guard var detector = detectors[target.key] else { return false }
+    completedRuns += 1
     let at = Self.now()
     metrics.probe(
       cluster: target.cluster, subject: target.subject, probe: target.probe.name, ok: result.succeeded,
@@ -271,6 +276,7 @@ public actor Monitor {
     let previous = subjectStates[subject, default: .unknown]
     guard next != previous else { return }
     subjectStates[subject] = next
+    if next == .failed { failedTransitions += 1 }
     metrics.health(cluster: cluster, subject: subject, state: next)
     let evidence = targets.values.filter { $0.subject == subject }.sorted { $0.key < $1.key }.compactMap { t -> String? in
       guard let d = detectors[t.key], d.state != .healthy, let last = lastResults[t.key] else { return nil }
