@@ -231,7 +231,7 @@ public actor Monitor {
     for d in directives {
       switch d {
       case .confirm: confirm = true
-      case .transition: await subjectChanged(target.subject, cluster: target.cluster, member: target.member, at: at, cause: target.probe.name)
+      case .transition: subjectChanged(target.subject, cluster: target.cluster, member: target.member, at: at, cause: target.probe.name)
       }
     }
     if !result.succeeded, let change = book.probeFailed(
@@ -240,7 +240,7 @@ public actor Monitor {
       save(change)
     }
     if subjectStates[target.subject, default: .unknown] != .healthy || !result.succeeded {
-      await diagnose(target.cluster, at: at)
+      diagnose(target.cluster, at: at)
     }
     return confirm
   }
@@ -270,7 +270,7 @@ public actor Monitor {
   }
 
   /// Recomputes a subject's health from its targets' detectors and records a change.
-  func subjectChanged(_ subject: String, cluster: String, member: String?, at: Double, cause: String) async {
+  func subjectChanged(_ subject: String, cluster: String, member: String?, at: Double, cause: String) {
     let states = targets.values.filter { $0.subject == subject }.compactMap { detectors[$0.key]?.state }
     let next = Self.combine(states)
     let previous = subjectStates[subject, default: .unknown]
@@ -308,7 +308,7 @@ public actor Monitor {
     return .unknown
   }
 
-  func diagnose(_ cluster: String, at: Double) async {
+  func diagnose(_ cluster: String, at: Double) {
     guard let observer = observers[cluster] else { return }
     let listed = members[cluster] ?? []
     let signals = listed.map { m in
@@ -472,7 +472,7 @@ public actor Monitor {
     do { try await store.record(findings: found, at: at) } catch {
       logger.error("cannot store findings", metadata: ["error": "\(error)"])
     }
-    if !found.isEmpty || !mismatched.isEmpty { await diagnose(cluster, at: at) }
+    if !found.isEmpty || !mismatched.isEmpty { diagnose(cluster, at: at) }
     return found
   }
 

@@ -4,7 +4,8 @@ import VigilEtcd
 
 /// `etcd.member`: one member's own view — reachable, leader known, raft term
 /// and index, DB size and in-use size, learner, alarms. The numbers go into
-/// `metrics` (raft index lag is computed across members by the caller).
+/// `metrics`; the status itself (ids are 64-bit, too wide for a Double) is in
+/// `memberStatus` (raft index lag is computed across members by the caller).
 public struct EtcdMemberProbe: Sendable {
   public let name: String
   public let target: String
@@ -31,8 +32,7 @@ public struct EtcdMemberProbe: Sendable {
         "raft_index": Double(status.raftIndex), "raft_applied_index": Double(status.raftAppliedIndex),
         "raft_term": Double(status.raftTerm), "db_size_bytes": Double(status.dbSize),
         "db_size_in_use_bytes": Double(status.dbSizeInUse), "is_learner": status.isLearner ? 1 : 0,
-        "is_leader": status.isLeader ? 1 : 0, "has_leader": status.leader != 0 ? 1 : 0,
-        "member_id": Double(status.memberID), "leader_id": Double(status.leader),
+        "is_leader": status.isLeader ? 1 : 0, "has_leader": status.leader != 0 ? 1 : 0
       ]
       for kind in ["NOSPACE", "CORRUPT"] { metrics["alarm_\(kind.lowercased())"] = mine.contains(kind) ? 1 : 0 }
       let problems = (status.leader == 0 ? ["no leader"] : []) + mine.map { "\($0) alarm" } + status.errors

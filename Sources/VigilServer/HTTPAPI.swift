@@ -44,9 +44,7 @@ public enum HTTPAPI {
       case "true": openOnly = true
       case let other?: return problem(.badRequest, "open: \"\(other)\" is not true or false")
       }
-      guard let limit = Int(q.get("limit") ?? "50"), (1...10_000).contains(limit) else {
-        return problem(.badRequest, "limit: \"\(q.get("limit") ?? "")\" is not a whole number from 1 to 10000")
-      }
+      guard let limit = limit(q.get("limit"), default: 50) else { return badLimit(q.get("limit")) }
       return try json(try store.incidents(openOnly: openOnly, cluster: q.get("cluster"), limit: limit))
     }
     router.get("/v1/incidents/:id") { _, context in
@@ -57,9 +55,7 @@ public enum HTTPAPI {
     }
     router.get("/v1/transitions") { request, _ in
       let q = request.uri.queryParameters
-      guard let limit = Int(q.get("limit") ?? "100"), (1...10_000).contains(limit) else {
-        return problem(.badRequest, "limit: \"\(q.get("limit") ?? "")\" is not a whole number from 1 to 10000")
-      }
+      guard let limit = limit(q.get("limit"), default: 100) else { return badLimit(q.get("limit")) }
       return try json(try store.transitions(cluster: q.get("cluster"), limit: limit))
     }
     router.post("/v1/probes/run") { request, _ in
@@ -110,6 +106,17 @@ public enum HTTPAPI {
       }
     }
     return router
+  }
+
+  /// The `limit` query parameter: 1 to 10,000, or the default when absent.
+  static func limit(_ text: String?, default value: Int) -> Int? {
+    guard let text else { return value }
+    guard let n = Int(text), (1...10_000).contains(n) else { return nil }
+    return n
+  }
+
+  static func badLimit(_ text: String?) -> Response {
+    problem(.badRequest, "limit: \"\(text ?? "")\" is not a whole number from 1 to 10000")
   }
 
   static func text(_ s: String) -> Response {
