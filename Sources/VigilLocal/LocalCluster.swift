@@ -42,7 +42,7 @@ public struct LocalClusterOptions: Sendable {
   /// Any further etcd flags, passed to every member.
   public var extraArguments: [String] = []
   /// How long members may take to start and elect a leader.
-  public var startTimeout: Duration = .seconds(30)
+  public var startTimeout: Duration = .seconds(60)
 
   public init(members: Int = 3, directory: String? = nil) {
     self.members = members

@@ -75,7 +75,7 @@ struct MonitorTests {
         #expect(open.first?.detectedAt != nil)
         #expect(try await eventually { await monitor.openIncidents.first?.fault == .crashed })
         // The cluster itself still serves (2 of 3).
-        #expect(await monitor.health(of: "c") == .healthy)
+        #expect(try await eventually { await monitor.health(of: "c") == .healthy })
 
         try await cluster.start("m2")
         #expect(try await eventually { await monitor.health(of: "c/m2") == .healthy })
