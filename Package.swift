@@ -19,6 +19,7 @@ let package = Package(
     .library(name: "VigilTestKit", targets: ["VigilTestKit"]),
     .library(name: "VigilStore", targets: ["VigilStore"]),
     .library(name: "VigilMonitor", targets: ["VigilMonitor"]),
+    .library(name: "VigilRepair", targets: ["VigilRepair"]),
     .library(name: "VigilServer", targets: ["VigilServer"]),
   ],
   dependencies: [
@@ -35,6 +36,7 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
   ],
   targets: [
     // Generated protobuf messages and gRPC client stubs (scripts/generate-protos).
@@ -108,7 +110,9 @@ let package = Package(
     // History: results, transitions, findings and incidents in SQLite (GRDB).
     .target(
       name: "VigilStore",
-      dependencies: ["VigilCore", .product(name: "GRDB", package: "GRDB.swift")],
+      dependencies: [
+        "VigilCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+      ],
       swiftSettings: strict
     ),
     // The engine: schedules probes and inspections, runs the detector, opens incidents, keeps metrics.
@@ -123,11 +127,21 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // Repair: runtime drivers (local, exec), the journaled executor, the coordinator that plans from diagnoses.
+    .target(
+      name: "VigilRepair",
+      dependencies: [
+        "VigilCore", "VigilConfig", "VigilEtcd", "VigilLocal", "VigilMonitor", "VigilStore",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+      ],
+      swiftSettings: strict
+    ),
     // `vigil serve`: the HTTP API (/metrics, /status, reports) and the service group.
     .target(
       name: "VigilServer",
       dependencies: [
-        "VigilMonitor", "VigilConfig", "VigilCore", "VigilProbes", "VigilStore",
+        "VigilMonitor", "VigilRepair", "VigilConfig", "VigilCore", "VigilProbes", "VigilStore",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Logging", package: "swift-log"),
@@ -142,10 +156,12 @@ let package = Package(
         "VigilEtcd",
         "VigilLocal",
         "VigilMonitor",
+        "VigilRepair",
         "VigilServer",
         "VigilProbes",
         "VigilStore",
         "VigilCore",
+        .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
@@ -190,6 +206,11 @@ let package = Package(
     .testTarget(
       name: "VigilMonitorTests",
       dependencies: ["VigilMonitor", "VigilServer", "VigilTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "VigilRepairTests",
+      dependencies: ["VigilRepair", "VigilServer", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOCore
 import NIOHTTP1
 import VigilConfig
 import VigilProbes
@@ -32,13 +33,13 @@ struct ServerOptions: ParsableArguments {
   }
 
   /// Sends a request to the server and decodes the JSON answer.
-  func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: [String: String]? = nil, as type: T.Type)
-    async throws -> T
-  {
+  func call<T: Decodable>(
+    _ method: HTTPMethod, _ path: String, body: [String: String]? = nil, as type: T.Type, timeout: TimeAmount = .seconds(60)
+  ) async throws -> T {
     let base = try baseURL()
     let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
     let response: HTTPExchange.Response
-    do { response = try await HTTPExchange.send(method, url: base + path, json: data, timeout: .seconds(60)) } catch {
+    do { response = try await HTTPExchange.send(method, url: base + path, json: data, timeout: timeout) } catch {
       throw CLIError("no vigil serve answers at \(base): \(error.message) (start one with: vigil serve --config FILE)")
     }
     guard (200..<300).contains(response.status) else {

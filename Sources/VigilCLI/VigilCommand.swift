@@ -8,7 +8,8 @@ public struct VigilCommand: AsyncParsableCommand {
     abstract: "Keeps etcd-backed control planes alive: probes, detects, repairs, backs up, proves.",
     subcommands: [
       ServeCommand.self, DemoCommand.self, StatusCommand.self, ProbeCommand.self, InspectCommand.self,
-      ClusterCommand.self, ConfigCommand.self, BenchCommand.self,
+      RepairCommand.self, IncidentsCommand.self, AuditCommand.self, ClusterCommand.self, ConfigCommand.self,
+      BenchCommand.self,
     ]
   )
 

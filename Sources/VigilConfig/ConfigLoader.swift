@@ -1,4 +1,5 @@
 import Foundation
+import VigilCore
 import VigilEtcd
 import Yams
 
@@ -76,8 +77,8 @@ struct ConfigReader {
       let map = mapping(
         root, "",
         keys: [
-          "stateDir", "listen", "tiers", "detector", "inspections", "scheduler", "history", "probeSuites", "groups",
-          "clusters",
+          "stateDir", "listen", "tiers", "detector", "inspections", "scheduler", "history", "repair", "probeSuites",
+          "groups", "clusters",
         ])
     else { return c }
     if let n = map["stateDir"], let s = string(n, "stateDir") { c.stateDir = s }
@@ -95,6 +96,7 @@ struct ConfigReader {
     if let n = map["inspections"] { c.inspections = inspections(n) }
     if let n = map["scheduler"] { c.scheduler = scheduler(n) }
     if let n = map["history"] { c.history = history(n) }
+    if let n = map["repair"] { c.repair = repair(n) }
     if let n = map["probeSuites"] { c.probeSuites = list(n, "probeSuites") { r, n, p in r.suite(n, p) } }
     if let n = map["groups"] { c.groups = list(n, "groups") { r, n, p in r.group(n, p) } }
     if let n = map["clusters"] {
@@ -193,6 +195,90 @@ struct ConfigReader {
     if let n = map["eventRetention"], let v = duration(n, "history.eventRetention") { h.eventRetention = v }
     if let n = map["maxRawResults"], let v = int(n, "history.maxRawResults", 1000...1_000_000_000) { h.maxRawResults = v }
     return h
+  }
+
+  mutating func repair(_ node: Node) -> RepairConfig {
+    var r = RepairConfig()
+    let keys = [
+      "mode", "policy", "tierPolicy", "maxRepairsPerWindow", "rateWindow", "stormMaxFailedMembers", "stormFleetShare",
+      "stormMinClusters", "maxAttempts", "retryBackoff", "defragmentInterval", "keepRevisions", "snapshotMaxAge",
+      "memberTimeout",
+    ]
+    guard let map = mapping(node, "repair", keys: keys) else { return r }
+    if let n = map["mode"], let m = repairMode(n, "repair.mode") { r.mode = m }
+    if let n = map["policy"] { r.policy = policyTable(n, "repair.policy") }
+    if let n = map["tierPolicy"] {
+      if case .mapping(let m) = n {
+        for (k, v) in m {
+          guard let tier = k.string else { continue }
+          r.tierPolicy[tier] = policyTable(v, "repair.tierPolicy.\(tier)")
+        }
+      } else {
+        problem("repair.tierPolicy", n, "expected a mapping of tier name to a policy table")
+      }
+    }
+    if let n = map["maxRepairsPerWindow"], let v = int(n, "repair.maxRepairsPerWindow", 1...10_000) {
+      r.maxRepairsPerWindow = v
+    }
+    if let n = map["rateWindow"], let v = duration(n, "repair.rateWindow") { r.rateWindow = v }
+    if let n = map["stormMaxFailedMembers"], let v = int(n, "repair.stormMaxFailedMembers", 0...100) {
+      r.stormMaxFailedMembers = v
+    }
+    if let n = map["stormFleetShare"], let v = double(n, "repair.stormFleetShare", 0...1) { r.stormFleetShare = v }
+    if let n = map["stormMinClusters"], let v = int(n, "repair.stormMinClusters", 1...100_000) { r.stormMinClusters = v }
+    if let n = map["maxAttempts"], let v = int(n, "repair.maxAttempts", 1...100) { r.maxAttempts = v }
+    if let n = map["retryBackoff"], let v = duration(n, "repair.retryBackoff") { r.retryBackoff = v }
+    if let n = map["defragmentInterval"], let v = duration(n, "repair.defragmentInterval") { r.defragmentInterval = v }
+    if let n = map["keepRevisions"], let v = int(n, "repair.keepRevisions", 0...100_000_000) { r.keepRevisions = v }
+    if let n = map["snapshotMaxAge"], let v = duration(n, "repair.snapshotMaxAge") { r.snapshotMaxAge = v }
+    if let n = map["memberTimeout"], let v = duration(n, "repair.memberTimeout") { r.memberTimeout = v }
+    return r
+  }
+
+  mutating func repairMode(_ node: Node, _ path: String) -> RepairMode? {
+    guard let text = string(node, path) else { return nil }
+    guard let mode = RepairMode(rawValue: text) else {
+      problem(path, node, "unknown mode \"\(text)\" (expected \(RepairMode.allCases.map(\.rawValue).joined(separator: ", ")))")
+      return nil
+    }
+    return mode
+  }
+
+  /// `FAULT: {runbook: NAME|none, grace: DURATION, replaceAfter: DURATION}` rows.
+  mutating func policyTable(_ node: Node, _ path: String) -> [Fault: RepairRuleConfig] {
+    guard case .mapping(let m) = node else {
+      problem(path, node, "expected a mapping of fault to {runbook, grace, replaceAfter}")
+      return [:]
+    }
+    var out: [Fault: RepairRuleConfig] = [:]
+    for (k, v) in m {
+      guard let name = k.string, let fault = Fault(rawValue: name) else {
+        problem(
+          "\(path).\(k.string ?? "?")", k,
+          "unknown fault (expected one of \(Fault.allCases.map(\.rawValue).joined(separator: ", ")))")
+        continue
+      }
+      let rowPath = "\(path).\(name)"
+      guard let row = mapping(v, rowPath, keys: ["runbook", "grace", "replaceAfter"]) else { continue }
+      let base = RepairPolicy.defaults[fault] ?? RepairRule(nil)
+      var rule = RepairRuleConfig(
+        runbook: base.runbook, grace: ConfigDuration(base.grace), replaceAfter: base.replaceAfter.map(ConfigDuration.init))
+      if let n = row["runbook"], let text = string(n, "\(rowPath).runbook") {
+        if text == "none" {
+          rule.runbook = nil
+        } else if let runbook = Runbook(rawValue: text) {
+          rule.runbook = runbook
+        } else {
+          problem(
+            "\(rowPath).runbook", n,
+            "unknown runbook \"\(text)\" (expected none or one of \(Runbook.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+      }
+      if let n = row["grace"], let d = duration(n, "\(rowPath).grace") { rule.grace = d }
+      if let n = row["replaceAfter"], let d = duration(n, "\(rowPath).replaceAfter") { rule.replaceAfter = d }
+      out[fault] = rule
+    }
+    return out
   }
 
   // MARK: suites, groups, clusters
@@ -294,7 +380,7 @@ struct ConfigReader {
   mutating func cluster(_ node: Node, _ path: String) -> ClusterConfig? {
     let keys = [
       "name", "group", "labels", "endpoints", "tls", "auth", "runtime", "tier", "probeSuites", "drillAllowed",
-      "members", "quotaBytes",
+      "members", "quotaBytes", "repairMode",
     ]
     guard let map = mapping(node, path, keys: keys) else { return nil }
     guard let name = requiredName(map, node, path) else { return nil }
@@ -306,6 +392,7 @@ struct ConfigReader {
     if let n = map["drillAllowed"] { c.drillAllowed = bool(n, "\(path).drillAllowed") ?? false }
     if let n = map["runtime"] { c.runtime = runtime(n, "\(path).runtime") }
     if let n = map["members"] { c.members = int(n, "\(path).members", 1...9) }
+    if let n = map["repairMode"] { c.repairMode = repairMode(n, "\(path).repairMode") }
     if let n = map["quotaBytes"], let v = int(n, "\(path).quotaBytes", 1 << 20...(8 << 30)) { c.quotaBytes = Int64(v) }
     if let n = map["endpoints"], let list = stringList(n, "\(path).endpoints") {
       for (i, e) in list.enumerated() {
@@ -315,8 +402,12 @@ struct ConfigReader {
       }
       c.endpoints = list
     }
-    if case .external = c.runtime, c.endpoints.isEmpty {
-      problem("\(path).endpoints", node, "missing (a cluster that Vigil does not run itself needs its client URLs)")
+    switch c.runtime {
+    case .external, .exec:
+      if c.endpoints.isEmpty {
+        problem("\(path).endpoints", node, "missing (a cluster that Vigil does not run itself needs its client URLs)")
+      }
+    case .local: break
     }
     if case .local = c.runtime, !c.endpoints.isEmpty {
       problem("\(path).endpoints", map["endpoints"], "must be empty for a local runtime (its ports are picked at start)")
@@ -348,11 +439,12 @@ struct ConfigReader {
       case "local": return .local(members: 3)
       case "external": return .external
       default:
-        problem(path, node, "unknown runtime \"\(kind)\" (expected local or external)")
+        problem(path, node, "unknown runtime \"\(kind)\" (expected local, external or exec)")
         return .external
       }
     }
-    guard let map = mapping(node, path, keys: ["kind", "members"]) else { return .external }
+    let execKeys = ["start", "stop", "kill", "wipe", "provision", "dataDir", "timeout"]
+    guard let map = mapping(node, path, keys: ["kind", "members"] + execKeys) else { return .external }
     let kind = map["kind"].flatMap { string($0, "\(path).kind") } ?? "external"
     switch kind {
     case "local":
@@ -361,8 +453,31 @@ struct ConfigReader {
     case "external":
       if map["members"] != nil { problem("\(path).members", map["members"], "applies only to a local runtime") }
       return .external
+    case "exec":
+      if map["members"] != nil { problem("\(path).members", map["members"], "applies only to a local runtime") }
+      var commands: [String: [String]] = [:]
+      for key in ["start", "stop", "kill", "wipe", "provision"] {
+        guard let n = map[key] else {
+          problem("\(path).\(key)", node, "missing (the command that does \(key) for one member)")
+          continue
+        }
+        if let list = stringList(n, "\(path).\(key)") {
+          if list.isEmpty { problem("\(path).\(key)", n, "is empty (expected a program and its arguments)") }
+          commands[key] = list
+        }
+      }
+      let dataDir = map["dataDir"].flatMap { string($0, "\(path).dataDir") }
+      if map["dataDir"] == nil { problem("\(path).dataDir", node, "missing (each member's data dir, with {name})") }
+      if let dataDir, !dataDir.contains("{name}") {
+        problem("\(path).dataDir", map["dataDir"], "\"\(dataDir)\" does not contain {name}")
+      }
+      var exec = ExecRuntimeConfig(
+        start: commands["start"] ?? [], stop: commands["stop"] ?? [], kill: commands["kill"] ?? [],
+        wipe: commands["wipe"] ?? [], provision: commands["provision"] ?? [], dataDir: dataDir ?? "")
+      if let n = map["timeout"], let d = duration(n, "\(path).timeout") { exec.timeout = d }
+      return .exec(exec)
     default:
-      problem("\(path).kind", map["kind"], "unknown runtime \"\(kind)\" (expected local or external)")
+      problem("\(path).kind", map["kind"], "unknown runtime \"\(kind)\" (expected local, external or exec)")
       return .external
     }
   }

@@ -13,6 +13,7 @@ public struct VigilConfiguration: Sendable, Hashable, Encodable {
   public var inspections: InspectionConfig = InspectionConfig()
   public var scheduler: SchedulerConfig = SchedulerConfig()
   public var history: HistoryConfig = HistoryConfig()
+  public var repair: RepairConfig = RepairConfig()
   public var probeSuites: [ProbeSuiteConfig] = []
   public var groups: [GroupConfig] = []
   public var clusters: [ClusterConfig] = []
@@ -104,6 +105,57 @@ public struct HistoryConfig: Sendable, Hashable, Encodable {
   public var maxRawResults = 2_000_000
 }
 
+/// Automatic repair: policy, guards and limits.
+public struct RepairConfig: Sendable, Hashable, Encodable {
+  /// The mode of clusters that do not set `repairMode`.
+  public var mode: RepairMode = .auto
+  /// Fault → rule overrides on top of Vigil's defaults (`RepairPolicy.defaults`).
+  public var policy: [Fault: RepairRuleConfig] = [:]
+  /// Tier → fault → rule overrides.
+  public var tierPolicy: [String: [Fault: RepairRuleConfig]] = [:]
+  public var maxRepairsPerWindow = 6
+  public var rateWindow: ConfigDuration = .seconds(600)
+  public var stormMaxFailedMembers = 1
+  public var stormFleetShare = 0.5
+  public var stormMinClusters = 3
+  public var maxAttempts = 3
+  public var retryBackoff: ConfigDuration = .seconds(2)
+  /// Defragment healthy clusters this often (nil: only when fragmentation is found).
+  public var defragmentInterval: ConfigDuration?
+  /// `clear-nospace` compacts up to the current revision minus this many.
+  public var keepRevisions = 1000
+  /// A membership change needs a snapshot younger than this.
+  public var snapshotMaxAge: ConfigDuration = .seconds(600)
+  /// Longest wait for a member to answer (started) or catch up (learner).
+  public var memberTimeout: ConfigDuration = .seconds(60)
+
+  /// The planner's settings.
+  public var settings: RepairSettings {
+    var s = RepairSettings()
+    var rules = RepairPolicy.defaults
+    for (fault, r) in policy { rules[fault] = r.rule }
+    s.policy = RepairPolicy(rules: rules, tierRules: tierPolicy.mapValues { $0.mapValues(\.rule) })
+    s.maxRepairsPerWindow = maxRepairsPerWindow
+    s.rateWindow = rateWindow.duration
+    s.stormMaxFailedMembers = stormMaxFailedMembers
+    s.stormFleetShare = stormFleetShare
+    s.stormMinClusters = stormMinClusters
+    s.maxAttempts = maxAttempts
+    s.retryBackoff = retryBackoff.duration
+    s.defragmentInterval = defragmentInterval?.duration
+    return s
+  }
+}
+
+/// One policy row: the runbook for a fault ("none" to only alert), its grace, and when to replace instead.
+public struct RepairRuleConfig: Sendable, Hashable, Encodable {
+  public var runbook: Runbook?
+  public var grace: ConfigDuration = .seconds(0)
+  public var replaceAfter: ConfigDuration?
+
+  public var rule: RepairRule { RepairRule(runbook, grace: grace.duration, replaceAfter: replaceAfter?.duration) }
+}
+
 /// The kinds of probe Vigil runs.
 public enum ProbeKind: String, Sendable, Hashable, Encodable, CaseIterable {
   case etcdKV = "etcd.kv"
@@ -156,6 +208,8 @@ public enum RuntimeConfig: Sendable, Hashable, Encodable {
   case local(members: Int)
   /// Someone else runs the members; Vigil only talks to `endpoints`.
   case external
+  /// Members are run by a supervisor Vigil drives through configured commands.
+  case exec(ExecRuntimeConfig)
 
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: Keys.self)
@@ -165,9 +219,34 @@ public enum RuntimeConfig: Sendable, Hashable, Encodable {
       try c.encode(members, forKey: .members)
     case .external:
       try c.encode("external", forKey: .kind)
+    case .exec(let e):
+      try c.encode("exec", forKey: .kind)
+      try c.encode(e, forKey: .exec)
     }
   }
-  private enum Keys: String, CodingKey { case kind, members }
+  private enum Keys: String, CodingKey { case kind, members, exec }
+}
+
+/// The `exec` runtime driver: a command per action. Each runs with the
+/// member in its environment (`VIGIL_CLUSTER`, `VIGIL_MEMBER_NAME`,
+/// `VIGIL_MEMBER_CLIENT_URL`, `VIGIL_MEMBER_PEER_URL`, `VIGIL_MEMBER_DATA_DIR`,
+/// `VIGIL_INITIAL_CLUSTER`, `VIGIL_INITIAL_CLUSTER_STATE`) and must exit 0 on success.
+public struct ExecRuntimeConfig: Sendable, Hashable, Encodable {
+  /// Start the member (idempotent: succeed when it already runs).
+  public var start: [String]
+  /// Stop it gracefully.
+  public var stop: [String]
+  /// Kill it at once (a hung process).
+  public var kill: [String]
+  /// Delete its data dir (it is stopped).
+  public var wipe: [String]
+  /// Make room for a new member named `VIGIL_MEMBER_NAME`; print
+  /// `VIGIL_MEMBER_CLIENT_URL=…`, `VIGIL_MEMBER_PEER_URL=…`, `VIGIL_MEMBER_DATA_DIR=…` lines.
+  public var provision: [String]
+  /// Each member's data dir, `{name}` replaced by its name (for data-loss detection and the environment).
+  public var dataDir: String
+  /// Longest any command may run.
+  public var timeout: ConfigDuration = .seconds(60)
 }
 
 /// One etcd cluster Vigil guards.
@@ -189,6 +268,8 @@ public struct ClusterConfig: Sendable, Hashable, Encodable {
   public var members: Int?
   /// The backend quota its members run with (`--quota-backend-bytes`; etcd's default is 2 GiB).
   public var quotaBytes: Int64?
+  /// How repairs are carried out (nil: `repair.mode`).
+  public var repairMode: RepairMode?
 
   /// Voters expected, for the member-count inspection.
   public var declaredMembers: Int {

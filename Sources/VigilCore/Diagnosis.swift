@@ -1,5 +1,5 @@
 /// A named fault.
-public enum Fault: String, Sendable, Hashable, Codable, CaseIterable {
+public enum Fault: String, Sendable, Hashable, Codable, CaseIterable, CodingKeyRepresentable {
   /// The process is gone: connections are refused.
   case crashed
   /// The process accepts connections but answers nothing (e.g. SIGSTOP, deadlock).

@@ -2,7 +2,7 @@
 public struct IncidentEvent: Sendable, Hashable, Codable {
   /// Seconds since 1970.
   public var at: Double
-  /// `probe-failure`, `transition`, `diagnosis`, `note`.
+  /// `probe-failure`, `transition`, `diagnosis`, `repair`, `note`.
   public var kind: String
   public var text: String
 
@@ -33,16 +33,21 @@ public struct Incident: Sendable, Hashable, Codable {
   public var fault: Fault?
   public var diagnosis: String?
   public var timeline: [IncidentEvent]
+  /// When a repair was verified: the cluster healthy again with every voter.
+  public var recoveredAt: Double?
 
   /// Time to detect: onset → confirmed failed.
   public var mttd: Double? { detectedAt.map { $0 - onsetAt } }
+  /// Time to repair: confirmed failed (or opened) → repair verified.
+  public var mttr: Double? { recoveredAt.map { $0 - (detectedAt ?? openedAt) } }
   public var isOpen: Bool { closedAt == nil }
 
   public init(
     id: Int64 = 0, cluster: String, subject: String, member: String?, openedAt: Double, onsetAt: Double,
     detectedAt: Double? = nil, closedAt: Double? = nil, worst: HealthState, fault: Fault? = nil,
-    diagnosis: String? = nil, timeline: [IncidentEvent] = []
+    diagnosis: String? = nil, timeline: [IncidentEvent] = [], recoveredAt: Double? = nil
   ) {
+    self.recoveredAt = recoveredAt
     self.id = id
     self.cluster = cluster
     self.subject = subject
@@ -135,6 +140,17 @@ public struct IncidentBook: Sendable {
     incident.fault = d.fault
     incident.diagnosis = d.reason
     incident.timeline.append(event)
+    open[subject] = incident
+    return .updated(incident, added: [event])
+  }
+
+  /// A repair event (plan, step, verification) for the open incident `id`;
+  /// `recovered` marks the repair verified (its MTTR). Nil when it is not open here.
+  public mutating func repaired(incident id: Int64, text: String, at: Double, recovered: Bool) -> IncidentChange? {
+    guard let subject = open.first(where: { $0.value.id == id })?.key, var incident = open[subject] else { return nil }
+    let event = IncidentEvent(at: at, kind: "repair", text: text)
+    incident.timeline.append(event)
+    if recovered && incident.recoveredAt == nil { incident.recoveredAt = at }
     open[subject] = incident
     return .updated(incident, added: [event])
   }

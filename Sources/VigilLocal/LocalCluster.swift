@@ -216,7 +216,11 @@ public actor LocalCluster {
   /// Starts a stopped member again with its data dir (as after a crash).
   /// - Parameter waitHealthy: wait until it answers with a leader.
   public func start(_ name: String, waitHealthy: Bool = true) async throws {
-    guard let record = records[name] else { throw unknown(name) }
+    guard var record = records[name] else { throw unknown(name) }
+    if record.state == .running, record.process?.isRunning != true {
+      record.state = .stopped  // it died on its own (a crash): it can be started again
+      records[name] = record
+    }
     guard record.state == .stopped || record.state == .notStarted else {
       throw LocalClusterError("member \"\(name)\" is already \(record.state.rawValue)")
     }

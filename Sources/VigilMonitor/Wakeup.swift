@@ -3,15 +3,17 @@ import NIOConcurrencyHelpers
 /// A sleep that another task can cut short: a probe loop waits for its next
 /// turn, and an event (leader change, membership change, a finished repair,
 /// an on-demand run) wakes it at once.
-final class Wakeup: Sendable {
+public final class Wakeup: Sendable {
   private struct State {
     var pending = false
     var waiter: CheckedContinuation<Void, Never>?
   }
   private let state = NIOLockedValueBox(State())
 
+  public init() {}
+
   /// Wakes the current or the next wait.
-  func wake() {
+  public func wake() {
     let waiter = state.withLockedValue { s -> CheckedContinuation<Void, Never>? in
       if let w = s.waiter {
         s.waiter = nil
@@ -24,7 +26,7 @@ final class Wakeup: Sendable {
   }
 
   /// Waits `duration` or until woken (or cancelled), whichever comes first.
-  func wait(_ duration: Duration) async {
+  public func wait(_ duration: Duration) async {
     await withTaskGroup(of: Void.self) { group in
       group.addTask { try? await Task.sleep(for: duration) }
       group.addTask { await self.waitForWake() }

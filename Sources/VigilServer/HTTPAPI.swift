@@ -4,6 +4,7 @@ import NIOCore
 import VigilCore
 import VigilMonitor
 import VigilProbes
+import VigilRepair
 import VigilStore
 
 /// The HTTP API of `vigil serve`:
@@ -18,15 +19,24 @@ import VigilStore
 /// | `POST /v1/probes/run` `{"probe": NAME, "cluster": C}` | run a probe now |
 /// | `POST /v1/inspect` `{"cluster": C}` | run the directed inspections now |
 /// | `POST /v1/reports/TOKEN` | an `exec` probe's JSON result |
+/// | `GET /v1/repairs?cluster=C&state=S&limit=N` | repair plans with their journaled steps, newest first |
+/// | `GET /v1/repairs/ID` | one plan and its audit entries |
+/// | `POST /v1/repairs` `{"runbook", "cluster", "member", "operator", "reason", "dryRun"}` | run a runbook by hand (waits until it ends) |
+/// | `POST /v1/repairs/ID/approve` `{"operator"}`, `/reject` `{"operator", "reason"}` | decide a plan in approve mode |
+/// | `POST /v1/clusters/NAME/pause` `{"operator", "reason"}`, `/resume` | stop or restart automatic repair |
+/// | `GET /v1/audit?cluster=C&limit=N`, `GET /v1/audit/verify` | the audit log, and its hash chain checked |
+/// | `GET /v1/repair-control` | paused clusters and faults escalated to a person |
 public enum HTTPAPI {
-  public static func router(monitor: Monitor, inbox: ReportInbox) -> Router<BasicRequestContext> {
+  public static func router(monitor: Monitor, repairs: RepairCoordinator, inbox: ReportInbox) -> Router<BasicRequestContext> {
     let router = Router()
     let store = monitor.store
     router.get("/") { _, _ in
       text(
         """
-        vigil: GET /status, /metrics, /v1/incidents, /v1/incidents/ID, /v1/transitions; \
-        POST /v1/probes/run, /v1/inspect, /v1/reports/TOKEN
+        vigil: GET /status, /metrics, /v1/incidents, /v1/incidents/ID, /v1/transitions, /v1/repairs, \
+        /v1/repairs/ID, /v1/audit, /v1/audit/verify, /v1/repair-control; POST /v1/probes/run, /v1/inspect, \
+        /v1/reports/TOKEN, /v1/repairs, /v1/repairs/ID/approve, /v1/repairs/ID/reject, /v1/clusters/NAME/pause, \
+        /v1/clusters/NAME/resume
 
         """)
     }
@@ -105,6 +115,7 @@ public enum HTTPAPI {
         return problem(.badRequest, message)
       }
     }
+    addRepairRoutes(router, repairs: repairs)
     return router
   }
 

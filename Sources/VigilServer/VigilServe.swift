@@ -8,6 +8,7 @@ import VigilEtcd
 import VigilLocal
 import VigilMonitor
 import VigilProbes
+import VigilRepair
 import VigilStore
 
 /// Where a running `vigil serve` can be reached.
@@ -18,6 +19,7 @@ public struct ServeInfo: Sendable {
   public var database: String
   /// Each cluster's client endpoints (a local runtime's are picked at start).
   public var clusters: [(name: String, endpoints: String)]
+  public var repairs: RepairCoordinator
 }
 
 public struct ServeError: Error, CustomStringConvertible {
@@ -39,10 +41,14 @@ public enum VigilServe {
     }
     var locals: [LocalCluster] = []
     var guarded: [GuardedCluster] = []
+    var repairTargets: [RepairTarget] = []
     do {
       for cluster in configuration.clusters {
-        let g = try await connect(cluster, stateDir: configuration.stateDir, logger: logger) { locals.append($0) }
+        let (g, runtime) = try await connect(cluster, stateDir: configuration.stateDir, logger: logger) {
+          locals.append($0)
+        }
         guarded.append(g)
+        repairTargets.append(RepairTarget(config: cluster, client: g.client, runtime: runtime))
       }
     } catch {
       for l in locals { await l.shutdown(graceful: true) }
@@ -51,35 +57,46 @@ public enum VigilServe {
     let inbox = ReportInbox(baseURL: "http://\(configuration.listen)/v1/reports/")
     let monitor = try Monitor(
       configuration: configuration, clusters: guarded, store: store, inbox: inbox, logger: logger)
+    let repairs = RepairCoordinator(
+      monitor: monitor, targets: repairTargets, store: store, config: configuration.repair,
+      stateDir: configuration.stateDir, logger: logger)
     let clusterList = zip(configuration.clusters, guarded).map {
       ($0.name, $1.client.configuration.endpoints.map(\.description).joined(separator: ","))
     }
     let app = Application(
-      router: HTTPAPI.router(monitor: monitor, inbox: inbox),
+      router: HTTPAPI.router(monitor: monitor, repairs: repairs, inbox: inbox),
       configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "vigil"),
       onServerRunning: { channel in
         let port = channel.localAddress?.port ?? listen.port
         let url = "http://\(listen.host):\(port)"
         inbox.baseURL = url + "/v1/reports/"
         await onReady(
-          ServeInfo(url: url, stateDir: configuration.stateDir, database: store.path, clusters: clusterList), monitor)
+          ServeInfo(
+            url: url, stateDir: configuration.stateDir, database: store.path, clusters: clusterList, repairs: repairs),
+          monitor)
       },
       logger: logger)
     let group = ServiceGroup(
       configuration: ServiceGroupConfiguration(
-        services: [.init(service: MonitorService(monitor: monitor)), .init(service: app)],
+        services: [
+          .init(service: MonitorService(monitor: monitor)), .init(service: RepairService(repairs: repairs)),
+          .init(service: app),
+        ],
         gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
         logger: logger))
     do {
       try await group.run()
     } catch {
-      await finish(monitor: monitor, locals: locals, clusters: guarded)
+      await finish(monitor: monitor, repairs: repairs, locals: locals, clusters: guarded)
       throw error
     }
-    await finish(monitor: monitor, locals: locals, clusters: guarded)
+    await finish(monitor: monitor, repairs: repairs, locals: locals, clusters: guarded)
   }
 
-  static func finish(monitor: Monitor, locals: [LocalCluster], clusters: [GuardedCluster]) async {
+  static func finish(monitor: Monitor, repairs: RepairCoordinator, locals: [LocalCluster], clusters: [GuardedCluster])
+    async
+  {
+    await repairs.stop()
     await monitor.stop()
     for c in clusters { await c.client.shutdown() }
     for l in locals { await l.shutdown(graceful: true) }
@@ -94,11 +111,11 @@ public enum VigilServe {
     return (host, port)
   }
 
-  /// A client for a configured cluster; a local runtime's members are started first, fresh, under
-  /// `stateDir/local/NAME`.
+  /// A client for a configured cluster and its runtime driver; a local runtime's members are started
+  /// first, fresh, under `stateDir/local/NAME`.
   static func connect(
     _ cluster: ClusterConfig, stateDir: String, logger: Logger, started: (LocalCluster) -> Void
-  ) async throws -> GuardedCluster {
+  ) async throws -> (GuardedCluster, (any MemberRuntime)?) {
     var tls: EtcdTLSConfiguration?
     if let t = cluster.tls { tls = EtcdTLSConfiguration(caFile: t.ca, certificateFile: t.cert, keyFile: t.key) }
     var credentials: EtcdCredentials?
@@ -115,7 +132,16 @@ public enum VigilServe {
       let endpoints = try cluster.endpoints.map { e throws(EtcdError) in try EtcdEndpoint(parsing: e) }
       let client = try EtcdClient(
         configuration: EtcdClientConfiguration(endpoints: endpoints, tls: tls, credentials: credentials), logger: logger)
-      return GuardedCluster(config: cluster, client: client)
+      return (GuardedCluster(config: cluster, client: client), nil)
+    case .exec(let exec):
+      let endpoints = try cluster.endpoints.map { e throws(EtcdError) in try EtcdEndpoint(parsing: e) }
+      let client = try EtcdClient(
+        configuration: EtcdClientConfiguration(endpoints: endpoints, tls: tls, credentials: credentials), logger: logger)
+      let runtime = ExecRuntime(cluster: cluster.name, config: exec)
+      let guarded = GuardedCluster(config: cluster, client: client, quotaBytes: cluster.quotaBytes) { member in
+        runtime.dataDir(of: member)
+      }
+      return (guarded, runtime)
     case .local(let members):
       let dir = (stateDir as NSString).appendingPathComponent("local/\(cluster.name)")
       try? FileManager.default.removeItem(atPath: dir)
@@ -129,10 +155,22 @@ public enum VigilServe {
       let endpoints = await local.endpoints
       let client = try EtcdClient(
         configuration: EtcdClientConfiguration(endpoints: endpoints, tls: tls, credentials: credentials), logger: logger)
-      return GuardedCluster(config: cluster, client: client, quotaBytes: cluster.quotaBytes) { member in
+      let guarded = GuardedCluster(config: cluster, client: client, quotaBytes: cluster.quotaBytes) { member in
         try? await local.member(member).dataDir
       }
+      return (guarded, LocalRuntime(cluster: local))
     }
+  }
+}
+
+/// Runs the repair coordinator until the service group shuts down (plans in flight resume at the next start).
+struct RepairService: Service {
+  let repairs: RepairCoordinator
+
+  func run() async throws {
+    await repairs.start()
+    try? await gracefulShutdown()
+    await repairs.stop()
   }
 }
 

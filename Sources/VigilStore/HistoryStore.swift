@@ -170,6 +170,7 @@ public final class HistoryStore: Sendable {
         t.column("text", .text).notNull()
       }
     }
+    m.registerMigration("v2-repair") { db in try Self.createRepairTables(db) }
     return m
   }
 
@@ -240,8 +241,11 @@ public final class HistoryStore: Sendable {
       events = i.timeline
     case .updated(_, let added), .closed(_, let added):
       try db.execute(
-        sql: "UPDATE incident SET detectedAt = ?, closedAt = ?, worst = ?, fault = ?, diagnosis = ? WHERE id = ?",
-        arguments: [i.detectedAt, i.closedAt, i.worst.rawValue, i.fault?.rawValue, i.diagnosis, i.id])
+        sql: """
+          UPDATE incident SET detectedAt = ?, closedAt = ?, worst = ?, fault = ?, diagnosis = ?,
+            recoveredAt = COALESCE(recoveredAt, ?) WHERE id = ?
+          """,
+        arguments: [i.detectedAt, i.closedAt, i.worst.rawValue, i.fault?.rawValue, i.diagnosis, i.recoveredAt, i.id])
       events = added
     }
     for e in events {
@@ -354,7 +358,7 @@ public final class HistoryStore: Sendable {
   public func counts() throws -> [String: Int] {
     try pool.read { db in
       var out: [String: Int] = [:]
-      for table in ["result", "resultRollup", "transition", "finding", "incident", "incidentEvent"] {
+      for table in ["result", "resultRollup", "transition", "finding", "incident", "incidentEvent", "repairPlan", "audit"] {
         out[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
       }
       return out
@@ -425,7 +429,7 @@ public final class HistoryStore: Sendable {
       id: id, cluster: row["cluster"], subject: row["subject"], member: row["member"], openedAt: row["openedAt"],
       onsetAt: row["onsetAt"], detectedAt: row["detectedAt"], closedAt: row["closedAt"],
       worst: HealthState(rawValue: row["worst"]) ?? .unknown, fault: (row["fault"] as String?).flatMap(Fault.init),
-      diagnosis: row["diagnosis"], timeline: events)
+      diagnosis: row["diagnosis"], timeline: events, recoveredAt: row["recoveredAt"])
   }
 
   static func json(_ strings: [String]) -> String {

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import VigilCore
+
+/// `vigil incidents [--open] [--cluster C] [--id N]`: incidents with MTTD, MTTR and (for one) the timeline.
+struct IncidentsCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "incidents",
+    abstract: "List incidents with their fault, MTTD and MTTR; --id shows one with its whole timeline.")
+
+  @Flag(help: "Only open incidents.") var open = false
+  @Option(help: "Only this cluster.") var cluster: String?
+  @Option(help: "Show this incident's timeline.") var id: Int64?
+  @Option(help: "At most this many.") var limit: Int = 20
+  @OptionGroup var server: ServerOptions
+
+  func run() async throws {
+    if let id {
+      let incident = try await server.call(.GET, "/v1/incidents/\(id)", as: Incident.self)
+      print(Self.summary(incident))
+      for e in incident.timeline {
+        print("  \(Self.time(e.at))  \(e.kind.padding(toLength: 13, withPad: " ", startingAt: 0)) \(e.text)")
+      }
+      return
+    }
+    var query = ["limit=\(limit)"]
+    if open { query.append("open=true") }
+    if let cluster { query.append("cluster=\(cluster)") }
+    let incidents = try await server.call(.GET, "/v1/incidents?" + query.joined(separator: "&"), as: [Incident].self)
+    var table = Table(["ID", "SUBJECT", "STATE", "FAULT", "OPENED", "MTTD", "MTTR", "WORST"])
+    for i in incidents {
+      table.add([
+        "\(i.id)", i.subject, i.isOpen ? "open" : "closed", i.fault?.rawValue ?? "-", Self.time(i.openedAt),
+        Self.seconds(i.mttd), Self.seconds(i.mttr), i.worst.rawValue,
+      ])
+    }
+    print(incidents.isEmpty ? "no incidents" : table.render())
+  }
+
+  static func summary(_ i: Incident) -> String {
+    "incident #\(i.id) \(i.subject) \(i.isOpen ? "open" : "closed"): \(i.fault?.rawValue ?? "no diagnosis")"
+      + "\(i.diagnosis.map { " (\($0))" } ?? ""), MTTD \(seconds(i.mttd)), MTTR \(seconds(i.mttr))"
+  }
+
+  static func seconds(_ v: Double?) -> String { v.map { String(format: "%.2f s", $0) } ?? "-" }
+
+  static func time(_ at: Double) -> String {
+    let f = DateFormatter()
+    f.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS"
+    f.timeZone = TimeZone(identifier: "UTC")
+    return f.string(from: Date(timeIntervalSince1970: at))
+  }
+}

@@ -1,0 +1,199 @@
+/// A repair procedure: a fixed sequence of idempotent steps.
+public enum Runbook: String, Sendable, Hashable, Codable, CaseIterable {
+  /// A crashed member with an intact data dir is started again.
+  case restartMember = "restart-member"
+  /// A hung member is killed and started again.
+  case unstickMember = "unstick-member"
+  /// A lost, corrupt or long-gone member is removed and replaced through a learner.
+  case replaceMember = "replace-member"
+  /// Members defragmented one at a time, followers first, leader last.
+  case defragment
+  /// Compact, defragment every member, disarm the alarm, prove writes work.
+  case clearNoSpace = "clear-nospace"
+  /// Leadership handed from a sick leader to the healthiest follower.
+  case moveLeader = "move-leader"
+
+  /// Whether the runbook acts on one named member.
+  public var needsMember: Bool {
+    switch self {
+    case .restartMember, .unstickMember, .replaceMember: true
+    case .defragment, .clearNoSpace, .moveLeader: false
+    }
+  }
+}
+
+/// What one step does.
+public enum StepAction: String, Sendable, Hashable, Codable, CaseIterable {
+  /// Make sure the member's process is stopped (kill it if it runs).
+  case fence
+  /// Kill the member's process (it answers nothing, so it cannot be stopped gracefully).
+  case kill = "kill-member"
+  /// Start the member's process with its data dir.
+  case start = "start-member"
+  /// Wait until the member answers with a leader.
+  case waitHealthy = "wait-healthy"
+  /// Save a snapshot of the cluster (before a membership change).
+  case snapshot
+  /// Remove the member from the cluster.
+  case remove = "remove-member"
+  /// Pick a new name, URLs and an empty data dir for the replacement.
+  case provision
+  /// Add the replacement as a learner.
+  case addLearner = "add-learner"
+  /// Start the replacement empty, joining the existing cluster.
+  case startNew = "start-new-member"
+  /// Wait until the learner's applied index reaches the leader's.
+  case waitCaughtUp = "wait-caught-up"
+  /// Promote the learner to a voter.
+  case promote
+  /// Compact the keyspace, keeping the configured history window.
+  case compact
+  /// Defragment one member.
+  case defragment
+  /// Disarm the cluster's alarms.
+  case disarm = "disarm-alarms"
+  /// Hand leadership to the healthiest follower.
+  case moveLeader = "move-leader"
+  /// A write through the cluster is accepted.
+  case verifyWrites = "verify-writes"
+  /// Every voter answers with the same leader and a KV round trip works.
+  case verify = "verify-cluster"
+
+  /// Steps that change the member list: each needs a live quorum and a fresh snapshot.
+  public var changesMembership: Bool { self == .remove || self == .addLearner || self == .promote }
+}
+
+/// Where a step is.
+public enum StepState: String, Sendable, Hashable, Codable {
+  case pending, running, done, failed, skipped
+}
+
+/// One step of a plan, as journaled.
+public struct PlanStep: Sendable, Hashable, Codable {
+  public var action: StepAction
+  /// The member it acts on (nil: the cluster).
+  public var member: String?
+  public var state: StepState = .pending
+  public var startedAt: Double?
+  public var finishedAt: Double?
+  /// What it found or did, or why it failed.
+  public var detail: String?
+
+  public init(_ action: StepAction, member: String? = nil) {
+    self.action = action
+    self.member = member
+  }
+
+  public var label: String { member.map { "\(action.rawValue) \($0)" } ?? action.rawValue }
+}
+
+/// How a cluster's repairs are carried out.
+public enum RepairMode: String, Sendable, Hashable, Codable, CaseIterable {
+  /// Plans run as soon as they are made.
+  case auto
+  /// Plans wait for a person to approve them.
+  case approve
+  /// Plans are written out; nothing changes.
+  case dryRun = "dry-run"
+  /// No plans are made.
+  case paused
+}
+
+/// Where a plan is.
+public enum PlanState: String, Sendable, Hashable, Codable, CaseIterable {
+  case awaitingApproval = "awaiting-approval"
+  /// Approved (or automatic) and not started yet.
+  case ready
+  case running
+  case succeeded
+  /// Failed; it may be retried as a new attempt.
+  case failed
+  /// Stopped without finishing, on purpose (the cluster changed under it, or a guard refused).
+  case abandoned
+  case rejected
+  /// Written out in dry-run mode; never runs.
+  case dryRun = "dry-run"
+
+  public var isFinished: Bool { ![.awaitingApproval, .ready, .running].contains(self) }
+}
+
+/// A repair: which runbook on what, why, who asked, and its journaled steps.
+public struct RepairPlan: Sendable, Hashable, Codable {
+  /// Assigned by the store.
+  public var id: Int64
+  public var cluster: String
+  public var member: String?
+  public var runbook: Runbook
+  /// The fault it repairs (nil for a manual or scheduled run).
+  public var fault: Fault?
+  /// Why: the diagnosis or the operator's words.
+  public var reason: String
+  public var incidentID: Int64?
+  /// "vigil" or the operator's name.
+  public var requestedBy: String
+  public var state: PlanState
+  public var createdAt: Double
+  public var updatedAt: Double
+  public var finishedAt: Double?
+  /// 1 for the first try; retries are new plans with the next attempt number.
+  public var attempt: Int
+  public var steps: [PlanStep]
+  /// Facts decided by earlier steps that later ones need (the new member's name and URLs, the snapshot file).
+  public var context: [String: String]
+  /// Who approved or rejected it, and the outcome's summary.
+  public var decidedBy: String?
+  public var outcome: String?
+
+  public init(
+    id: Int64 = 0, cluster: String, member: String?, runbook: Runbook, fault: Fault?, reason: String,
+    incidentID: Int64?, requestedBy: String, state: PlanState, at: Double, attempt: Int = 1, steps: [PlanStep]
+  ) {
+    self.id = id
+    self.cluster = cluster
+    self.member = member
+    self.runbook = runbook
+    self.fault = fault
+    self.reason = reason
+    self.incidentID = incidentID
+    self.requestedBy = requestedBy
+    self.state = state
+    self.createdAt = at
+    self.updatedAt = at
+    self.attempt = attempt
+    self.steps = steps
+    self.context = [:]
+  }
+
+  /// The first step not done yet.
+  public var nextStepIndex: Int? { steps.firstIndex { $0.state != .done && $0.state != .skipped } }
+}
+
+extension Runbook {
+  /// The steps of this runbook for `member` (member runbooks) or for the
+  /// cluster's members (`followers` then `leader`, for defragmenting).
+  public func steps(member: String?, followers: [String] = [], leader: String? = nil) -> [PlanStep] {
+    let defragOrder = followers + (leader.map { [$0] } ?? [])
+    switch self {
+    case .restartMember:
+      return [PlanStep(.start, member: member), PlanStep(.waitHealthy, member: member), PlanStep(.verify)]
+    case .unstickMember:
+      return [
+        PlanStep(.kill, member: member), PlanStep(.start, member: member), PlanStep(.waitHealthy, member: member),
+        PlanStep(.verify),
+      ]
+    case .replaceMember:
+      return [
+        PlanStep(.fence, member: member), PlanStep(.snapshot), PlanStep(.remove, member: member), PlanStep(.provision),
+        PlanStep(.addLearner), PlanStep(.startNew), PlanStep(.waitCaughtUp), PlanStep(.promote), PlanStep(.verify),
+      ]
+    case .defragment:
+      return defragOrder.map { PlanStep(.defragment, member: $0) } + [PlanStep(.verify)]
+    case .clearNoSpace:
+      return [PlanStep(.compact)] + defragOrder.map { PlanStep(.defragment, member: $0) } + [
+        PlanStep(.disarm), PlanStep(.verifyWrites), PlanStep(.verify),
+      ]
+    case .moveLeader:
+      return [PlanStep(.moveLeader, member: leader), PlanStep(.verify)]
+    }
+  }
+}

@@ -1,0 +1,290 @@
+/// One member as the detector sees it, for planning.
+public struct MemberHealthView: Sendable, Hashable {
+  public var name: String
+  public var isLearner: Bool
+  public var health: HealthState
+  public var isLeader: Bool
+
+  public init(name: String, isLearner: Bool = false, health: HealthState, isLeader: Bool = false) {
+    self.name = name
+    self.isLearner = isLearner
+    self.health = health
+    self.isLeader = isLeader
+  }
+}
+
+/// One cluster as the planner sees it at an instant.
+public struct ClusterRepairView: Sendable, Hashable {
+  public var cluster: String
+  public var tier: String
+  public var mode: RepairMode
+  public var members: [MemberHealthView]
+  public var diagnoses: [Diagnosis]
+  /// The fragmentation inspection found something.
+  public var fragmented: Bool
+  /// Open incident ids by subject (`cluster` or `cluster/member`).
+  public var incidents: [String: Int64]
+  /// A plan is running or waiting for approval.
+  public var busy: Bool
+
+  public init(
+    cluster: String, tier: String, mode: RepairMode, members: [MemberHealthView], diagnoses: [Diagnosis],
+    fragmented: Bool = false, incidents: [String: Int64] = [:], busy: Bool = false
+  ) {
+    self.cluster = cluster
+    self.tier = tier
+    self.mode = mode
+    self.members = members
+    self.diagnoses = diagnoses
+    self.fragmented = fragmented
+    self.incidents = incidents
+    self.busy = busy
+  }
+
+  var failedMembers: [MemberHealthView] { members.filter { $0.health == .failed } }
+}
+
+/// What the planner wants done.
+public enum RepairDecision: Sendable, Hashable {
+  /// Make (and, by the cluster's mode, run) a plan.
+  case plan(RepairRequest)
+  /// Automatic repair will not act; a person must. Recorded once per episode.
+  case escalate(cluster: String, subject: String, reason: String, incidentID: Int64?)
+  /// A guard refused for now (it may pass later). Recorded once per reason.
+  case refuse(cluster: String, subject: String, reason: String, incidentID: Int64?)
+}
+
+/// A plan to be made.
+public struct RepairRequest: Sendable, Hashable {
+  public var cluster: String
+  public var member: String?
+  public var runbook: Runbook
+  public var fault: Fault?
+  public var reason: String
+  public var incidentID: Int64?
+  public var attempt: Int
+  /// The planner's key for this fault episode (hand it back in ``RepairPlanner/finished(_:succeeded:at:)``).
+  public var key: String
+}
+
+/// Decides which repairs to make, when, and when to stop and call a person.
+/// Pure and clock-injected: the coordinator feeds it views and reports
+/// outcomes; it keeps grace periods, retries with backoff, the rate limit and
+/// the storm brake.
+public struct RepairPlanner: Sendable {
+  public var settings: RepairSettings
+  /// When each fault episode was first seen.
+  var firstSeen: [String: Double] = [:]
+  /// Failed attempts of each episode and when the last one ended.
+  var failures: [String: (count: Int, lastEnded: Double)] = [:]
+  /// Episodes handed to a person (escalated, rejected, or proposed in dry-run): not planned again.
+  var handedOff: Set<String> = []
+  /// Refusals already reported, by episode (reported again only when the reason changes).
+  var reported: [String: String] = [:]
+  /// When repairs started, per cluster (for the rate limit).
+  var started: [String: [Double]] = [:]
+  /// When each cluster was last defragmented (or first seen), for the schedule.
+  var lastDefragment: [String: Double] = [:]
+  /// Clusters defragmented since start.
+  var defragmented: Set<String> = []
+
+  public init(settings: RepairSettings = RepairSettings()) { self.settings = settings }
+
+  /// The decisions for this instant, at most one plan per cluster.
+  public mutating func decide(_ fleet: [ClusterRepairView], now: Double) -> [RepairDecision] {
+    var out: [RepairDecision] = []
+    let failing = fleet.filter { !$0.failedMembers.isEmpty || $0.diagnoses.contains { $0.fault == .quorumLost } }
+    let fleetStorm =
+      fleet.count >= settings.stormMinClusters
+      && Double(failing.count) / Double(fleet.count) > settings.stormFleetShare
+    var live: Set<String> = []
+    for view in fleet {
+      let episodes = episodes(of: view)
+      for e in episodes { live.insert(e.key) }
+      for e in episodes where firstSeen[e.key] == nil { firstSeen[e.key] = now }
+      guard view.mode != .paused, !view.busy else { continue }
+      if fleetStorm {
+        let reason =
+          "storm brake: \(failing.count) of \(fleet.count) clusters have failed members at once (more than \(Int(settings.stormFleetShare * 100))%); likely the network or Vigil itself"
+        out += escalateOnce(view, key: "\(view.cluster)/storm", reason: reason)
+        continue
+      }
+      let failed = view.failedMembers
+      if failed.count > settings.stormMaxFailedMembers {
+        let reason =
+          "storm brake: \(failed.count) members failed at once (\(failed.map(\.name).joined(separator: ", "))); more than \(settings.stormMaxFailedMembers) is likely the network or Vigil itself"
+        out += escalateOnce(view, key: "\(view.cluster)/storm", reason: reason)
+        continue
+      }
+      if let d = decideCluster(view, episodes: episodes, now: now) {
+        out.append(d)
+        if case .plan = d { continue }
+      }
+    }
+    // Episodes that ended forget their history.
+    for key in Array(firstSeen.keys) where !live.contains(key) && !key.hasSuffix("/storm") {
+      firstSeen[key] = nil
+      failures[key] = nil
+      handedOff.remove(key)
+      reported[key] = nil
+    }
+    if !fleetStorm {
+      for view in fleet where view.failedMembers.count <= settings.stormMaxFailedMembers {
+        handedOff.remove("\(view.cluster)/storm")
+        reported["\(view.cluster)/storm"] = nil
+      }
+    }
+    return out
+  }
+
+  struct Episode {
+    var key: String
+    var diagnosis: Diagnosis
+  }
+
+  /// The faults that repairs act on: cluster-wide ones first (NOSPACE anywhere is the cluster's), then members'.
+  func episodes(of view: ClusterRepairView) -> [Episode] {
+    var out: [Episode] = []
+    var seenNoSpace = false
+    for d in view.diagnoses {
+      if d.fault == .noSpace {
+        if seenNoSpace { continue }
+        seenNoSpace = true
+        out.append(Episode(key: "\(view.cluster)//NOSPACE", diagnosis: Diagnosis(fault: .noSpace, member: nil, reason: d.reason)))
+        continue
+      }
+      if let m = d.member, view.members.first(where: { $0.name == m })?.isLearner == true { continue }
+      out.append(Episode(key: "\(view.cluster)/\(d.member ?? "")/\(d.fault.rawValue)", diagnosis: d))
+    }
+    return out.sorted { ($0.diagnosis.member == nil ? 0 : 1) < ($1.diagnosis.member == nil ? 0 : 1) }
+  }
+
+  mutating func decideCluster(_ view: ClusterRepairView, episodes: [Episode], now: Double) -> RepairDecision? {
+    for e in episodes where !handedOff.contains(e.key) {
+      let d = e.diagnosis
+      let subject = d.member.map { "\(view.cluster)/\($0)" } ?? view.cluster
+      let incident = view.incidents[subject] ?? view.incidents[view.cluster]
+      let rule = settings.policy.rule(for: d.fault, tier: view.tier)
+      let since = firstSeen[e.key] ?? now
+      var runbook = rule.runbook
+      if let after = rule.replaceAfter, now - since >= after.seconds, d.member != nil { runbook = .replaceMember }
+      guard let chosen = runbook else {
+        return escalateOnce(view, key: e.key, reason: "\(d.fault.rawValue): \(d.reason); no runbook repairs this, a person must act", incident: incident).first
+      }
+      if chosen == .moveLeader {
+        // Only a sick leader is worth moving; a slow follower is left alone.
+        guard view.members.first(where: { $0.name == d.member })?.isLeader == true else { continue }
+      }
+      if chosen.needsMember && d.member == nil { continue }
+      if now - since < rule.grace.seconds { continue }
+      let fails = failures[e.key]
+      if let fails, fails.count >= settings.maxAttempts {
+        return escalateOnce(
+          view, key: e.key, reason: "\(chosen.rawValue) on \(subject) failed \(fails.count) times; escalated to a person",
+          incident: incident
+        ).first
+      }
+      if let fails {
+        let wait = settings.retryBackoff.seconds * Double(1 << min(fails.count - 1, 10))
+        if now - fails.lastEnded < wait { continue }
+      }
+      if chosen == .replaceMember, let refusal = quorumRefusal(view, removing: d.member) {
+        return escalateOnce(view, key: e.key, reason: refusal, incident: incident).first
+      }
+      let recent = (started[view.cluster] ?? []).filter { now - $0 < settings.rateWindow.seconds }
+      started[view.cluster] = recent
+      if recent.count >= settings.maxRepairsPerWindow {
+        return refuseOnce(
+          view, key: e.key,
+          reason: "rate limit: \(recent.count) repairs in the last \(Int(settings.rateWindow.seconds)) s (at most \(settings.maxRepairsPerWindow))",
+          incident: incident)
+      }
+      started[view.cluster, default: []].append(now)
+      if view.mode == .dryRun { handedOff.insert(e.key) }
+      return .plan(
+        RepairRequest(
+          cluster: view.cluster, member: chosen.needsMember ? d.member : nil, runbook: chosen, fault: d.fault,
+          reason: "\(d.fault.rawValue): \(d.reason)", incidentID: incident, attempt: (fails?.count ?? 0) + 1, key: e.key))
+    }
+    // Nothing to repair: defragment a healthy but fragmented cluster, or on schedule.
+    let healthy = !view.members.isEmpty && view.members.allSatisfy { $0.health == .healthy } && episodes.isEmpty
+    guard healthy else { return nil }
+    if lastDefragment[view.cluster] == nil { lastDefragment[view.cluster] = now }  // the schedule starts when first seen
+    let sinceLast = now - lastDefragment[view.cluster]!
+    let scheduled = settings.defragmentInterval.map { sinceLast >= $0.seconds } ?? false
+    // After a defragmentation, give the inspection time to see the result before acting on its finding again.
+    let cooled = !defragmented.contains(view.cluster) || sinceLast >= 300
+    guard scheduled || (view.fragmented && cooled) else { return nil }
+    let key = "\(view.cluster)//defragment"
+    if handedOff.contains(key) { return nil }
+    let recent = (started[view.cluster] ?? []).filter { now - $0 < settings.rateWindow.seconds }
+    if recent.count >= settings.maxRepairsPerWindow { return nil }
+    started[view.cluster, default: []].append(now)
+    lastDefragment[view.cluster] = now
+    defragmented.insert(view.cluster)
+    if view.mode == .dryRun { handedOff.insert(key) }
+    return .plan(
+      RepairRequest(
+        cluster: view.cluster, member: nil, runbook: .defragment, fault: nil,
+        reason: view.fragmented ? "fragmentation found by inspection" : "scheduled defragmentation", incidentID: nil,
+        attempt: 1, key: key))
+  }
+
+  /// Why replacing `member` is unsafe now, judged by the detector's view (the executor checks the live cluster again).
+  func quorumRefusal(_ view: ClusterRepairView, removing member: String?) -> String? {
+    let voters = view.members.filter { !$0.isLearner }
+    guard let target = voters.first(where: { $0.name == member }) else { return nil }
+    let healthyAfter = voters.filter { $0.name != target.name && $0.health == .healthy }.count
+    let need = LiveCluster.quorum(voters.count - 1)
+    if healthyAfter < need {
+      return "replacing \(target.name) would leave \(healthyAfter) healthy voter(s) of \(voters.count - 1); a quorum needs \(need): no membership change, a person must act"
+    }
+    if view.members.contains(where: \.isLearner) {
+      return "a learner is already in the cluster: one membership change at a time"
+    }
+    return nil
+  }
+
+  mutating func escalateOnce(_ view: ClusterRepairView, key: String, reason: String, incident: Int64? = nil)
+    -> [RepairDecision]
+  {
+    guard !handedOff.contains(key) else { return [] }
+    handedOff.insert(key)
+    let subject = key.hasSuffix("/storm") ? view.cluster : subjectOf(key, view)
+    return [.escalate(cluster: view.cluster, subject: subject, reason: reason, incidentID: incident ?? view.incidents[view.cluster])]
+  }
+
+  mutating func refuseOnce(_ view: ClusterRepairView, key: String, reason: String, incident: Int64?) -> RepairDecision? {
+    guard reported[key] != reason else { return nil }
+    reported[key] = reason
+    return .refuse(cluster: view.cluster, subject: subjectOf(key, view), reason: reason, incidentID: incident)
+  }
+
+  func subjectOf(_ key: String, _ view: ClusterRepairView) -> String {
+    let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+    if parts.count >= 2, !parts[1].isEmpty { return "\(view.cluster)/\(parts[1])" }
+    return view.cluster
+  }
+
+  /// A plan made for `key` ended.
+  public mutating func finished(_ key: String, succeeded: Bool, at now: Double) {
+    if succeeded {
+      failures[key] = nil
+    } else {
+      failures[key] = ((failures[key]?.count ?? 0) + 1, now)
+    }
+  }
+
+  /// A person rejected the plan for `key`: it is not proposed again in this episode.
+  public mutating func rejected(_ key: String) { handedOff.insert(key) }
+
+  /// A person resumed automatic repair: escalated episodes may be planned again.
+  public mutating func resume(cluster: String) {
+    handedOff = handedOff.filter { !$0.hasPrefix("\(cluster)/") }
+    failures = failures.filter { !$0.key.hasPrefix("\(cluster)/") }
+    reported = reported.filter { !$0.key.hasPrefix("\(cluster)/") }
+  }
+
+  /// Episodes escalated to a person (for status).
+  public var escalated: [String] { handedOff.sorted() }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import VigilConfig
+import VigilEtcd
+import VigilLocal
+
+/// The `exec` driver: every action is a command the user configured (a
+/// systemd unit, a script, another supervisor), run with the member in its
+/// environment. A command that exits non-zero, or runs past the timeout, fails the action.
+public struct ExecRuntime: MemberRuntime {
+  public let cluster: String
+  public let config: ExecRuntimeConfig
+  public var kind: String { "exec" }
+
+  public init(cluster: String, config: ExecRuntimeConfig) {
+    self.cluster = cluster
+    self.config = config
+  }
+
+  public func dataDir(of name: String) -> String { config.dataDir.replacingOccurrences(of: "{name}", with: name) }
+
+  public func spec(of name: String, listed: EtcdMember?) async -> MemberSpec? {
+    guard let listed, let peer = listed.peerURLs.first else { return nil }
+    return MemberSpec(name: name, clientURL: listed.clientURLs.first ?? "", peerURL: peer, dataDir: dataDir(of: name))
+  }
+
+  public func start(_ member: MemberSpec, initialCluster: [(name: String, peerURL: String)]?) async throws {
+    var env: [String: String] = ["VIGIL_INITIAL_CLUSTER_STATE": "existing"]
+    if let initialCluster {
+      env["VIGIL_INITIAL_CLUSTER"] = initialCluster.map { "\($0.name)=\($0.peerURL)" }.joined(separator: ",")
+    }
+    _ = try await run("start", config.start, member, extra: env)
+  }
+
+  public func stop(_ member: MemberSpec) async throws { _ = try await run("stop", config.stop, member) }
+  public func kill(_ member: MemberSpec) async throws { _ = try await run("kill", config.kill, member) }
+  public func wipe(_ member: MemberSpec) async throws { _ = try await run("wipe", config.wipe, member) }
+  public func retire(_ member: MemberSpec) async throws { _ = try await run("kill", config.kill, member) }
+
+  public func provision(name: String) async throws -> MemberSpec {
+    let draft = MemberSpec(name: name, clientURL: "", peerURL: "", dataDir: dataDir(of: name))
+    let output = try await run("provision", config.provision, draft)
+    var values: [String: String] = [:]
+    for line in output.split(whereSeparator: \.isNewline) {
+      guard let eq = line.firstIndex(of: "=") else { continue }
+      values[String(line[..<eq]).trimmingCharacters(in: .whitespaces)] = String(line[line.index(after: eq)...])
+        .trimmingCharacters(in: .whitespaces)
+    }
+    guard let client = values["VIGIL_MEMBER_CLIENT_URL"], let peer = values["VIGIL_MEMBER_PEER_URL"] else {
+      throw RuntimeError(
+        "the provision command for \(name) printed no VIGIL_MEMBER_CLIENT_URL=… and VIGIL_MEMBER_PEER_URL=… lines (it printed: \(output.prefix(200)))"
+      )
+    }
+    return MemberSpec(name: name, clientURL: client, peerURL: peer, dataDir: values["VIGIL_MEMBER_DATA_DIR"] ?? draft.dataDir)
+  }
+
+  /// Runs one configured command; returns its standard output.
+  func run(_ action: String, _ command: [String], _ member: MemberSpec, extra: [String: String] = [:]) async throws
+    -> String
+  {
+    guard let program = command.first else { throw RuntimeError("no \(action) command is configured") }
+    var env = ProcessInfo.processInfo.environment
+    env["VIGIL_CLUSTER"] = cluster
+    env["VIGIL_ACTION"] = action
+    env["VIGIL_MEMBER_NAME"] = member.name
+    env["VIGIL_MEMBER_CLIENT_URL"] = member.clientURL
+    env["VIGIL_MEMBER_PEER_URL"] = member.peerURL
+    env["VIGIL_MEMBER_DATA_DIR"] = member.dataDir
+    for (k, v) in extra { env[k] = v }
+    let executable = program.contains("/") ? program : (Self.which(program) ?? program)
+    let result: ChildProcessResult
+    do {
+      result = try await ChildProcess.run(
+        executable, Array(command.dropFirst()), environment: env, timeout: config.timeout.duration)
+    } catch {
+      throw RuntimeError("\(action) \(member.name): \(error)")
+    }
+    if result.status == -9 {
+      throw RuntimeError("\(action) \(member.name): \(program) ran past \(config.timeout) and was killed")
+    }
+    guard result.status == 0 else {
+      let said = (result.stderr.isEmpty ? result.stdout : result.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+      throw RuntimeError("\(action) \(member.name): \(program) exited with status \(result.status): \(said.suffix(300))")
+    }
+    return result.stdout
+  }
+
+  static func which(_ name: String) -> String? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+  }
+}

@@ -1,0 +1,265 @@
+import Foundation
+import Logging
+import VigilConfig
+import VigilCore
+import VigilEtcd
+import VigilMonitor
+import VigilStore
+
+/// What the coordinator needs about one guarded cluster.
+public struct RepairTarget: Sendable {
+  public var config: ClusterConfig
+  public var client: EtcdClient
+  /// Nil for a cluster Vigil cannot start or stop members of (runtime: external).
+  public var runtime: (any MemberRuntime)?
+
+  public init(config: ClusterConfig, client: EtcdClient, runtime: (any MemberRuntime)?) {
+    self.config = config
+    self.client = client
+    self.runtime = runtime
+  }
+}
+
+/// A request that cannot be carried out, with the reason (for the CLI and the API).
+public struct RepairRequestError: Error, CustomStringConvertible, Sendable {
+  public var message: String
+  /// 404 for something that does not exist, 409 for a conflict, 400 for bad input.
+  public var status: Int
+  public init(_ message: String, status: Int = 400) {
+    self.message = message
+    self.status = status
+  }
+  public var description: String { message }
+}
+
+/// The repair loop: reads each cluster's view from the monitor, asks the
+/// pure ``RepairPlanner`` what to do, and makes, journals and runs plans (at
+/// most one per cluster) by the cluster's mode. Plans left running by a
+/// previous process are resumed at start. People drive it through
+/// approve/reject/pause/resume and manual runs.
+public actor RepairCoordinator {
+  public nonisolated let store: HistoryStore
+  let monitor: Monitor
+  let targets: [String: RepairTarget]
+  let config: RepairConfig
+  let snapshotDir: String
+  let logger: Logger
+  var planner: RepairPlanner
+  var running: [String: Task<Void, Never>] = [:]
+  var keys: [Int64: String] = [:]
+  var paused: Set<String> = []
+  var loop: Task<Void, Never>?
+  let wakeup = Wakeup()
+  /// Plans finished since start, by outcome (for metrics and tests).
+  public private(set) var finishedPlans: [RepairPlan] = []
+
+  public init(
+    monitor: Monitor, targets: [RepairTarget], store: HistoryStore, config: RepairConfig, stateDir: String,
+    logger: Logger = Logger(label: "vigil.repair")
+  ) {
+    self.monitor = monitor
+    self.targets = Dictionary(uniqueKeysWithValues: targets.map { ($0.config.name, $0) })
+    self.store = store
+    self.config = config
+    self.snapshotDir = stateDir + "/snapshots"
+    self.logger = logger
+    self.planner = RepairPlanner(settings: config.settings)
+  }
+
+  static func now() -> Double { Date().timeIntervalSince1970 }
+
+  // MARK: lifecycle
+
+  /// Resumes plans a previous run left unfinished, then starts the loop.
+  public func start() async {
+    guard loop == nil else { return }
+    paused = (try? store.pausedClusters()) ?? []
+    let unfinished = (try? store.plans(states: [.running, .ready], limit: 1000)) ?? []
+    for plan in unfinished.sorted(by: { $0.id < $1.id }) {
+      guard running[plan.cluster] == nil else {
+        await abandon(plan, "another plan of \(plan.cluster) is running")
+        continue
+      }
+      await resume(plan)
+    }
+    loop = Task { [weak self] in
+      while !Task.isCancelled {
+        guard let self else { return }
+        await self.tick()
+        await self.wakeup.wait(.milliseconds(200))
+      }
+    }
+  }
+
+  /// Stops the loop and the running plans (they stay `running` in the journal and resume at the next start).
+  public func stop() async {
+    loop?.cancel()
+    await loop?.value
+    loop = nil
+    for task in running.values { task.cancel() }
+    for task in running.values { await task.value }
+    running = [:]
+  }
+
+  /// A plan found unfinished at start: check the cluster is the same one, then finish it.
+  func resume(_ plan: RepairPlan) async {
+    guard let target = targets[plan.cluster] else {
+      await abandon(plan, "cluster \(plan.cluster) is no longer configured")
+      return
+    }
+    if let recorded = plan.context["clusterID"] {
+      let current = try? await target.client.withCallTimeout(.seconds(2)).maintenance.status().clusterID
+      if let current, String(current, radix: 16) != recorded {
+        await abandon(plan, "cluster \(plan.cluster) was recreated (id \(String(current, radix: 16)), plan was for \(recorded))")
+        return
+      }
+    }
+    await audit(
+      AuditEntry(
+        at: Self.now(), actor: "vigil", action: "resumed-plan", cluster: plan.cluster, subject: subject(plan),
+        incidentID: plan.incidentID, planID: plan.id, runbook: plan.runbook.rawValue,
+        step: plan.nextStepIndex.map { plan.steps[$0].label }, result: "resuming",
+        reason: "Vigil restarted with this plan unfinished; each step checks the cluster's real state before acting"))
+    launch(plan, actor: plan.decidedBy ?? "vigil", key: nil)
+  }
+
+  func abandon(_ plan: RepairPlan, _ reason: String) async {
+    var p = plan
+    p.state = .abandoned
+    p.outcome = reason
+    p.finishedAt = Self.now()
+    p.updatedAt = p.finishedAt!
+    try? await store.update(plan: p)
+    await audit(
+      AuditEntry(
+        at: Self.now(), actor: "vigil", action: "abandoned", cluster: p.cluster, subject: subject(p),
+        incidentID: p.incidentID, planID: p.id, runbook: p.runbook.rawValue, result: "abandoned", reason: reason))
+  }
+
+  // MARK: the loop
+
+  func tick() async {
+    var views: [ClusterRepairView] = []
+    let awaiting = Set(((try? store.plans(states: [.awaitingApproval], limit: 1000)) ?? []).map(\.cluster))
+    for name in targets.keys.sorted() {
+      guard var view = await monitor.repairView(cluster: name) else { continue }
+      view.mode = mode(of: name)
+      view.busy = running[name] != nil || awaiting.contains(name)
+      views.append(view)
+    }
+    let decisions = planner.decide(views, now: Self.now())
+    for d in decisions {
+      switch d {
+      case .plan(let request):
+        guard let view = views.first(where: { $0.cluster == request.cluster }) else { continue }
+        await make(request, view: view)
+      case .escalate(let cluster, let subject, let reason, let incident):
+        logger.warning("repair escalated to a person", metadata: ["cluster": "\(cluster)", "subject": "\(subject)", "reason": "\(reason)"])
+        await audit(
+          AuditEntry(
+            at: Self.now(), actor: "vigil", action: "escalated", cluster: cluster, subject: subject, incidentID: incident,
+            result: "waiting for a person", reason: reason))
+        if let incident { await monitor.recordRepair(incident: incident, text: "escalated: \(reason)", at: Self.now(), recovered: false) }
+      case .refuse(let cluster, let subject, let reason, let incident):
+        await audit(
+          AuditEntry(
+            at: Self.now(), actor: "vigil", action: "refused", cluster: cluster, subject: subject, incidentID: incident,
+            result: "refused", reason: reason))
+        if let incident { await monitor.recordRepair(incident: incident, text: "refused: \(reason)", at: Self.now(), recovered: false) }
+      }
+    }
+  }
+
+  func mode(of cluster: String) -> RepairMode {
+    if paused.contains(cluster) { return .paused }
+    return targets[cluster]?.config.repairMode ?? config.mode
+  }
+
+  /// Makes a plan for `request` and, by the cluster's mode, runs it, holds it for approval or only writes it.
+  func make(_ request: RepairRequest, view: ClusterRepairView) async {
+    let mode = mode(of: request.cluster)
+    if request.runbook.needsRuntime, targets[request.cluster]?.runtime == nil {
+      planner.rejected(request.key)
+      await audit(
+        AuditEntry(
+          at: Self.now(), actor: "vigil", action: "escalated", cluster: request.cluster,
+          subject: request.member.map { "\(request.cluster)/\($0)" } ?? request.cluster, incidentID: request.incidentID,
+          runbook: request.runbook.rawValue, result: "waiting for a person",
+          reason: "\(request.reason); \(request.runbook.rawValue) needs a runtime driver and \(request.cluster) has none (runtime: external)"))
+      return
+    }
+    let state: PlanState =
+      switch mode {
+      case .auto: .ready
+      case .approve: .awaitingApproval
+      case .dryRun, .paused: .dryRun
+      }
+    let followers = view.members.filter { !$0.isLearner && !$0.isLeader }.map(\.name)
+    let leader = view.members.first { $0.isLeader }?.name
+    var plan = RepairPlan(
+      cluster: request.cluster, member: request.member, runbook: request.runbook, fault: request.fault,
+      reason: request.reason, incidentID: request.incidentID, requestedBy: "vigil", state: state, at: Self.now(),
+      attempt: request.attempt,
+      steps: request.runbook.steps(member: request.member, followers: followers, leader: leader))
+    if state == .dryRun {
+      plan.outcome = "dry-run: written out, nothing changed"
+      plan.finishedAt = plan.createdAt
+    }
+    do { plan = try await store.insert(plan: plan) } catch {
+      logger.error("cannot store a repair plan", metadata: ["cluster": "\(plan.cluster)", "error": "\(error)"])
+      return
+    }
+    keys[plan.id] = request.key
+    let summary = "\(plan.runbook.rawValue) #\(plan.id)\(plan.member.map { " on \($0)" } ?? "") (\(mode.rawValue), attempt \(plan.attempt)): \(plan.steps.map(\.label).joined(separator: " → "))"
+    await audit(
+      AuditEntry(
+        at: Self.now(), actor: "vigil", action: "plan", cluster: plan.cluster, subject: subject(plan),
+        incidentID: plan.incidentID, planID: plan.id, runbook: plan.runbook.rawValue,
+        inputs: plan.steps.map(\.label).joined(separator: " → "), result: state.rawValue, reason: plan.reason))
+    if let incident = plan.incidentID {
+      await monitor.recordRepair(incident: incident, text: "plan \(summary)", at: Self.now(), recovered: false)
+    }
+    logger.info(
+      "repair planned",
+      metadata: ["cluster": "\(plan.cluster)", "plan.id": "\(plan.id)", "runbook": "\(plan.runbook.rawValue)", "mode": "\(mode.rawValue)"])
+    if state == .ready { launch(plan, actor: "vigil", key: request.key) }
+  }
+
+  func launch(_ plan: RepairPlan, actor: String, key: String?) {
+    guard let target = targets[plan.cluster] else { return }
+    let monitor = self.monitor
+    let runner = PlanRunner(
+      cluster: target.config, client: target.client, runtime: target.runtime, store: store, settings: config,
+      snapshotDir: snapshotDir, logger: logger
+    ) { plan, text, recovered in
+      guard let incident = plan.incidentID else { return }
+      await monitor.recordRepair(incident: incident, text: text, at: Date().timeIntervalSince1970, recovered: recovered)
+    }
+    running[plan.cluster] = Task { [weak self] in
+      let finished = await runner.run(plan, actor: actor)
+      await self?.ended(finished, key: key)
+    }
+  }
+
+  func ended(_ plan: RepairPlan, key: String?) async {
+    running[plan.cluster] = nil
+    guard plan.state.isFinished else { return }  // cancelled while shutting down: resumes at the next start
+    finishedPlans.append(plan)
+    if let key = key ?? keys[plan.id] { planner.finished(key, succeeded: plan.state == .succeeded, at: Self.now()) }
+    await monitor.refreshNow(cluster: plan.cluster)
+    wakeup.wake()
+  }
+
+  func audit(_ entry: AuditEntry) async {
+    do { try await store.append(audit: entry) } catch {
+      logger.error("cannot append to the audit log", metadata: ["error": "\(error)"])
+    }
+  }
+
+  func subject(_ plan: RepairPlan) -> String { plan.member.map { "\(plan.cluster)/\($0)" } ?? plan.cluster }
+}
+
+extension Runbook {
+  /// Runbooks that start, stop or provision member processes.
+  public var needsRuntime: Bool { self == .restartMember || self == .unstickMember || self == .replaceMember }
+}

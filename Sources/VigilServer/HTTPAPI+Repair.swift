@@ -1,0 +1,135 @@
+import Foundation
+import Hummingbird
+import VigilCore
+import VigilRepair
+import VigilStore
+
+extension HTTPAPI {
+  /// Plans, approvals, pause/resume, manual runs and the audit log.
+  static func addRepairRoutes(_ router: Router<BasicRequestContext>, repairs: RepairCoordinator) {
+    let store = repairs.store
+    router.get("/v1/repairs") { request, _ in
+      let q = request.uri.queryParameters
+      guard let limit = limit(q.get("limit"), default: 50) else { return badLimit(q.get("limit")) }
+      var states: [PlanState]?
+      if let raw = q.get("state") {
+        guard let state = PlanState(rawValue: raw) else {
+          return problem(
+            .badRequest, "state: \"\(raw)\" is not a plan state (expected \(PlanState.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        states = [state]
+      }
+      return try json(try store.plans(cluster: q.get("cluster"), states: states, limit: limit))
+    }
+    router.get("/v1/repairs/:id") { _, context in
+      let raw = context.parameters.get("id") ?? ""
+      guard let id = Int64(raw) else { return problem(.badRequest, "id: \"\(raw)\" is not a plan number") }
+      guard let plan = try store.plan(id: id) else { return problem(.notFound, "no plan \(id)") }
+      return try json(PlanWithAudit(plan: plan, audit: try store.audit(planID: id, limit: 1000, ascending: true)))
+    }
+    router.post("/v1/repairs") { request, _ in
+      let body: [String: String]
+      switch await decodeObject(request, keys: ["runbook", "cluster", "member", "operator", "reason", "dryRun"]) {
+      case .success(let b): body = b
+      case .failure(let message): return problem(.badRequest, message)
+      }
+      guard let raw = body["runbook"] else {
+        return problem(.badRequest, "runbook: missing (expected one of \(Runbook.allCases.map(\.rawValue).joined(separator: ", ")))")
+      }
+      guard let runbook = Runbook(rawValue: raw) else {
+        return problem(
+          .badRequest, "runbook: \"\(raw)\" is not a runbook (expected one of \(Runbook.allCases.map(\.rawValue).joined(separator: ", ")))")
+      }
+      guard let cluster = body["cluster"] else { return problem(.badRequest, "cluster: missing") }
+      guard let person = operatorName(body) else { return missingOperator() }
+      let dryRun: Bool
+      switch body["dryRun"] {
+      case nil, "false": dryRun = false
+      case "true": dryRun = true
+      case let other?: return problem(.badRequest, "dryRun: \"\(other)\" is not true or false")
+      }
+      return try await outcome {
+        try await repairs.run(
+          runbook, cluster: cluster, member: body["member"], by: person, reason: body["reason"] ?? "", dryRun: dryRun)
+      }
+    }
+    router.post("/v1/repairs/:id/:decision") { request, context in
+      let raw = context.parameters.get("id") ?? ""
+      guard let id = Int64(raw) else { return problem(.badRequest, "id: \"\(raw)\" is not a plan number") }
+      let decision = context.parameters.get("decision") ?? ""
+      guard decision == "approve" || decision == "reject" else {
+        return problem(.notFound, "no action \"\(decision)\" (expected approve or reject)")
+      }
+      let body: [String: String]
+      switch await decodeObject(request, keys: ["operator", "reason"]) {
+      case .success(let b): body = b
+      case .failure(let message): return problem(.badRequest, message)
+      }
+      guard let person = operatorName(body) else { return missingOperator() }
+      return try await outcome {
+        decision == "approve"
+          ? try await repairs.approve(plan: id, by: person)
+          : try await repairs.reject(plan: id, by: person, reason: body["reason"] ?? "")
+      }
+    }
+    router.post("/v1/clusters/:name/:action") { request, context in
+      let cluster = context.parameters.get("name") ?? ""
+      let action = context.parameters.get("action") ?? ""
+      guard action == "pause" || action == "resume" else {
+        return problem(.notFound, "no action \"\(action)\" (expected pause or resume)")
+      }
+      let body: [String: String]
+      switch await decodeObject(request, keys: ["operator", "reason"]) {
+      case .success(let b): body = b
+      case .failure(let message): return problem(.badRequest, message)
+      }
+      guard let person = operatorName(body) else { return missingOperator() }
+      do {
+        if action == "pause" {
+          try await repairs.pause(cluster: cluster, by: person, reason: body["reason"] ?? "")
+        } else {
+          try await repairs.resume(cluster: cluster, by: person, reason: body["reason"] ?? "")
+        }
+      } catch let e as RepairRequestError {
+        return problem(HTTPResponse.Status(code: e.status), e.message)
+      }
+      return try json(["cluster": cluster, "repair": action == "pause" ? "paused" : "resumed"])
+    }
+    router.get("/v1/audit") { request, _ in
+      let q = request.uri.queryParameters
+      guard let limit = limit(q.get("limit"), default: 100) else { return badLimit(q.get("limit")) }
+      return try json(try store.audit(cluster: q.get("cluster"), limit: limit))
+    }
+    router.get("/v1/audit/verify") { _, _ in try json(try store.verifyAudit()) }
+    router.get("/v1/repair-control") { _, _ in
+      try json(RepairControl(paused: await repairs.pausedClusters, escalated: await repairs.escalations))
+    }
+  }
+
+  static func operatorName(_ body: [String: String]) -> String? {
+    guard let name = body["operator"]?.trimmingCharacters(in: .whitespaces), !name.isEmpty, name != "vigil" else {
+      return nil
+    }
+    return name
+  }
+
+  static func missingOperator() -> Response {
+    problem(.badRequest, "operator: missing (who is acting? every human action is audited by name, e.g. {\"operator\": \"alice\"})")
+  }
+
+  static func outcome(_ body: () async throws -> RepairPlan) async throws -> Response {
+    do { return try json(try await body()) } catch let e as RepairRequestError {
+      return problem(HTTPResponse.Status(code: e.status), e.message)
+    }
+  }
+}
+
+struct PlanWithAudit: Encodable {
+  var plan: RepairPlan
+  var audit: [AuditEntry]
+}
+
+struct RepairControl: Encodable {
+  var paused: [String]
+  var escalated: [String]
+}
