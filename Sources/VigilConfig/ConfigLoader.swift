@@ -153,14 +153,17 @@ struct ConfigReader {
   mutating func inspections(_ node: Node) -> InspectionConfig {
     var i = InspectionConfig()
     let keys = [
-      "interval", "quotaRatio", "fragmentationRatio", "learnerGrace", "leaderChangesPerHour", "certificateDays",
-      "raftLag",
+      "interval", "quotaRatio", "fragmentationRatio", "fragmentationMinimumBytes", "learnerGrace",
+      "leaderChangesPerHour", "certificateDays", "raftLag",
     ]
     guard let map = mapping(node, "inspections", keys: keys) else { return i }
     if let n = map["interval"], let v = duration(n, "inspections.interval") { i.interval = v }
     if let n = map["quotaRatio"], let v = double(n, "inspections.quotaRatio", 0.01...1) { i.quotaRatio = v }
     if let n = map["fragmentationRatio"], let v = double(n, "inspections.fragmentationRatio", 1...100) {
       i.fragmentationRatio = v
+    }
+    if let n = map["fragmentationMinimumBytes"], let v = int(n, "inspections.fragmentationMinimumBytes", 0...(1 << 40)) {
+      i.fragmentationMinimumBytes = Int64(v)
     }
     if let n = map["learnerGrace"], let v = duration(n, "inspections.learnerGrace") { i.learnerGrace = v }
     if let n = map["leaderChangesPerHour"], let v = int(n, "inspections.leaderChangesPerHour", 0...10_000) {

@@ -70,8 +70,10 @@ public struct InspectionConfig: Sendable, Hashable, Encodable {
   public var interval: ConfigDuration = .seconds(30)
   /// DB size above this share of the quota is a finding.
   public var quotaRatio = 0.8
-  /// DB size above in-use size times this is fragmentation.
+  /// DB size above in-use size times this is fragmentation…
   public var fragmentationRatio = 2.0
+  /// …once the free pages come to at least this many bytes.
+  public var fragmentationMinimumBytes: Int64 = 64 << 20
   /// A learner not promoted after this long is a finding.
   public var learnerGrace: ConfigDuration = .seconds(120)
   /// More leader changes than this per hour is a finding.

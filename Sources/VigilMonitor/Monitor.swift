@@ -457,6 +457,7 @@ public actor Monitor {
     let c = configuration.inspections
     thresholds.quotaRatio = c.quotaRatio
     thresholds.fragmentationRatio = c.fragmentationRatio
+    thresholds.fragmentationMinimumBytes = c.fragmentationMinimumBytes
     thresholds.learnerGrace = c.learnerGrace.duration
     thresholds.leaderChangesPerHour = c.leaderChangesPerHour
     thresholds.certificateDays = c.certificateDays

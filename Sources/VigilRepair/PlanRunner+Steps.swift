@@ -14,6 +14,10 @@ extension PlanRunner {
       return "\(target.name) stopped (\(runtime.kind) runtime)"
     case .start:
       let target = try memberSpec(plan)
+      if !target.dataDir.isEmpty, !FileManager.default.fileExists(atPath: target.dataDir + "/member") {
+        // Started without its data, it would come back as a stranger to its peers: that is replace-member's job.
+        throw RuntimeError("\(target.name)'s data dir \(target.dataDir) is empty: restarting it is unsafe, it must be replaced")
+      }
       try await requireRuntime().start(target, initialCluster: nil)
       return "\(target.name) started with its data dir"
     case .waitHealthy:
