@@ -81,6 +81,8 @@ public struct RepairPlanner: Sendable {
   var handedOff: Set<String> = []
   /// Refusals already reported, by episode (reported again only when the reason changes).
   var reported: [String: String] = [:]
+  /// When each episode's last repair succeeded (it settles before it is planned again).
+  var succeeded: [String: Double] = [:]
   /// When repairs started, per cluster (for the rate limit).
   var started: [String: [Double]] = [:]
   /// When each cluster was last defragmented (or first seen), for the schedule.
@@ -125,6 +127,7 @@ public struct RepairPlanner: Sendable {
     for key in Array(firstSeen.keys) where !live.contains(key) && !key.hasSuffix("/storm") {
       firstSeen[key] = nil
       failures[key] = nil
+      succeeded[key] = nil
       handedOff.remove(key)
       reported[key] = nil
     }
@@ -177,6 +180,13 @@ public struct RepairPlanner: Sendable {
       }
       if chosen.needsMember && d.member == nil { continue }
       if now - since < rule.grace.seconds { continue }
+      if let at = succeeded[e.key], now - at < settings.settleTime.seconds { continue }
+      // Liveness faults act only on a confirmed failure (the detector's confirming re-probe), never on a suspicion.
+      if [.crashed, .hung, .partitioned].contains(d.fault),
+        view.members.first(where: { $0.name == d.member })?.health != .failed
+      {
+        continue
+      }
       let fails = failures[e.key]
       if let fails, fails.count >= settings.maxAttempts {
         return escalateOnce(
@@ -270,6 +280,7 @@ public struct RepairPlanner: Sendable {
   public mutating func finished(_ key: String, succeeded: Bool, at now: Double) {
     if succeeded {
       failures[key] = nil
+      self.succeeded[key] = now
     } else {
       failures[key] = ((failures[key]?.count ?? 0) + 1, now)
     }

@@ -63,6 +63,8 @@ public struct RepairSettings: Sendable, Hashable {
   public var retryBackoff: Duration = .seconds(2)
   /// Defragment healthy clusters this often (nil: only when fragmentation is found).
   public var defragmentInterval: Duration?
+  /// After a repair succeeded, its fault is left alone this long so the detector can see the member recover.
+  public var settleTime: Duration = .seconds(10)
 
   public init() {}
 }

@@ -168,7 +168,11 @@ extension PlanRunner {
       members = list
       detail = "\(new.name) was already added as \(String(id, radix: 16))"
     } else {
-      let added = try await client.cluster.add(peerURLs: [new.peerURL], learner: true)
+      let client = self.client
+      let peer = new.peerURL
+      let added = try await retryingWhileSettling { () async throws(EtcdError) in
+        try await client.cluster.add(peerURLs: [peer], learner: true)
+      }
       id = added.member.id
       members = added.members
       detail = "added \(new.name) as learner \(String(id, radix: 16))"
@@ -179,6 +183,19 @@ extension PlanRunner {
       return "\(m.id == id ? new.name : m.name)=\(peer)"
     }.joined(separator: ",")
     return detail
+  }
+
+  /// etcd refuses a membership change until the member that takes it has been connected to every voter
+  /// for a few seconds ("unhealthy cluster") or has applied the previous change: wait and try again.
+  func retryingWhileSettling<T: Sendable>(_ body: () async throws(EtcdError) -> T) async throws -> T {
+    let began = ContinuousClock.now
+    while true {
+      do { return try await body() } catch {
+        let settling = error.message.contains("unhealthy cluster") || error.message.contains("not enough started")
+        guard settling, ContinuousClock.now - began < memberTimeout else { throw error }
+      }
+      try await Task.sleep(for: .milliseconds(100))
+    }
   }
 
   func waitCaughtUp(_ plan: RepairPlan) async throws -> String {

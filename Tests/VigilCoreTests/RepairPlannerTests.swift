@@ -121,16 +121,16 @@ struct RepairPlannerTests {
     settings.rateWindow = .seconds(100)
     var planner = RepairPlanner(settings: settings)
     let v = Self.view(["m1": .healthy, "m2": .failed, "m3": .healthy], diagnoses: [Self.crashed])
-    for t in [0.0, 10.0] {
+    for t in [0.0, 20.0] {
       let p = Self.plans(planner.decide([v], now: t))
       #expect(p.count == 1)
       planner.finished(p[0].key, succeeded: true, at: t + 1)
     }
-    let refused = planner.decide([v], now: 20)
+    let refused = planner.decide([v], now: 40)
     #expect(refused.count == 1)
     if case .refuse(_, _, let reason, _) = refused.first { #expect(reason.contains("rate limit")) } else { Issue.record("not refused") }
-    #expect(planner.decide([v], now: 21).isEmpty)
-    #expect(Self.plans(planner.decide([v], now: 101)).count == 1)
+    #expect(planner.decide([v], now: 41).isEmpty)
+    #expect(Self.plans(planner.decide([v], now: 121)).count == 1)
   }
 
   @Test func pausedDryRunAndNoRunbookModes() {

@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+import VigilConfig
+import VigilCore
+import VigilEtcd
+import VigilLocal
+import VigilMonitor
+import VigilRepair
+import VigilStore
+import VigilTestKit
+
+/// A monitor and a repair coordinator guarding real local clusters (one per
+/// entry of `clusters`), with fast probes (100 ms) and the local runtime driver.
+func withRepair(
+  _ clusters: [(name: String, cluster: LocalCluster)], repair: String = "", inspections: String = "",
+  quotaBytes: Int64? = nil, _ body: (Monitor, RepairCoordinator, String) async throws -> Void
+) async throws {
+  try await withTemporaryDirectory { dir in
+    var clusterYAML = ""
+    for (name, cluster) in clusters {
+      clusterYAML += """
+          - name: \(name)
+            endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))]
+            tier: test
+            probeSuites: [s]
+
+        """
+    }
+    let yaml = """
+      stateDir: \(dir)
+      tiers:
+        test: {probeInterval: 100ms, probeTimeout: 1s}
+      inspections:
+        interval: 1s
+      \(inspections)
+      scheduler: {membershipInterval: 500ms}
+      repair:
+        memberTimeout: 30s
+      \(repair)
+      clusters:
+      \(clusterYAML)
+      probeSuites:
+        - name: s
+          probes:
+            - kind: etcd.kv
+            - kind: etcd.member
+      """
+    let config = try ConfigLoader.parse(yaml)
+    var guarded: [GuardedCluster] = []
+    var targets: [RepairTarget] = []
+    for (i, (_, cluster)) in clusters.enumerated() {
+      var clientConfig = EtcdClientConfiguration(endpoints: await cluster.endpoints)
+      clientConfig.callTimeout = .seconds(5)
+      let client = try EtcdClient(configuration: clientConfig)
+      guarded.append(
+        GuardedCluster(config: config.clusters[i], client: client, quotaBytes: quotaBytes) { member in
+          try? await cluster.member(member).dataDir
+        })
+      targets.append(RepairTarget(config: config.clusters[i], client: client, runtime: LocalRuntime(cluster: cluster)))
+    }
+    let store = try HistoryStore(directory: dir)
+    let monitor = try Monitor(configuration: config, clusters: guarded, store: store)
+    let repairs = RepairCoordinator(
+      monitor: monitor, targets: targets, store: store, config: config.repair, stateDir: dir)
+    await monitor.start()
+    await repairs.start()
+    func stop() async {
+      await repairs.stop()
+      await monitor.stop()
+      for g in guarded { await g.client.shutdown() }
+    }
+    do {
+      try await body(monitor, repairs, dir)
+    } catch {
+      await stop()
+      throw error
+    }
+    await stop()
+  }
+}
+
+/// Waits for a finished plan of `runbook` on `cluster`.
+func finishedPlan(_ store: HistoryStore, _ runbook: Runbook, cluster: String = "c", timeout: Duration = .seconds(60))
+  async throws -> RepairPlan?
+{
+  var found: RepairPlan?
+  _ = try await eventually(timeout: timeout) {
+    found = try store.plans(cluster: cluster).first { $0.runbook == runbook && $0.state.isFinished }
+    return found != nil
+  }
+  return found
+}
+
+/// Every voter answers with a leader, as the cluster lists them.
+func allVotersHealthy(_ client: EtcdClient, voters: Int) async throws -> Bool {
+  let list = try await client.cluster.list()
+  guard list.filter({ !$0.isLearner }).count == voters, !list.contains(where: \.isLearner) else { return false }
+  for m in list {
+    guard let url = m.clientURLs.first else { return false }
+    let pinned = client.member(try EtcdEndpoint(parsing: url))
+    let status = try? await pinned.withCallTimeout(.seconds(1)).maintenance.status()
+    await pinned.shutdown()
+    guard let status, status.leader != 0 else { return false }
+  }
+  return true
+}
+
+/// The plan's audit entries must show it was planned, each step, and how it finished; the chain must be intact.
+func expectAudited(_ store: HistoryStore, _ plan: RepairPlan, actor: String = "vigil") throws {
+  let entries = try store.audit(planID: plan.id, limit: 1000, ascending: true)
+  let actions = entries.map(\.action)
+  #expect(actions.first == "plan" || actions.contains("plan"))
+  #expect(actions.last == "finished")
+  #expect(entries.filter { $0.action == "step" }.count == plan.steps.count)
+  #expect(entries.allSatisfy { $0.actor == actor || $0.action == "plan" })
+  #expect(try store.verifyAudit().ok)
+}
