@@ -210,7 +210,7 @@ let package = Package(
     ),
     .testTarget(
       name: "VigilRepairTests",
-      dependencies: ["VigilRepair", "VigilServer", "VigilTestKit"],
+      dependencies: ["VigilRepair", "VigilServer", "VigilTestKit", .product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: strict
     ),
     .testTarget(

@@ -95,7 +95,11 @@ public struct RepairPlanner: Sendable {
   /// The decisions for this instant, at most one plan per cluster.
   public mutating func decide(_ fleet: [ClusterRepairView], now: Double) -> [RepairDecision] {
     var out: [RepairDecision] = []
-    let failing = fleet.filter { !$0.failedMembers.isEmpty || $0.diagnoses.contains { $0.fault == .quorumLost } }
+    // For the fleet, a cluster counts once any member left healthy (suspect too): clusters hit by one
+    // network fault are noticed a probe or two apart, and the brake must not let the first one through.
+    let failing = fleet.filter { v in
+      v.members.contains { $0.health == .failed || $0.health == .suspect } || v.diagnoses.contains { $0.fault == .quorumLost }
+    }
     let fleetStorm =
       fleet.count >= settings.stormMinClusters
       && Double(failing.count) / Double(fleet.count) > settings.stormFleetShare
@@ -107,7 +111,7 @@ public struct RepairPlanner: Sendable {
       guard view.mode != .paused, !view.busy else { continue }
       if fleetStorm {
         let reason =
-          "storm brake: \(failing.count) of \(fleet.count) clusters have failed members at once (more than \(Int(settings.stormFleetShare * 100))%); likely the network or Vigil itself"
+          "storm brake: \(failing.count) of \(fleet.count) clusters have unhealthy members at once (more than \(Int(settings.stormFleetShare * 100))%); likely the network or Vigil itself"
         out += escalateOnce(view, key: "\(view.cluster)/storm", reason: reason)
         continue
       }

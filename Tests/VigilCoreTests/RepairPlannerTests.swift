@@ -108,7 +108,7 @@ struct RepairPlannerTests {
     let b = Self.view(["m1": .healthy, "m2": .failed, "m3": .healthy], diagnoses: [Self.crashed], cluster: "b")
     let d = planner.decide([a, b], now: 0)
     #expect(Self.plans(d).isEmpty)
-    #expect(Self.escalations(d).count == 2 && Self.escalations(d).allSatisfy { $0.contains("2 of 2 clusters") })
+    #expect(Self.escalations(d).count == 2 && Self.escalations(d).allSatisfy { $0.contains("2 of 2 clusters have unhealthy members") })
     // One of two failing is not more than half: repairs go on.
     var planner2 = RepairPlanner(settings: settings)
     let healthyB = Self.view(["m1": .healthy, "m2": .healthy, "m3": .healthy], diagnoses: [], cluster: "b")

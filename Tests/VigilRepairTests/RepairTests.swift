@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import VigilCore
 import VigilEtcd
@@ -171,6 +172,119 @@ struct RepairTests {
         let pinned = client.member(try await cluster.member("m1").clientEndpoint).withCallTimeout(.seconds(2))
         let list = try await pinned.cluster.list()
         #expect(Set(list.map(\.id)) == before)
+      }
+    }
+  }
+
+  @Test func approveModeWaitsForAPersonThenRuns() async throws {
+    try await withTestCluster { cluster, client in
+      try await withRepair([("c", cluster)], repair: "  mode: approve") { monitor, repairs, _ in
+        #expect(try await eventually { await monitor.health(of: "c/m2") == .healthy })
+        try await cluster.kill("m2")
+        var waiting: RepairPlan?
+        #expect(
+          try await eventually {
+            waiting = try monitor.store.plans(cluster: "c", states: [.awaitingApproval]).first
+            return waiting != nil
+          })
+        let plan = try #require(waiting)
+        #expect(plan.runbook == .restartMember)
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await cluster.state(of: "m2") == .stopped)  // nothing ran without a person
+        #expect(try monitor.store.plans(cluster: "c").count == 1)  // and no second plan piled up
+        do {
+          _ = try await repairs.approve(plan: 999, by: "alice")
+          Issue.record("approved a plan that does not exist")
+        } catch let e as RepairRequestError { #expect(e.status == 404) }
+        _ = try await repairs.approve(plan: plan.id, by: "alice")
+        let done = try #require(try await finishedPlan(monitor.store, .restartMember))
+        #expect(done.state == .succeeded)
+        #expect(try await allVotersHealthy(client, voters: 3))
+        let audit = try monitor.store.audit(planID: plan.id, limit: 100, ascending: true)
+        #expect(audit.contains { $0.action == "approved" && $0.actor == "alice" })
+        #expect(audit.filter { $0.action == "step" }.allSatisfy { $0.actor == "alice" })
+      }
+    }
+  }
+
+  @Test func dryRunWritesThePlanAndChangesNothing() async throws {
+    try await withTestCluster { cluster, client in
+      try await withRepair([("c", cluster)], repair: "  mode: dry-run") { monitor, _, _ in
+        #expect(try await eventually { await monitor.health(of: "c/m2") == .healthy })
+        let members = try await client.cluster.list()
+        try await cluster.kill("m2")
+        var written: RepairPlan?
+        #expect(
+          try await eventually {
+            written = try monitor.store.plans(cluster: "c").first
+            return written != nil
+          })
+        #expect(written?.state == .dryRun)
+        #expect(written?.steps.allSatisfy { $0.state == .pending } == true)
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await cluster.state(of: "m2") == .stopped)
+        #expect(try await client.cluster.list() == members)
+        #expect(try monitor.store.plans(cluster: "c").count == 1)
+        #expect(try monitor.store.audit(cluster: "c").contains { $0.action == "plan" && $0.result == "dry-run" })
+      }
+    }
+  }
+
+  @Test func theStormBrakeStopsRepairWhenMostOfTheFleetFailsAtOnce() async throws {
+    try await withTestCluster { a, _ in
+      try await withTestCluster { b, _ in
+        // A second of grace: both faults are seen before either could be acted on.
+        let repair = "  stormMinClusters: 2\n  policy:\n    crashed: {grace: 1s}"
+        try await withRepair([("a", a), ("b", b)], repair: repair) { monitor, repairs, _ in
+          #expect(try await eventually { await monitor.health(of: "a/m2") == .healthy })
+          #expect(try await eventually { await monitor.health(of: "b/m2") == .healthy })
+          try await a.kill("m2")
+          try await b.kill("m2")
+          #expect(
+            try await eventually {
+              let escalated = try monitor.store.audit().filter { $0.action == "escalated" && $0.reason.contains("storm brake") }
+              return Set(escalated.map(\.cluster)) == ["a", "b"]
+            })
+          try await Task.sleep(for: .seconds(1))
+          #expect(try monitor.store.plans().isEmpty)
+          #expect(try await a.state(of: "m2") == .stopped)
+          #expect(try await b.state(of: "m2") == .stopped)
+          // A person looks, starts one member by hand, and resumes the other cluster: it is repaired.
+          try await b.start("m2")
+          #expect(try await eventually { await monitor.health(of: "b/m2") == .healthy })
+          try await repairs.resume(cluster: "a", by: "bob", reason: "network checked")
+          let plan = try #require(try await finishedPlan(monitor.store, .restartMember, cluster: "a"))
+          #expect(plan.state == .succeeded)
+          #expect(try monitor.store.audit(cluster: "a").contains { $0.action == "resumed" && $0.actor == "bob" })
+        }
+      }
+    }
+  }
+
+  @Test func anAlteredAuditEntryFailsVerification() async throws {
+    try await withTestCluster { cluster, _ in
+      try await withRepair([("c", cluster)]) { monitor, repairs, dir in
+        #expect(try await eventually { await monitor.health(of: "c") == .healthy })
+        let plan = try await repairs.run(.defragment, cluster: "c", member: nil, by: "carol", reason: "weekly")
+        #expect(plan.state == .succeeded, "\(plan.outcome ?? "")")
+        let store = monitor.store
+        #expect(try store.verifyAudit().ok)
+        let entries = try store.audit(limit: 1000, ascending: true)
+        #expect(entries.count >= 3)
+        #expect(entries.first?.actor == "carol")
+        // The database refuses edits…
+        let queue = try DatabaseQueue(path: dir + "/vigil.sqlite")
+        #expect(throws: (any Error).self) { try queue.write { try $0.execute(sql: "UPDATE audit SET result = 'ok' WHERE seq = 2") } }
+        // …but someone with the file can drop the trigger and rewrite history: the chain shows it.
+        try await queue.write { db in
+          try db.execute(sql: "DROP TRIGGER auditNoUpdate")
+          try db.execute(sql: "UPDATE audit SET actor = 'mallory' WHERE seq = 2")
+        }
+        try queue.close()
+        let verification = try store.verifyAudit()
+        #expect(!verification.ok)
+        #expect(verification.firstBadSeq == 2)
+        #expect(verification.problem?.contains("altered") == true)
       }
     }
   }
