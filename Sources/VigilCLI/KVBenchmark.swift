@@ -134,7 +134,7 @@ public enum KVBenchmark {
     env["GOPATH"] = "/usr/share/gocode"
     env["GOCACHE"] = root + "/.build-go/cache"
     let result = try await ChildProcess.run(
-      "/usr/bin/go", ["build", "-o", output, "main.go"], environment: env, currentDirectory: root + "/bench/go-kv")
+      "/usr/bin/go", ["-C", root + "/bench/go-kv", "build", "-o", output, "main.go"], environment: env)
     guard result.status == 0 else { throw CLIError("building the Go peer failed: \(result.stderr)") }
     return output
   }

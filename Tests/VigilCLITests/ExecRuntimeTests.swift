@@ -1,0 +1,215 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilEtcd
+import VigilLocal
+import VigilStore
+import VigilTestKit
+
+/// Members run by scripts (the `exec` runtime driver), not by Vigil: they
+/// outlive a `kill -9` of `vigil serve`, as systemd units would.
+struct ScriptedCluster {
+  let root: String
+  let script: String
+  var members: [(name: String, client: Int, peer: Int)] = []
+
+  /// The driver: start/stop/kill/wipe/provision one member, told which by Vigil's environment.
+  /// A new member's start waits while `hold-new` exists (so a test can stop Vigil mid-plan).
+  static let driver = """
+    #!/bin/bash
+    set -u
+    root="$(cd "$(dirname "$0")" && pwd)"
+    name="$VIGIL_MEMBER_NAME"
+    home="$root/$name"
+    pidfile="$home/etcd.pid"
+    mkdir -p "$home"
+    exec 9>"$home/lock"; flock 9  # one action per member at a time (etcd must not inherit fd 9)
+    running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+    case "$1" in
+      start)
+        running && exit 0
+        if [ -n "${VIGIL_INITIAL_CLUSTER:-}" ]; then
+          while [ -f "$root/hold-new" ]; do sleep 0.05; done
+        fi
+        setsid etcd --name "$name" --data-dir "$VIGIL_MEMBER_DATA_DIR" \\
+          --listen-client-urls "$VIGIL_MEMBER_CLIENT_URL" --advertise-client-urls "$VIGIL_MEMBER_CLIENT_URL" \\
+          --listen-peer-urls "$VIGIL_MEMBER_PEER_URL" --initial-advertise-peer-urls "$VIGIL_MEMBER_PEER_URL" \\
+          --initial-cluster "${VIGIL_INITIAL_CLUSTER:-$name=$VIGIL_MEMBER_PEER_URL}" \\
+          --initial-cluster-state "${VIGIL_INITIAL_CLUSTER_STATE:-existing}" --initial-cluster-token scripted \\
+          >>"$home/etcd.log" 2>&1 </dev/null 9>&- &
+        echo $! >"$pidfile"
+        ;;
+      stop|kill)
+        if running; then
+          pid="$(cat "$pidfile")"
+          kill "$([ "$1" = kill ] && echo -9 || echo -TERM)" "$pid"
+          while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+        fi
+        rm -f "$pidfile"
+        ;;
+      wipe) rm -rf "$VIGIL_MEMBER_DATA_DIR" ;;
+      provision)
+        ports="$(head -n 1 "$root/ports")"; sed -i 1d "$root/ports"
+        echo "VIGIL_MEMBER_CLIENT_URL=http://127.0.0.1:${ports% *}"
+        echo "VIGIL_MEMBER_PEER_URL=http://127.0.0.1:${ports#* }"
+        echo "VIGIL_MEMBER_DATA_DIR=$home/data"
+        ;;
+      *) echo "unknown action $1" >&2; exit 2 ;;
+    esac
+    """
+
+  init(root: String) throws {
+    self.root = root
+    script = root + "/member.sh"
+    try Self.driver.write(toFile: script, atomically: true, encoding: .utf8)
+    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+    let spare = try FreePort.pick(count: 8)
+    try stride(from: 0, to: spare.count, by: 2).map { "\(spare[$0]) \(spare[$0 + 1])" }.joined(separator: "\n")
+      .appending("\n").write(toFile: root + "/ports", atomically: true, encoding: .utf8)
+    let ports = try FreePort.pick(count: 6)
+    members = (0..<3).map { ("m\($0 + 1)", ports[2 * $0], ports[2 * $0 + 1]) }
+  }
+
+  var endpoints: [String] { members.map { "http://127.0.0.1:\($0.client)" } }
+
+  func run(_ action: String, _ name: String, initial: String? = nil) async throws {
+    let m = try #require(members.first { $0.name == name })
+    var env = ProcessInfo.processInfo.environment
+    env["VIGIL_MEMBER_NAME"] = name
+    env["VIGIL_MEMBER_CLIENT_URL"] = "http://127.0.0.1:\(m.client)"
+    env["VIGIL_MEMBER_PEER_URL"] = "http://127.0.0.1:\(m.peer)"
+    env["VIGIL_MEMBER_DATA_DIR"] = "\(root)/\(name)/data"
+    if let initial {
+      env["VIGIL_INITIAL_CLUSTER"] = initial
+      env["VIGIL_INITIAL_CLUSTER_STATE"] = "new"
+    }
+    let result = try await ChildProcess.run(script, [action], environment: env, timeout: .seconds(30))
+    #expect(result.status == 0, "\(action) \(name): \(result.stderr)")
+  }
+
+  func start() async throws {
+    let initial = members.map { "\($0.name)=http://127.0.0.1:\($0.peer)" }.joined(separator: ",")
+    for m in members { try await run("start", m.name, initial: initial) }
+  }
+
+  /// Kills every etcd the scripts started (orphans included).
+  func killAll() {
+    let dirs = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+    for d in dirs {
+      if let text = try? String(contentsOfFile: "\(root)/\(d)/etcd.pid", encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+        kill(pid, SIGKILL)
+      }
+    }
+  }
+}
+
+@Suite("exec runtime driver and resuming after kill -9", .serialized)
+struct ExecRuntimeTests {
+  @Test func vigilKilledDuringReplaceMemberResumesAndFinishesWithThreeVoters() async throws {
+    try await withTemporaryDirectory { root in
+      let scripted = try ScriptedCluster(root: root)
+      defer { scripted.killAll() }
+      try await scripted.start()
+      var clientConfig = EtcdClientConfiguration(endpoints: try scripted.endpoints.map { try EtcdEndpoint(parsing: $0) })
+      clientConfig.callTimeout = .seconds(5)
+      let client = try EtcdClient(configuration: clientConfig)
+      defer { Task { await client.shutdown() } }
+      #expect(try await eventually { (try? await client.maintenance.status().leader ?? 0) ?? 0 != 0 })
+      for i in 0..<200 { try await client.kv.put("/keep/\(i)", "v\(i)") }
+
+      let port = try FreePort.pick(count: 1)[0]
+      let config = root + "/vigil.yaml"
+      try """
+        stateDir: \(root)/state
+        listen: 127.0.0.1:\(port)
+        tiers:
+          fast: {probeInterval: 100ms, probeTimeout: 1s}
+        scheduler: {membershipInterval: 500ms}
+        repair: {memberTimeout: 60s}
+        clusters:
+          - name: x
+            endpoints: [\(scripted.endpoints.joined(separator: ", "))]
+            tier: fast
+            probeSuites: [s]
+            runtime:
+              kind: exec
+              start: [\(scripted.script), start]
+              stop: [\(scripted.script), stop]
+              kill: [\(scripted.script), kill]
+              wipe: [\(scripted.script), wipe]
+              provision: [\(scripted.script), provision]
+              dataDir: \(root)/{name}/data
+        probeSuites:
+          - name: s
+            probes:
+              - kind: etcd.kv
+              - kind: etcd.member
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+      let check = try await VigilRun.run(["config", "check", config])
+      #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+
+      var serve = try ServeProcess(config: config, output: root + "/serve1.out")
+      defer { if serve.process.isRunning { kill(serve.process.processIdentifier, SIGKILL) } }
+      #expect(try await eventually { try await VigilRun.run(["status", "--config", config]).status == 0 })
+      let old = try #require(try await client.cluster.list().first { $0.name == "m2" })
+
+      // The member's data is lost: the driver kills it and wipes its data dir.
+      FileManager.default.createFile(atPath: root + "/hold-new", contents: nil)
+      let crash = try await ChildProcess.run(
+        "/bin/sh", ["-c", "kill -9 $(cat '\(root)/m2/etcd.pid') && rm -rf '\(root)/m2/data' '\(root)/m2/etcd.pid'"])
+      #expect(crash.status == 0, "\(crash.stderr)")
+
+      // Vigil plans replace-member and gets as far as starting the new member (held by the gate): kill -9 it there.
+      let store = try HistoryStore(directory: root + "/state")
+      var inFlight: RepairPlan?
+      #expect(
+        try await eventually(timeout: .seconds(60)) {
+          inFlight = try store.plans(cluster: "x").first {
+            $0.runbook == .replaceMember && $0.steps.contains { $0.action == .startNew && $0.state == .running }
+          }
+          return inFlight != nil
+        })
+      let plan = try #require(inFlight)
+      #expect(plan.steps.first { $0.action == .remove }?.state == .done)
+      #expect(plan.steps.first { $0.action == .promote }?.state == .pending)
+      #expect(try await serve.stop(signal: SIGKILL) == 9)
+      #expect(!(try await client.cluster.list().contains { $0.id == old.id }))  // removed before the kill
+
+      // Started again, Vigil reads its journal and finishes the plan without repeating the removal.
+      try FileManager.default.removeItem(atPath: root + "/hold-new")
+      serve = try ServeProcess(config: config, output: root + "/serve2.out")
+      var finished: RepairPlan?
+      #expect(
+        try await eventually(timeout: .seconds(60)) {
+          finished = try store.plan(id: plan.id)
+          return finished?.state.isFinished == true
+        })
+      #expect(finished?.state == .succeeded, "\(finished?.outcome ?? "") \(finished?.steps.map { "\($0.label): \($0.detail ?? "")" } ?? [])")
+      let audit = try store.audit(planID: plan.id, limit: 1000, ascending: true)
+      #expect(audit.contains { $0.action == "resumed-plan" })
+      #expect(audit.filter { $0.step == "remove-member m2" && $0.action == "step" }.count == 1)
+      #expect(audit.filter { $0.step == "add-learner" && $0.action == "step" }.count == 1)
+
+      let list = try await client.cluster.list()
+      #expect(list.count == 3 && !list.contains(where: \.isLearner))
+      let newName = try #require(finished?.context["new.name"])
+      let new = try #require(list.first { $0.name == newName })
+      #expect(new.id != old.id)
+      let pinned = client.member(try EtcdEndpoint(parsing: try #require(new.clientURLs.first)))
+      #expect(try await pinned.kv.range("/keep/", prefix: true, consistency: .serializable, countOnly: true).count == 200)
+      await pinned.shutdown()
+
+      // The CLI shows it: the plan, the audit log (intact), the incident with its MTTR.
+      let repairs = try await VigilRun.run(["repair", "list", "--config", config])
+      #expect(repairs.stdout.contains("replace-member") && repairs.stdout.contains("succeeded"), "\(repairs.stdout)\(repairs.stderr)")
+      let verify = try await VigilRun.run(["audit", "verify", "--state-dir", root + "/state"])
+      #expect(verify.status == 0 && verify.stdout.contains("intact"), "\(verify.stdout)\(verify.stderr)")
+      let incidents = try await VigilRun.run(["incidents", "--config", config, "--id", "\(try #require(plan.incidentID))"])
+      #expect(incidents.stdout.contains("data loss") && incidents.stdout.contains("repair"), "\(incidents.stdout)\(incidents.stderr)")
+      #expect(!incidents.stdout.contains("MTTR -"))
+      let bad = try await VigilRun.run(["repair", "run", "replace-member", "--cluster", "x", "--config", config])
+      #expect(bad.status == 64 && bad.stderr.contains("needs --member"), "\(bad.stderr)")
+      #expect(try await serve.stop(signal: SIGTERM) == 0)
+    }
+  }
+}
