@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
     abstract: "Benchmarks (numbers with a floor or peer measured in the same run).",
-    subcommands: [KV.self, DetectBenchmark.self]
+    subcommands: [KV.self, DetectBenchmark.self, RepairBenchmark.self]
   )
 
   struct KV: AsyncParsableCommand {
