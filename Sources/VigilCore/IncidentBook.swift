@@ -131,17 +131,32 @@ public struct IncidentBook: Sendable {
     return .updated(incident, added: [event])
   }
 
-  /// A diagnosis for `subject`; recorded when it names a different fault than before.
+  /// A diagnosis for `subject`; recorded when it differs from the last one. The incident's fault is the
+  /// weightiest named so far: a member that crashed and then hangs while it restarts stays "crashed",
+  /// one that comes back with another identity becomes "data loss".
   public mutating func diagnosed(subject: String, _ d: Diagnosis, at: Double) -> IncidentChange? {
-    guard var incident = open[subject], incident.fault != d.fault || incident.diagnosis != d.reason else {
-      return nil
+    guard var incident = open[subject] else { return nil }
+    let text = "\(d.fault.rawValue): \(d.reason)"
+    guard incident.timeline.last(where: { $0.kind == "diagnosis" })?.text != text else { return nil }
+    let event = IncidentEvent(at: at, kind: "diagnosis", text: text)
+    if incident.fault.map({ Self.weight(d.fault) > Self.weight($0) }) ?? true {
+      incident.fault = d.fault
+      incident.diagnosis = d.reason
     }
-    let event = IncidentEvent(at: at, kind: "diagnosis", text: "\(d.fault.rawValue): \(d.reason)")
-    incident.fault = d.fault
-    incident.diagnosis = d.reason
     incident.timeline.append(event)
     open[subject] = incident
     return .updated(incident, added: [event])
+  }
+
+  /// Which fault names an incident when several were diagnosed: lost or corrupt data, then the cluster's
+  /// state, then the member's liveness (the first one named stays), then slowness.
+  static func weight(_ f: Fault) -> Int {
+    switch f {
+    case .dataLoss, .corruption: 4
+    case .quorumLost, .noLeader, .noSpace: 3
+    case .crashed, .hung, .partitioned: 2
+    case .slowDisk: 1
+    }
   }
 
   /// A repair event (plan, step, verification) for the open incident `id`;

@@ -10,7 +10,7 @@ struct HistoryStoreTests {
     try await withTemporaryDirectory { dir in
       do {
         let store = try HistoryStore(directory: dir)
-        #expect(try store.appliedMigrations() == ["v1-history"])
+        #expect(try store.appliedMigrations() == ["v1-history", "v2-repair"])
         try await store.record(results: [
           StoredResult(at: 10, cluster: "c", subject: "c/m1", probe: "kv", ok: false, failure: "refused", latency: 0.002, message: "refused")
         ])
