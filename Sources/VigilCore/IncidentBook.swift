@@ -149,12 +149,14 @@ public struct IncidentBook: Sendable {
   }
 
   /// Which fault names an incident when several were diagnosed: lost or corrupt data, then the cluster's
-  /// state, then the member's liveness (the first one named stays), then slowness.
+  /// state, then "crashed" (a refused connection is proof; a timeout is not), then hung or partitioned
+  /// (the first one named stays), then slowness.
   static func weight(_ f: Fault) -> Int {
     switch f {
-    case .dataLoss, .corruption: 4
-    case .quorumLost, .noLeader, .noSpace: 3
-    case .crashed, .hung, .partitioned: 2
+    case .dataLoss, .corruption: 5
+    case .quorumLost, .noLeader, .noSpace: 4
+    case .crashed: 3
+    case .hung, .partitioned: 2
     case .slowDisk: 1
     }
   }

@@ -115,7 +115,9 @@ public struct RepairPlanner: Sendable {
         out += escalateOnce(view, key: "\(view.cluster)/storm", reason: reason)
         continue
       }
-      let failed = view.failedMembers
+      // Members that answer but refuse writes under the NOSPACE alarm are not a storm: that is one cluster-wide fault.
+      let noSpace = Set(view.diagnoses.filter { $0.fault == .noSpace }.compactMap(\.member))
+      let failed = view.failedMembers.filter { !noSpace.contains($0.name) }
       if failed.count > settings.stormMaxFailedMembers {
         let reason =
           "storm brake: \(failed.count) members failed at once (\(failed.map(\.name).joined(separator: ", "))); more than \(settings.stormMaxFailedMembers) is likely the network or Vigil itself"
@@ -248,10 +250,12 @@ public struct RepairPlanner: Sendable {
   func quorumRefusal(_ view: ClusterRepairView, removing member: String?) -> String? {
     let voters = view.members.filter { !$0.isLearner }
     guard let target = voters.first(where: { $0.name == member }) else { return nil }
-    let healthyAfter = voters.filter { $0.name != target.name && $0.health == .healthy }.count
+    // Only confirmed failures count against it here (a peer merely suspect while an election settles is
+    // not); the runner checks the live cluster again before the removal itself.
+    let aliveAfter = voters.filter { $0.name != target.name && $0.health != .failed }.count
     let need = LiveCluster.quorum(voters.count - 1)
-    if healthyAfter < need {
-      return "replacing \(target.name) would leave \(healthyAfter) healthy voter(s) of \(voters.count - 1); a quorum needs \(need): no membership change, a person must act"
+    if aliveAfter < need {
+      return "replacing \(target.name) would leave \(aliveAfter) working voter(s) of \(voters.count - 1); a quorum needs \(need): no membership change, a person must act"
     }
     if view.members.contains(where: \.isLearner) {
       return "a learner is already in the cluster: one membership change at a time"

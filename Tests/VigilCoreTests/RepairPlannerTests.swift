@@ -170,3 +170,13 @@ struct RepairPlannerTests {
     #expect(planner.decide([v], now: 30).isEmpty)  // the inspection has not caught up yet
   }
 }
+
+extension RepairPlannerTests {
+  @Test func noSpaceOnEveryMemberIsOneFaultNotAStorm() {
+    var planner = RepairPlanner()
+    let d = ["m1", "m2", "m3"].map { Diagnosis(fault: .noSpace, member: $0, reason: "NOSPACE alarm raised") }
+    let v = Self.view(["m1": .failed, "m2": .failed, "m3": .failed], diagnoses: d)
+    let p = Self.plans(planner.decide([v], now: 0))
+    #expect(p.count == 1 && p.first?.runbook == .clearNoSpace && p.first?.member == nil)
+  }
+}

@@ -80,6 +80,8 @@ struct MonitorTests {
         try await cluster.start("m2")
         #expect(try await eventually { await monitor.health(of: "c/m2") == .healthy })
         #expect(try await eventually { await monitor.openIncidents.isEmpty })
+        // The writer stores the close a moment later.
+        #expect(try await eventually { try monitor.store.incidents(cluster: "c").first { $0.subject == "c/m2" }?.closedAt != nil })
         let stored = try monitor.store.incidents(cluster: "c").filter { $0.subject == "c/m2" }
         #expect(stored.count == 1)
         let incident = try #require(stored.first)
