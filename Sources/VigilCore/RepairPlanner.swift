@@ -124,10 +124,7 @@ public struct RepairPlanner: Sendable {
         out += escalateOnce(view, key: "\(view.cluster)/storm", reason: reason)
         continue
       }
-      if let d = decideCluster(view, episodes: episodes, now: now) {
-        out.append(d)
-        if case .plan = d { continue }
-      }
+      if let d = decideCluster(view, episodes: episodes, now: now) { out.append(d) }
     }
     // Episodes that ended forget their history.
     for key in Array(firstSeen.keys) where !live.contains(key) && !key.hasSuffix("/storm") {

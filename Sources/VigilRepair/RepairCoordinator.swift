@@ -50,7 +50,7 @@ public actor RepairCoordinator {
   var paused: Set<String> = []
   var loop: Task<Void, Never>?
   let wakeup = Wakeup()
-  /// Plans finished since start, by outcome (for metrics and tests).
+  /// The last 100 plans finished since start.
   public private(set) var finishedPlans: [RepairPlan] = []
 
   public init(
@@ -245,6 +245,7 @@ public actor RepairCoordinator {
     running[plan.cluster] = nil
     guard plan.state.isFinished else { return }  // cancelled while shutting down: resumes at the next start
     finishedPlans.append(plan)
+    if finishedPlans.count > 100 { finishedPlans.removeFirst(finishedPlans.count - 100) }
     if let key = key ?? keys[plan.id] { planner.finished(key, succeeded: plan.state == .succeeded, at: Self.now()) }
     await monitor.refreshNow(cluster: plan.cluster)
     wakeup.wake()
