@@ -58,6 +58,8 @@ struct RepairBenchmark: AsyncParsableCommand {
     let startFloor = try await Self.startFloor(cluster, trials: trials)
     let learnerFloor = try await Self.learnerFloor(cluster, client: client, trials: trials)
     try await withGuard(cluster, logger: logger) { monitor, repairs in
+      let expected: [String: Runbook] = ["killed": .restartMember, "frozen": .unstickMember, "wiped": .replaceMember]
+      var runbooks: [String: Set<String>] = [:]
       for fault in ["killed", "frozen", "wiped"] {
         var times: [Double] = []
         for trial in 0..<trials {
@@ -74,16 +76,18 @@ struct RepairBenchmark: AsyncParsableCommand {
             try await cluster.kill(victim)
             try await cluster.wipe(victim)
           }
+          // The repair is done when a plan made after the fault succeeded (a first plan may fail: a member
+          // killed and then wiped is seen crashed first, and restarting it is refused once its dir is empty).
           var plan: RepairPlan?
           guard
             try await Self.wait(timeout: .seconds(120), {
-              plan = try? monitor.store.plans(cluster: "bench", limit: 5).first { $0.id > before && $0.state.isFinished }
+              let made = (try? monitor.store.plans(cluster: "bench", limit: 10).filter { $0.id > before }) ?? []
+              plan = made.first { $0.state == .succeeded }
               return plan != nil
             })
           else { throw CLIError("\(fault) \(victim) was not repaired within 120 s (trial \(trial + 1))") }
-          guard let plan, plan.state == .succeeded, let done = plan.finishedAt else {
-            throw CLIError("\(fault) \(victim): plan \(plan?.runbook.rawValue ?? "?") \(plan?.state.rawValue ?? "?"): \(plan?.outcome ?? "")")
-          }
+          guard let done = plan?.finishedAt else { continue }
+          if plan?.runbook != expected[fault] { runbooks[fault, default: []].insert(plan!.runbook.rawValue) }
           times.append(done - injected)
         }
         times.sort()
@@ -96,6 +100,7 @@ struct RepairBenchmark: AsyncParsableCommand {
         ])
       }
       _ = repairs
+      for (fault, names) in runbooks { print("note: \(fault) was also repaired by \(names.sorted().joined(separator: ", "))") }
     }
     print("\nMTTR (fault injected → cluster verified healthy, every voter answering with one leader, writes accepted):")
     print(table.render())

@@ -79,9 +79,14 @@ extension PlanRunner {
 
   /// Polls until the member at `clientURL` answers with a leader.
   func waitHealthy(clientURL: String, name: String) async throws -> String {
-    let pinned = client.member(try EtcdEndpoint(parsing: clientURL))
+    try await withPinned(clientURL) { pinned in try await waitHealthy(pinned, name: name) }
+  }
+
+  /// Runs `body` with a client pinned to `url`, closing its connection afterwards.
+  func withPinned<T: Sendable>(_ url: String, _ body: (EtcdClient) async throws -> T) async throws -> T {
+    let pinned = client.member(try EtcdEndpoint(parsing: url))
     do {
-      let result = try await waitHealthy(pinned, name: name)
+      let result = try await body(pinned)
       await pinned.shutdown()
       return result
     } catch {
@@ -127,13 +132,15 @@ extension PlanRunner {
     guard let idText = plan.context["member.id"], let id = UInt64(idText, radix: 16) else {
       throw RuntimeError("the member id of \(plan.member ?? "?") was not recorded")
     }
-    let list = try await client.cluster.list()
-    var detail: String
-    if list.contains(where: { $0.id == id }) {
+    let name = plan.member ?? "?"
+    let client = self.client
+    // Each try looks first: a removal that timed out may still have been applied.
+    var detail = try await retryingWhileSettling { () async throws(EtcdError) -> String in
+      guard try await client.cluster.list().contains(where: { $0.id == id }) else {
+        return "\(name) (\(idText)) is not a member (any more)"
+      }
       _ = try await client.cluster.remove(id: id)
-      detail = "removed \(plan.member ?? "?") (\(idText))"
-    } else {
-      detail = "\(plan.member ?? "?") (\(idText)) was already removed"
+      return "removed \(name) (\(idText))"
     }
     if let runtime, let old = spec("member", in: plan) {
       try await runtime.retire(old)
@@ -159,23 +166,18 @@ extension PlanRunner {
 
   func addLearner(_ plan: inout RepairPlan) async throws -> String {
     guard let new = spec("new", in: plan) else { throw RuntimeError("no member was provisioned") }
-    let list = try await client.cluster.list()
-    let id: UInt64
-    var members: [EtcdMember]
-    var detail: String
-    if let existing = list.first(where: { $0.peerURLs.contains(new.peerURL) }) {
-      id = existing.id
-      members = list
-      detail = "\(new.name) was already added as \(String(id, radix: 16))"
-    } else {
-      let client = self.client
-      let peer = new.peerURL
-      let added = try await retryingWhileSettling { () async throws(EtcdError) in
-        try await client.cluster.add(peerURLs: [peer], learner: true)
+    let client = self.client
+    let peer = new.peerURL
+    let newName = new.name
+    // Each try looks first: an addition that timed out may still have been applied.
+    let (id, members, detail) = try await retryingWhileSettling {
+      () async throws(EtcdError) -> (UInt64, [EtcdMember], String) in
+      let list = try await client.cluster.list()
+      if let existing = list.first(where: { $0.peerURLs.contains(peer) }) {
+        return (existing.id, list, "\(newName) is a member as \(String(existing.id, radix: 16))")
       }
-      id = added.member.id
-      members = added.members
-      detail = "added \(new.name) as learner \(String(id, radix: 16))"
+      let added = try await client.cluster.add(peerURLs: [peer], learner: true)
+      return (added.member.id, added.members, "added \(newName) as learner \(String(added.member.id, radix: 16))")
     }
     plan.context["new.id"] = String(id, radix: 16)
     plan.context["initialCluster"] = members.compactMap { m -> String? in
@@ -185,13 +187,17 @@ extension PlanRunner {
     return detail
   }
 
-  /// etcd refuses a membership change until the member that takes it has been connected to every voter
-  /// for a few seconds ("unhealthy cluster") or has applied the previous change: wait and try again.
+  /// Membership changes wait out what settles by itself: an election under way (the leader was the member
+  /// that failed), a request that timed out, or etcd's "unhealthy cluster" until the member taking the
+  /// change has been connected to every voter for a few seconds. `body` must check the state before acting.
   func retryingWhileSettling<T: Sendable>(_ body: () async throws(EtcdError) -> T) async throws -> T {
     let began = ContinuousClock.now
     while true {
       do { return try await body() } catch {
-        let settling = error.message.contains("unhealthy cluster") || error.message.contains("not enough started")
+        let settling =
+          [.unavailable, .timedOut, .outcomeUnknown, .unreachable].contains(error.code)
+          || error.message.contains("unhealthy cluster") || error.message.contains("not enough started")
+          || error.message.contains("leader")
         guard settling, ContinuousClock.now - began < memberTimeout else { throw error }
       }
       try await Task.sleep(for: .milliseconds(100))
@@ -200,15 +206,7 @@ extension PlanRunner {
 
   func waitCaughtUp(_ plan: RepairPlan) async throws -> String {
     guard let new = spec("new", in: plan) else { throw RuntimeError("no member was provisioned") }
-    let pinned = client.member(try EtcdEndpoint(parsing: new.clientURL))
-    do {
-      let result = try await waitCaughtUp(pinned, name: new.name)
-      await pinned.shutdown()
-      return result
-    } catch {
-      await pinned.shutdown()
-      throw error
-    }
+    return try await withPinned(new.clientURL) { pinned in try await waitCaughtUp(pinned, name: new.name) }
   }
 
   func waitCaughtUp(_ pinned: EtcdClient, name: String) async throws -> String {
@@ -273,15 +271,13 @@ extension PlanRunner {
     guard let m = list.first(where: { $0.name == name }), let url = m.clientURLs.first else {
       return "\(name ?? "?") is not a member any more; skipped"
     }
-    let pinned = client.member(try EtcdEndpoint(parsing: url))
-    let before = try? await pinned.maintenance.status()
-    do { try await pinned.maintenance.defragment() } catch {
-      await pinned.shutdown()
-      throw error
+    let name = m.name
+    return try await withPinned(url) { pinned in
+      let before = try? await pinned.maintenance.status()
+      try await pinned.maintenance.defragment()
+      let after = try? await pinned.maintenance.status()
+      return "\(name): \(before?.dbSize ?? 0) → \(after?.dbSize ?? 0) bytes"
     }
-    let after = try? await pinned.maintenance.status()
-    await pinned.shutdown()
-    return "\(m.name): \(before?.dbSize ?? 0) → \(after?.dbSize ?? 0) bytes"
   }
 
   func moveLeader() async throws -> String {
@@ -293,12 +289,8 @@ extension PlanRunner {
     guard let target = candidates.max(by: { ($0.appliedIndex ?? 0) < ($1.appliedIndex ?? 0) }) else {
       throw RuntimeError("no healthy follower to hand leadership to")
     }
-    let pinned = client.member(try EtcdEndpoint(parsing: url))
-    do { try await pinned.maintenance.moveLeader(to: target.id) } catch {
-      await pinned.shutdown()
-      throw error
-    }
-    await pinned.shutdown()
+    let targetID = target.id
+    try await withPinned(url) { pinned in try await pinned.maintenance.moveLeader(to: targetID) }
     return "leadership moved from \(leader.name) to \(target.name)"
   }
 

@@ -79,16 +79,17 @@ func withRepair(
   }
 }
 
-/// Waits for a finished plan of `runbook` on `cluster`.
+/// Waits for a plan of `runbook` on `cluster` to succeed (a first attempt may fail and be retried);
+/// without one, the newest finished plan of that runbook, to show why.
 func finishedPlan(_ store: HistoryStore, _ runbook: Runbook, cluster: String = "c", timeout: Duration = .seconds(60))
   async throws -> RepairPlan?
 {
   var found: RepairPlan?
   _ = try await eventually(timeout: timeout) {
-    found = try store.plans(cluster: cluster).first { $0.runbook == runbook && $0.state.isFinished }
+    found = try store.plans(cluster: cluster).first { $0.runbook == runbook && $0.state == .succeeded }
     return found != nil
   }
-  return found
+  return try found ?? store.plans(cluster: cluster).first { $0.runbook == runbook && $0.state.isFinished }
 }
 
 /// Every voter answers with a leader, as the cluster lists them.
