@@ -38,7 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
       group.addTask {
         do {
           try await VigilServe.run(configuration: configuration, logger: log) { info, _ in
-            var lines = ["vigil: serving \(info.url)  (GET /status, GET /metrics, GET /v1/incidents)"]
+            var lines = ["vigil: serving \(info.url)  (GET /status, GET /metrics, GET /v1/incidents, GET /v1/repairs)"]
             lines.append("  history: \(info.database)")
             for c in info.clusters { lines.append("  cluster \(c.name): \(c.endpoints)") }
             if let banner { lines.append(banner(info)) }
@@ -117,7 +117,10 @@ struct DemoCommand: AsyncParsableCommand {
         Try it (in another terminal):
           vigil status --server \(info.url)            # health of the cluster and each member, open incidents
           curl -s \(info.url)/metrics | grep vigil_health_state
-          kill -9 "$(cat \(pidFile))"                  # crash member m2: detected, diagnosed "crashed", incident opened
+          kill -9 "$(cat \(pidFile))"                  # crash member m2: detected, diagnosed "crashed", restarted
+          vigil incidents --server \(info.url)         # incidents with MTTD and MTTR (--id N for the timeline)
+          vigil repair list --server \(info.url)       # repair plans and their journaled steps
+          vigil audit --server \(info.url)             # who did what, why, with what result
           vigil inspect --server \(info.url)           # directed inspections (quota, alarms, hashes, learners, …)
           vigil probe run etcd.kv --server \(info.url) # one probe, now, with each step's latency
         Ctrl-C stops Vigil and the cluster.
