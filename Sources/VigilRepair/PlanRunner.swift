@@ -87,6 +87,8 @@ public struct PlanRunner: Sendable {
         step.state = .done
         step.detail = detail
       } catch {
+        // Vigil is shutting down: the journal keeps the step as running, and the next start re-runs it.
+        if Task.isCancelled { return plan }
         step.state = .failed
         step.detail = "\(error)"
       }
