@@ -72,7 +72,7 @@ public struct PlanRunner: Sendable {
         context.maxSnapshotAge = settings.snapshotMaxAge.duration
         if let refusal = SafetyGuard.check(step, in: reading.cluster, context) {
           await audit(plan, action: "refused", step: step, result: "refused", reason: refusal, actor: actor)
-          return await finish(&plan, step: index, as: .failed, "refused by a safety guard before \(step.label): \(refusal)", actor: actor, refused: true)
+          return await finish(&plan, step: index, as: .failed, "refused by a safety guard before \(step.label): \(refusal)", actor: actor)
         }
       }
       step.state = .running
@@ -109,7 +109,7 @@ public struct PlanRunner: Sendable {
   }
 
   func finish(
-    _ plan: inout RepairPlan, step: Int?, as state: PlanState, _ outcome: String, actor: String, refused: Bool = false
+    _ plan: inout RepairPlan, step: Int?, as state: PlanState, _ outcome: String, actor: String
   ) async -> RepairPlan {
     if let step {
       var s = plan.steps[step]
