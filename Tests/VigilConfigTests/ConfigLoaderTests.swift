@@ -129,4 +129,54 @@ struct ConfigLoaderTests {
   func badDurationsAreRejected(text: String) {
     #expect(ConfigDuration(parsing: text) == nil)
   }
+
+  @Test func repairPolicyModesAndTheExecRuntime() throws {
+    let c = try load(
+      """
+      repair:
+        mode: approve
+        policy:
+          crashed: {grace: 5s}
+          partitioned: {runbook: none}
+        tierPolicy:
+          P2: {hung: {runbook: replace-member}}
+      clusters:
+        - name: a
+          endpoints: [http://127.0.0.1:2379]
+          repairMode: dry-run
+          runtime: {kind: exec, start: [s, start], stop: [s, stop], kill: [s, kill], wipe: [s, wipe], provision: [s, new], dataDir: "/d/{name}"}
+      """)
+    #expect(c.repair.mode == .approve)
+    #expect(c.clusters[0].repairMode == .dryRun)
+    let settings = c.repair.settings
+    #expect(settings.policy.rule(for: .crashed, tier: "P1").grace == .seconds(5))
+    #expect(settings.policy.rule(for: .crashed, tier: "P1").runbook == .restartMember)  // unchanged fields keep the default
+    #expect(settings.policy.rule(for: .partitioned, tier: "P1").runbook == nil)
+    #expect(settings.policy.rule(for: .hung, tier: "P2").runbook == .replaceMember)
+    #expect(settings.policy.rule(for: .hung, tier: "P1").runbook == .unstickMember)
+    guard case .exec(let exec) = c.clusters[0].runtime else {
+      Issue.record("not an exec runtime")
+      return
+    }
+    #expect(exec.start == ["s", "start"] && exec.dataDir == "/d/{name}")
+
+    let found = problems(
+      """
+      repair:
+        mode: sometimes
+        policy:
+          crashd: {grace: 5s}
+          hung: {runbook: reboot}
+      clusters:
+        - name: a
+          endpoints: [http://127.0.0.1:2379]
+          runtime: {kind: exec, start: [x], dataDir: "/d"}
+      """)
+    let paths = Set(found.map(\.path))
+    #expect(paths.isSuperset(of: [
+      "repair.mode", "repair.policy.crashd", "repair.policy.hung.runbook", "clusters[0].runtime.stop",
+      "clusters[0].runtime.provision", "clusters[0].runtime.dataDir",
+    ]))
+    #expect(found.first { $0.path == "repair.mode" }?.message.contains("\"sometimes\"") == true)
+  }
 }
