@@ -238,8 +238,8 @@ struct RepairTests {
   @Test func theStormBrakeStopsRepairWhenMostOfTheFleetFailsAtOnce() async throws {
     try await withTestCluster { a, _ in
       try await withTestCluster { b, _ in
-        // A second of grace: both faults are seen before either could be acted on.
-        let repair = "  stormMinClusters: 2\n  policy:\n    crashed: {grace: 1s}"
+        // Some grace: both faults are seen before either could be acted on.
+        let repair = "  stormMinClusters: 2\n  policy:\n    crashed: {grace: 3s}"
         try await withRepair([("a", a), ("b", b)], repair: repair) { monitor, repairs, _ in
           #expect(try await eventually { await monitor.health(of: "a/m2") == .healthy })
           #expect(try await eventually { await monitor.health(of: "b/m2") == .healthy })
