@@ -93,4 +93,27 @@ public final class VigilMetrics: Sendable {
       name: "vigil_detection_seconds", labels: [("cluster", cluster)], buckets: Self.detectionBuckets
     ).record(.nanoseconds(Int64(max(0, seconds) * 1e9)))
   }
+
+  /// A repair plan ended (`outcome`: succeeded, failed, abandoned, rejected, dry-run).
+  public func repairEnded(cluster: String, runbook: String, outcome: String, seconds: Double?) {
+    registry.makeCounter(
+      name: "vigil_repairs_total", labels: [("cluster", cluster), ("runbook", runbook), ("outcome", outcome)]
+    ).increment()
+    if let seconds {
+      registry.makeDurationHistogram(
+        name: "vigil_repair_duration_seconds", labels: [("cluster", cluster), ("runbook", runbook)],
+        buckets: Self.detectionBuckets
+      ).record(.nanoseconds(Int64(max(0, seconds) * 1e9)))
+    }
+  }
+
+  /// Automatic repair handed a fault to a person (storm brake, retries exhausted, no runbook, unsafe).
+  public func repairEscalated(cluster: String) {
+    registry.makeCounter(name: "vigil_repair_escalations_total", labels: [("cluster", cluster)]).increment()
+  }
+
+  /// Whether automatic repair of `cluster` is paused.
+  public func repairPaused(cluster: String, _ paused: Bool) {
+    registry.makeGauge(name: "vigil_repair_paused", labels: [("cluster", cluster)]).set(to: paused ? 1 : 0)
+  }
 }

@@ -30,6 +30,7 @@ extension RepairCoordinator {
     plan.updatedAt = plan.finishedAt!
     try await store.update(plan: plan)
     if let key = keys[plan.id] { planner.rejected(key) }
+    monitor.metrics.repairEnded(cluster: plan.cluster, runbook: plan.runbook.rawValue, outcome: "rejected", seconds: nil)
     await audit(
       AuditEntry(
         at: Self.now(), actor: person, action: "rejected", cluster: plan.cluster, subject: subject(plan),
@@ -51,6 +52,7 @@ extension RepairCoordinator {
   public func pause(cluster: String, by person: String, reason: String) async throws {
     try known(cluster)
     paused.insert(cluster)
+    monitor.metrics.repairPaused(cluster: cluster, true)
     try await store.setPaused(cluster: cluster, true, by: person, at: Self.now())
     await audit(
       AuditEntry(
@@ -62,6 +64,7 @@ extension RepairCoordinator {
   public func resume(cluster: String, by person: String, reason: String) async throws {
     try known(cluster)
     paused.remove(cluster)
+    monitor.metrics.repairPaused(cluster: cluster, false)
     planner.resume(cluster: cluster)
     try await store.setPaused(cluster: cluster, false, by: person, at: Self.now())
     await audit(

@@ -74,6 +74,7 @@ public actor RepairCoordinator {
   public func start() async {
     guard loop == nil else { return }
     paused = (try? store.pausedClusters()) ?? []
+    for name in targets.keys { monitor.metrics.repairPaused(cluster: name, paused.contains(name)) }
     let unfinished = (try? store.plans(states: [.running, .ready], limit: 1000)) ?? []
     for plan in unfinished.sorted(by: { $0.id < $1.id }) {
       guard running[plan.cluster] == nil else {
@@ -155,6 +156,7 @@ public actor RepairCoordinator {
         await make(request, view: view)
       case .escalate(let cluster, let subject, let reason, let incident):
         logger.warning("repair escalated to a person", metadata: ["cluster": "\(cluster)", "subject": "\(subject)", "reason": "\(reason)"])
+        monitor.metrics.repairEscalated(cluster: cluster)
         await audit(
           AuditEntry(
             at: Self.now(), actor: "vigil", action: "escalated", cluster: cluster, subject: subject, incidentID: incident,
@@ -180,6 +182,7 @@ public actor RepairCoordinator {
     let mode = mode(of: request.cluster)
     if request.runbook.needsRuntime, targets[request.cluster]?.runtime == nil {
       planner.rejected(request.key)
+      monitor.metrics.repairEscalated(cluster: request.cluster)
       await audit(
         AuditEntry(
           at: Self.now(), actor: "vigil", action: "escalated", cluster: request.cluster,
@@ -223,6 +226,9 @@ public actor RepairCoordinator {
       "repair planned",
       metadata: ["cluster": "\(plan.cluster)", "plan.id": "\(plan.id)", "runbook": "\(plan.runbook.rawValue)", "mode": "\(mode.rawValue)"])
     if state == .ready { launch(plan, actor: "vigil", key: request.key) }
+    if state == .dryRun {
+      monitor.metrics.repairEnded(cluster: plan.cluster, runbook: plan.runbook.rawValue, outcome: "dry-run", seconds: nil)
+    }
   }
 
   func launch(_ plan: RepairPlan, actor: String, key: String?) {
@@ -244,6 +250,8 @@ public actor RepairCoordinator {
   func ended(_ plan: RepairPlan, key: String?) async {
     running[plan.cluster] = nil
     guard plan.state.isFinished else { return }  // cancelled while shutting down: resumes at the next start
+    let took = plan.steps.compactMap(\.startedAt).min().flatMap { first in plan.finishedAt.map { $0 - first } }
+    monitor.metrics.repairEnded(cluster: plan.cluster, runbook: plan.runbook.rawValue, outcome: plan.state.rawValue, seconds: took)
     finishedPlans.append(plan)
     if finishedPlans.count > 100 { finishedPlans.removeFirst(finishedPlans.count - 100) }
     if let key = key ?? keys[plan.id] { planner.finished(key, succeeded: plan.state == .succeeded, at: Self.now()) }

@@ -34,6 +34,9 @@ struct RepairTests {
         #expect(incident.timeline.contains { $0.kind == "repair" && $0.text.contains("restart-member") })
         #expect(try await eventually { try monitor.store.incident(id: incident.id)?.closedAt != nil })
         #expect(await repairs.finishedPlans.count == 1)
+        let metrics = monitor.metrics.exposition().split(separator: "\n")
+        #expect(metrics.contains { $0.hasPrefix("vigil_repairs_total") && $0.contains("restart-member") && $0.contains("succeeded") && $0.hasSuffix(" 1") })
+        #expect(metrics.contains { $0.hasPrefix("vigil_repair_duration_seconds_count") && $0.contains("restart-member") })
       }
     }
   }
