@@ -93,46 +93,62 @@ public struct EtcdWatch: AsyncSequence, Sendable {
             $0.progressNotify = options.progressNotify
           }
         }
-        try await stub.watch(metadata: metadata) { writer in
-          try await writer.write(create)
-          while !Task.isCancelled {
-            try await Task.sleep(for: options.livenessInterval)
-            if lastAnswer.withLockedValue({ $0 }).duration(to: .now) > options.livenessInterval * 2 {
-              throw EtcdError(.timedOut, "watch stream silent for \(options.livenessInterval * 2)")
-            }
-            try await writer.write(.with { $0.progressRequest = .init() })
-          }
-        } onResponse: { response in
-          for try await message in response.messages {
-            lastAnswer.withLockedValue { $0 = .now }
-            if message.canceled {
-              if message.compactRevision > 0 {
-                throw EtcdError(
-                  .compacted,
-                  "watch from revision \(next.withLockedValue { $0 }) cannot continue: compacted up to \(message.compactRevision)"
-                )
+        // A watchdog beside the call: if the stream stays silent (a frozen member keeps its TCP connection
+        // open), the call is cancelled even if it is blocked somewhere no liveness write can reach.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+          group.addTask {
+            try await stub.watch(metadata: metadata) { writer in
+              try await writer.write(create)
+              while !Task.isCancelled {
+                try await Task.sleep(for: options.livenessInterval)
+                if lastAnswer.withLockedValue({ $0 }).duration(to: .now) > options.livenessInterval * 2 {
+                  throw EtcdError(.timedOut, "watch stream silent for \(options.livenessInterval * 2)")
+                }
+                try await writer.write(.with { $0.progressRequest = .init() })
               }
-              throw EtcdError(.serverError, "watch cancelled by etcd: \(message.cancelReason)")
+            } onResponse: { response in
+              for try await message in response.messages {
+                lastAnswer.withLockedValue { $0 = .now }
+                if message.canceled {
+                  if message.compactRevision > 0 {
+                    throw EtcdError(
+                      .compacted,
+                      "watch from revision \(next.withLockedValue { $0 }) cannot continue: compacted up to \(message.compactRevision)"
+                    )
+                  }
+                  throw EtcdError(.serverError, "watch cancelled by etcd: \(message.cancelReason)")
+                }
+                if message.created {
+                  next.withLockedValue { if $0 == 0 { $0 = message.header.revision + 1 } }
+                  continue
+                }
+                let events = message.events.map { e in
+                  EtcdWatchEvent(
+                    kind: e.type == .delete ? .delete : .put, kv: EtcdKeyValue(e.kv),
+                    previous: e.hasPrevKv ? EtcdKeyValue(e.prevKv) : nil)
+                }
+                if let last = events.last {
+                  next.withLockedValue { $0 = last.kv.modRevision + 1 }
+                } else {
+                  // Progress: nothing at or below this revision is left to deliver.
+                  next.withLockedValue { $0 = Swift.max($0, message.header.revision + 1) }
+                  if !options.progressNotify { continue }
+                }
+                continuation.yield(EtcdWatchResponse(revision: message.header.revision, events: events))
+                delivered.withLockedValue { $0 = true }
+              }
             }
-            if message.created {
-              next.withLockedValue { if $0 == 0 { $0 = message.header.revision + 1 } }
-              continue
-            }
-            let events = message.events.map { e in
-              EtcdWatchEvent(
-                kind: e.type == .delete ? .delete : .put, kv: EtcdKeyValue(e.kv),
-                previous: e.hasPrevKv ? EtcdKeyValue(e.prevKv) : nil)
-            }
-            if let last = events.last {
-              next.withLockedValue { $0 = last.kv.modRevision + 1 }
-            } else {
-              // Progress: nothing at or below this revision is left to deliver.
-              next.withLockedValue { $0 = Swift.max($0, message.header.revision + 1) }
-              if !options.progressNotify { continue }
-            }
-            continuation.yield(EtcdWatchResponse(revision: message.header.revision, events: events))
-            delivered.withLockedValue { $0 = true }
           }
+          group.addTask {
+            while true {
+              try await Task.sleep(for: options.livenessInterval)
+              if lastAnswer.withLockedValue({ $0 }).duration(to: .now) > options.livenessInterval * 3 {
+                throw EtcdError(.timedOut, "watch stream silent for \(options.livenessInterval * 3)")
+              }
+            }
+          }
+          try await group.next()
+          group.cancelAll()
         }
       } catch {
         if Task.isCancelled { break }
