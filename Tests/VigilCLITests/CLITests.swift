@@ -100,18 +100,21 @@ struct CLITests {
       let process = Process()
       process.executableURL = URL(fileURLWithPath: try #require(vigilExecutablePath()))
       process.arguments = ["cluster", "up", "--members", "3", "--dir", dir + "/state", "--refresh", "0", "--stop-with-parent"]
-      let out = Pipe()
-      process.standardOutput = out
+      let output = dir + "/out.txt"
+      FileManager.default.createFile(atPath: output, contents: nil)
+      process.standardOutput = FileHandle(forWritingAtPath: output)
       process.standardError = FileHandle.nullDevice
       try process.run()
       let pids = (1...3).map { dir + "/state/m\($0)/etcd.pid" }
-      let up = try await eventually { pids.allSatisfy { FileManager.default.fileExists(atPath: $0) } }
+      // Up means it printed the endpoints (every member healthy), not just that processes exist.
+      let up = try await eventually(timeout: .seconds(60)) {
+        (try? String(contentsOfFile: output, encoding: .utf8))?.contains("endpoints: http://127.0.0.1:") == true
+      }
       #expect(up)
-      try await Task.sleep(for: .seconds(1))
       let etcdPids = pids.compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }.compactMap { Int32($0) }
       process.terminate()  // SIGTERM, as a supervisor would
       while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
-      let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
       #expect(process.terminationStatus == 0)
       #expect(text.contains("endpoints: http://127.0.0.1:"))
       #expect(text.contains("cluster stopped"))
