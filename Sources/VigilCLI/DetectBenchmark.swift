@@ -68,7 +68,7 @@ struct DetectBenchmark: AsyncParsableCommand {
           let name = ["m2", "m3"][trial % 2]
           let subject = "bench-0/\(name)"
           guard
-            try await wait({
+            try await BenchTiming.wait({
               let open = await monitor.openIncidents
               return await monitor.health(of: subject) == .healthy && open.isEmpty
             })
@@ -77,7 +77,7 @@ struct DetectBenchmark: AsyncParsableCommand {
           }
           let injected = Date().timeIntervalSince1970
           if fault == "killed" { try await cluster.kill(name) } else { try await cluster.freeze(name) }
-          guard try await wait({ await monitor.health(of: subject) == .failed }) else {
+          guard try await BenchTiming.wait({ await monitor.health(of: subject) == .failed }) else {
             throw CLIError("\(fault) \(name) was not detected within 30 s (trial \(trial + 1))")
           }
           let detected = await monitor.openIncidents.first { $0.subject == subject }?.detectedAt ?? Date().timeIntervalSince1970
@@ -85,11 +85,10 @@ struct DetectBenchmark: AsyncParsableCommand {
           if fault == "killed" { try await cluster.start(name) } else { try await cluster.unfreeze(name) }
         }
       }
-      times.sort()
-      let median = times[times.count / 2]
+      let (median, p90, worst) = BenchTiming.spread(times)
       rows.add([
-        fault, "\(times.count)", Self.s(median), Self.s(times[min(times.count - 1, Int(Double(times.count) * 0.9))]),
-        Self.s(times.last!), Self.s(floor), String(format: "%.1f", median / floor),
+        fault, "\(times.count)", BenchTiming.seconds(median), BenchTiming.seconds(p90), BenchTiming.seconds(worst),
+        BenchTiming.seconds(floor), String(format: "%.1f", median / floor),
         fault == "killed" ? "≤ 1 s" : "≤ 3 s",
       ])
     }
@@ -187,21 +186,10 @@ struct DetectBenchmark: AsyncParsableCommand {
     await shared.shutdown()
   }
 
-  func wait(_ condition: () async -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + .seconds(30)
-    while ContinuousClock.now < deadline {
-      if await condition() { return true }
-      try await Task.sleep(for: .milliseconds(5))
-    }
-    return false
-  }
-
   static func processCPU() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
       + Double(usage.ru_stime.tv_usec) / 1e6
   }
-
-  static func s(_ v: Double) -> String { String(format: "%.2f s", v) }
 }

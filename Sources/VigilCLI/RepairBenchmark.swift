@@ -63,7 +63,7 @@ struct RepairBenchmark: AsyncParsableCommand {
       for fault in ["killed", "frozen", "wiped"] {
         var times: [Double] = []
         for trial in 0..<trials {
-          guard try await Self.wait(timeout: .seconds(60), { await Self.settled(monitor, client: client) }) else {
+          guard try await BenchTiming.wait(timeout: .seconds(60), { await Self.settled(monitor, client: client) }) else {
             throw CLIError("the cluster did not settle healthy before \(fault) trial \(trial + 1)")
           }
           let victim = try await Self.follower(client, trial: trial)
@@ -80,7 +80,7 @@ struct RepairBenchmark: AsyncParsableCommand {
           // killed and then wiped is seen crashed first, and restarting it is refused once its dir is empty).
           var plan: RepairPlan?
           guard
-            try await Self.wait(timeout: .seconds(120), {
+            try await BenchTiming.wait(timeout: .seconds(120), {
               let made = (try? monitor.store.plans(cluster: "bench", limit: 10).filter { $0.id > before }) ?? []
               plan = made.first { $0.state == .succeeded }
               return plan != nil
@@ -90,12 +90,11 @@ struct RepairBenchmark: AsyncParsableCommand {
           if plan?.runbook != expected[fault] { runbooks[fault, default: []].insert(plan!.runbook.rawValue) }
           times.append(done - injected)
         }
-        times.sort()
         let floor = fault == "wiped" ? learnerFloor : startFloor
-        let median = times[times.count / 2]
+        let (median, p90, worst) = BenchTiming.spread(times)
         table.add([
-          fault, "\(times.count)", Self.s(median), Self.s(times[min(times.count - 1, Int(Double(times.count) * 0.9))]),
-          Self.s(times.last!), Self.s(floor), String(format: "%.1f", median / floor),
+          fault, "\(times.count)", BenchTiming.seconds(median), BenchTiming.seconds(p90), BenchTiming.seconds(worst),
+          BenchTiming.seconds(floor), String(format: "%.1f", median / floor),
           fault == "killed" ? "≤ 3 s" : fault == "wiped" ? "≤ 10 s" : "-",
         ])
       }
@@ -179,7 +178,7 @@ struct RepairBenchmark: AsyncParsableCommand {
       try await cluster.start(name)  // waits until it answers with a leader
       times.append((ContinuousClock.now - t0).seconds)
     }
-    return times.sorted()[times.count / 2]
+    return BenchTiming.spread(times).median
   }
 
   /// Median time for etcd to add a learner, catch it up from the snapshot and accept its promotion.
@@ -213,17 +212,6 @@ struct RepairBenchmark: AsyncParsableCommand {
       try await cluster.forget(m.name)
       try await Task.sleep(for: .seconds(1))
     }
-    return times.sorted()[times.count / 2]
+    return BenchTiming.spread(times).median
   }
-
-  static func wait(timeout: Duration, _ condition: () async -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-      if await condition() { return true }
-      try await Task.sleep(for: .milliseconds(5))
-    }
-    return false
-  }
-
-  static func s(_ v: Double) -> String { String(format: "%.2f s", v) }
 }

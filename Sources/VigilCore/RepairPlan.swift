@@ -20,6 +20,9 @@ public enum Runbook: String, Sendable, Hashable, Codable, CaseIterable {
     case .defragment, .clearNoSpace, .moveLeader: false
     }
   }
+
+  /// Whether the runbook starts, stops or provisions member processes (it needs a runtime driver).
+  public var needsRuntime: Bool { needsMember }
 }
 
 /// What one step does.

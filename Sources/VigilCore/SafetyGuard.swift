@@ -54,6 +54,16 @@ public struct GuardContext: Sendable, Hashable {
   }
 }
 
+extension StepAction {
+  /// Steps ``SafetyGuard`` has a rule for (the others need no read of the live cluster first).
+  public var hasSafetyGuard: Bool {
+    switch self {
+    case .remove, .addLearner, .promote, .fence, .kill, .defragment, .moveLeader: true
+    default: false
+    }
+  }
+}
+
 /// etcd's safety rules as checks run before every step. Pure: the caller
 /// reads the live cluster, this says whether the step may run and, if not, why.
 public enum SafetyGuard {

@@ -472,7 +472,8 @@ public actor LocalCluster {
     return lines.isEmpty ? "" : "\n" + lines.joined(separator: "\n")
   }
 
-  static func findExecutable(_ name: String) -> String? {
+  /// `name` itself when it is a path to an executable, else the first match on `PATH`.
+  public static func findExecutable(_ name: String) -> String? {
     if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
     let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
     for dir in path.split(separator: ":") {

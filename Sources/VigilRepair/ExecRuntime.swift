@@ -66,7 +66,7 @@ public struct ExecRuntime: MemberRuntime {
     env["VIGIL_MEMBER_PEER_URL"] = member.peerURL
     env["VIGIL_MEMBER_DATA_DIR"] = member.dataDir
     for (k, v) in extra { env[k] = v }
-    let executable = program.contains("/") ? program : (Self.which(program) ?? program)
+    let executable = LocalCluster.findExecutable(program) ?? program
     let result: ChildProcessResult
     do {
       result = try await ChildProcess.run(
@@ -82,10 +82,5 @@ public struct ExecRuntime: MemberRuntime {
       throw RuntimeError("\(action) \(member.name): \(program) exited with status \(result.status): \(said.suffix(300))")
     }
     return result.stdout
-  }
-
-  static func which(_ name: String) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-    return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
   }
 }

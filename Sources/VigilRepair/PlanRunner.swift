@@ -62,7 +62,7 @@ public struct PlanRunner: Sendable {
     while let index = plan.nextStepIndex {
       if Task.isCancelled { return plan }  // shutting down: the journal says where to resume
       var step = plan.steps[index]
-      if step.action.needsGuard {
+      if step.action.hasSafetyGuard {
         let reading: LiveClusterReader.Reading
         do { reading = try await LiveClusterReader.read(client) } catch {
           return await finish(&plan, step: index, as: .failed, "cannot read the cluster before \(step.label): \(error)", actor: actor)
@@ -165,15 +165,5 @@ public struct PlanRunner: Sendable {
     return MemberSpec(
       name: name, clientURL: plan.context["\(prefix).clientURL"] ?? "", peerURL: peer,
       dataDir: plan.context["\(prefix).dataDir"] ?? "")
-  }
-}
-
-extension StepAction {
-  /// Steps the safety guard has something to say about (the others need no live read).
-  var needsGuard: Bool {
-    switch self {
-    case .remove, .addLearner, .promote, .fence, .kill, .defragment, .moveLeader: true
-    default: false
-    }
   }
 }

@@ -7,6 +7,7 @@ extension RepairCoordinator {
   /// Approves a plan that waits for approval and runs it.
   public func approve(plan id: Int64, by person: String) async throws -> RepairPlan {
     var plan = try waiting(id)
+    awaiting.remove(plan.cluster)
     plan.state = .ready
     plan.decidedBy = person
     plan.updatedAt = Self.now()
@@ -23,6 +24,7 @@ extension RepairCoordinator {
   /// Rejects a plan that waits for approval; the fault is not planned for again until it clears.
   public func reject(plan id: Int64, by person: String, reason: String) async throws -> RepairPlan {
     var plan = try waiting(id)
+    awaiting.remove(plan.cluster)
     plan.state = .rejected
     plan.decidedBy = person
     plan.outcome = reason.isEmpty ? "rejected by \(person)" : reason
@@ -106,25 +108,13 @@ extension RepairCoordinator {
     if running[cluster] != nil {
       throw RepairRequestError("a plan is already running on \(cluster): one plan per cluster at a time", status: 409)
     }
-    let followers = view.members.filter { !$0.isLearner && !$0.isLeader }.map(\.name)
-    let leader = view.members.first { $0.isLeader }?.name
     let subjectName = member.map { "\(cluster)/\($0)" } ?? cluster
-    var plan = RepairPlan(
+    var draft = RepairPlan(
       cluster: cluster, member: runbook.needsMember ? member : nil, runbook: runbook, fault: nil,
       reason: reason.isEmpty ? "run by \(person)" : reason, incidentID: view.incidents[subjectName] ?? view.incidents[cluster],
-      requestedBy: person, state: dryRun ? .dryRun : .ready, at: Self.now(),
-      steps: runbook.steps(member: member, followers: followers, leader: leader))
-    plan.decidedBy = person
-    if dryRun {
-      plan.outcome = "dry-run: written out, nothing changed"
-      plan.finishedAt = plan.createdAt
-    }
-    plan = try await store.insert(plan: plan)
-    await audit(
-      AuditEntry(
-        at: Self.now(), actor: person, action: "plan", cluster: cluster, subject: subject(plan), incidentID: plan.incidentID,
-        planID: plan.id, runbook: runbook.rawValue, inputs: plan.steps.map(\.label).joined(separator: " → "),
-        result: plan.state.rawValue, reason: plan.reason))
+      requestedBy: person, state: dryRun ? .dryRun : .ready, at: Self.now(), steps: [])
+    draft.decidedBy = person
+    let plan = try await newPlan(draft, view: view)
     if dryRun { return plan }
     launch(plan, actor: person, key: nil)
     await running[cluster]?.value

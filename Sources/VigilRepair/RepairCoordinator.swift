@@ -48,6 +48,8 @@ public actor RepairCoordinator {
   var running: [String: Task<Void, Never>] = [:]
   var keys: [Int64: String] = [:]
   var paused: Set<String> = []
+  /// Clusters with a plan waiting for approval (they get no other plan meanwhile).
+  var awaiting: Set<String> = []
   var loop: Task<Void, Never>?
   let wakeup = Wakeup()
   /// The last 100 plans finished since start.
@@ -74,6 +76,7 @@ public actor RepairCoordinator {
   public func start() async {
     guard loop == nil else { return }
     paused = (try? store.pausedClusters()) ?? []
+    awaiting = Set(((try? store.plans(states: [.awaitingApproval], limit: 1000)) ?? []).map(\.cluster))
     for name in targets.keys { monitor.metrics.repairPaused(cluster: name, paused.contains(name)) }
     let unfinished = (try? store.plans(states: [.running, .ready], limit: 1000)) ?? []
     for plan in unfinished.sorted(by: { $0.id < $1.id }) {
@@ -141,7 +144,6 @@ public actor RepairCoordinator {
 
   func tick() async {
     var views: [ClusterRepairView] = []
-    let awaiting = Set(((try? store.plans(states: [.awaitingApproval], limit: 1000)) ?? []).map(\.cluster))
     for name in targets.keys.sorted() {
       guard var view = await monitor.repairView(cluster: name) else { continue }
       view.mode = mode(of: name)
@@ -197,28 +199,20 @@ public actor RepairCoordinator {
       case .approve: .awaitingApproval
       case .dryRun, .paused: .dryRun
       }
-    let followers = view.members.filter { !$0.isLearner && !$0.isLeader }.map(\.name)
-    let leader = view.members.first { $0.isLeader }?.name
-    var plan = RepairPlan(
-      cluster: request.cluster, member: request.member, runbook: request.runbook, fault: request.fault,
-      reason: request.reason, incidentID: request.incidentID, requestedBy: "vigil", state: state, at: Self.now(),
-      attempt: request.attempt,
-      steps: request.runbook.steps(member: request.member, followers: followers, leader: leader))
-    if state == .dryRun {
-      plan.outcome = "dry-run: written out, nothing changed"
-      plan.finishedAt = plan.createdAt
-    }
-    do { plan = try await store.insert(plan: plan) } catch {
-      logger.error("cannot store a repair plan", metadata: ["cluster": "\(plan.cluster)", "error": "\(error)"])
+    let plan: RepairPlan
+    do {
+      plan = try await newPlan(
+        RepairPlan(
+          cluster: request.cluster, member: request.member, runbook: request.runbook, fault: request.fault,
+          reason: request.reason, incidentID: request.incidentID, requestedBy: "vigil", state: state, at: Self.now(),
+          attempt: request.attempt, steps: []),
+        view: view)
+    } catch {
+      logger.error("cannot store a repair plan", metadata: ["cluster": "\(request.cluster)", "error": "\(error)"])
       return
     }
     keys[plan.id] = request.key
     let summary = "\(plan.runbook.rawValue) #\(plan.id)\(plan.member.map { " on \($0)" } ?? "") (\(mode.rawValue), attempt \(plan.attempt)): \(plan.steps.map(\.label).joined(separator: " → "))"
-    await audit(
-      AuditEntry(
-        at: Self.now(), actor: "vigil", action: "plan", cluster: plan.cluster, subject: subject(plan),
-        incidentID: plan.incidentID, planID: plan.id, runbook: plan.runbook.rawValue,
-        inputs: plan.steps.map(\.label).joined(separator: " → "), result: state.rawValue, reason: plan.reason))
     if let incident = plan.incidentID {
       await monitor.recordRepair(incident: incident, text: "plan \(summary)", at: Self.now(), recovered: false)
     }
@@ -229,6 +223,26 @@ public actor RepairCoordinator {
     if state == .dryRun {
       monitor.metrics.repairEnded(cluster: plan.cluster, runbook: plan.runbook.rawValue, outcome: "dry-run", seconds: nil)
     }
+  }
+
+  /// Fills in `draft`'s steps from the cluster's followers and leader, stores it and audits it.
+  func newPlan(_ draft: RepairPlan, view: ClusterRepairView) async throws -> RepairPlan {
+    var plan = draft
+    let followers = view.members.filter { !$0.isLearner && !$0.isLeader }.map(\.name)
+    let leader = view.members.first { $0.isLeader }?.name
+    plan.steps = plan.runbook.steps(member: plan.member, followers: followers, leader: leader)
+    if plan.state == .dryRun {
+      plan.outcome = "dry-run: written out, nothing changed"
+      plan.finishedAt = plan.createdAt
+    }
+    plan = try await store.insert(plan: plan)
+    if plan.state == .awaitingApproval { awaiting.insert(plan.cluster) }
+    await audit(
+      AuditEntry(
+        at: Self.now(), actor: plan.requestedBy, action: "plan", cluster: plan.cluster, subject: subject(plan),
+        incidentID: plan.incidentID, planID: plan.id, runbook: plan.runbook.rawValue,
+        inputs: plan.steps.map(\.label).joined(separator: " → "), result: plan.state.rawValue, reason: plan.reason))
+    return plan
   }
 
   func launch(_ plan: RepairPlan, actor: String, key: String?) {
@@ -266,9 +280,4 @@ public actor RepairCoordinator {
   }
 
   func subject(_ plan: RepairPlan) -> String { plan.member.map { "\(plan.cluster)/\($0)" } ?? plan.cluster }
-}
-
-extension Runbook {
-  /// Runbooks that start, stop or provision member processes.
-  public var needsRuntime: Bool { self == .restartMember || self == .unstickMember || self == .replaceMember }
 }

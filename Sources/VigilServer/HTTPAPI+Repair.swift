@@ -84,16 +84,14 @@ extension HTTPAPI {
       case .failure(let message): return problem(.badRequest, message)
       }
       guard let person = operatorName(body) else { return missingOperator() }
-      do {
+      return try await outcome {
         if action == "pause" {
           try await repairs.pause(cluster: cluster, by: person, reason: body["reason"] ?? "")
         } else {
           try await repairs.resume(cluster: cluster, by: person, reason: body["reason"] ?? "")
         }
-      } catch let e as RepairRequestError {
-        return problem(HTTPResponse.Status(code: e.status), e.message)
+        return ["cluster": cluster, "repair": action == "pause" ? "paused" : "resumed"]
       }
-      return try json(["cluster": cluster, "repair": action == "pause" ? "paused" : "resumed"])
     }
     router.get("/v1/audit") { request, _ in
       let q = request.uri.queryParameters
@@ -117,7 +115,8 @@ extension HTTPAPI {
     problem(.badRequest, "operator: missing (who is acting? every human action is audited by name, e.g. {\"operator\": \"alice\"})")
   }
 
-  static func outcome(_ body: () async throws -> RepairPlan) async throws -> Response {
+  /// The JSON of what `body` returns, or the request error it threw with its status.
+  static func outcome<T: Encodable>(_ body: () async throws -> T) async throws -> Response {
     do { return try json(try await body()) } catch let e as RepairRequestError {
       return problem(HTTPResponse.Status(code: e.status), e.message)
     }
