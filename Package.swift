@@ -21,6 +21,7 @@ let package = Package(
     .library(name: "VigilMonitor", targets: ["VigilMonitor"]),
     .library(name: "VigilRepair", targets: ["VigilRepair"]),
     .library(name: "VigilServer", targets: ["VigilServer"]),
+    .library(name: "VigilDrill", targets: ["VigilDrill"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -137,6 +138,16 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // Drills: test hosts in network namespaces, faults, the recorded workload, reports.
+    .target(
+      name: "VigilDrill",
+      dependencies: [
+        "VigilCore", "VigilConfig", "VigilEtcd", "VigilLocal", "VigilMonitor", "VigilRepair", "VigilStore",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+      ],
+      swiftSettings: strict
+    ),
     // `vigil serve`: the HTTP API (/metrics, /status, reports) and the service group.
     .target(
       name: "VigilServer",
@@ -157,6 +168,7 @@ let package = Package(
         "VigilLocal",
         "VigilMonitor",
         "VigilRepair",
+        "VigilDrill",
         "VigilServer",
         "VigilProbes",
         "VigilStore",

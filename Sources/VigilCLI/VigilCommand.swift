@@ -9,7 +9,7 @@ public struct VigilCommand: AsyncParsableCommand {
     subcommands: [
       ServeCommand.self, DemoCommand.self, StatusCommand.self, ProbeCommand.self, InspectCommand.self,
       RepairCommand.self, IncidentsCommand.self, AuditCommand.self, ClusterCommand.self, ConfigCommand.self,
-      BenchCommand.self,
+      BenchCommand.self, DrillCommand.self,
     ]
   )
 

@@ -29,6 +29,21 @@ public struct LocalClusterTLS: Sendable, Hashable {
   }
 }
 
+/// A place a member can run other than loopback: an address and the command
+/// prefix that runs a program there (e.g. `ip netns exec NAME` for a test host
+/// in a network namespace).
+public struct LocalHost: Sendable, Hashable {
+  public var name: String
+  public var address: String
+  public var launcher: [String]
+
+  public init(name: String, address: String, launcher: [String]) {
+    self.name = name
+    self.address = address
+    self.launcher = launcher
+  }
+}
+
 /// How to start a local cluster.
 public struct LocalClusterOptions: Sendable {
   public var members: Int
@@ -43,6 +58,10 @@ public struct LocalClusterOptions: Sendable {
   public var extraArguments: [String] = []
   /// How long members may take to start and elect a leader.
   public var startTimeout: Duration = .seconds(60)
+  /// Where members run. Empty: loopback, free ports. Otherwise member i runs on
+  /// `hosts[i]`, on its address with ports 2379/2380 (+100 for each later member
+  /// placed there), and a new member goes to the host with the fewest members.
+  public var hosts: [LocalHost] = []
 
   public init(members: Int = 3, directory: String? = nil) {
     self.members = members
@@ -56,6 +75,8 @@ public struct LocalMember: Sendable, Hashable {
   public let clientEndpoint: EtcdEndpoint
   public let peerURL: String
   public let directory: String
+  /// The ``LocalHost`` it runs on (nil: loopback).
+  public var host: String? = nil
   public var dataDir: String { directory + "/data" }
   public var logFile: String { directory + "/etcd.log" }
 }
@@ -82,6 +103,8 @@ public actor LocalCluster {
   private var order: [String] = []
   private var reaper: Process?
   private var isShutDown = false
+  /// Members ever placed on each host (their ports are never reused).
+  private var placedOnHost: [String: Int] = [:]
 
   private struct Record {
     var member: LocalMember
@@ -133,9 +156,15 @@ public actor LocalCluster {
 
   private func bootstrap() async throws {
     try startReaper()
-    let ports = try FreePort.pick(count: options.members * 2)
+    guard options.hosts.isEmpty || options.hosts.count >= options.members else {
+      throw LocalClusterError("\(options.members) members need as many hosts (\(options.hosts.count) given)")
+    }
+    let ports = options.hosts.isEmpty ? try FreePort.pick(count: options.members * 2) : []
     for i in 0..<options.members {
-      let member = try makeMember(name: "m\(i + 1)", clientPort: ports[2 * i], peerPort: ports[2 * i + 1])
+      let member =
+        options.hosts.isEmpty
+        ? try makeMember(name: "m\(i + 1)", clientPort: ports[2 * i], peerPort: ports[2 * i + 1])
+        : try makeMember(name: "m\(i + 1)", on: options.hosts[i])
       records[member.name] = Record(member: member, process: nil, state: .notStarted)
       order.append(member.name)
     }
@@ -235,8 +264,15 @@ public actor LocalCluster {
   /// ``startJoining(_:initialCluster:waitHealthy:)``.
   public func prepareMember(name: String) throws -> LocalMember {
     guard records[name] == nil else { throw LocalClusterError("a member named \"\(name)\" already exists") }
-    let ports = try FreePort.pick(count: 2)
-    let member = try makeMember(name: name, clientPort: ports[0], peerPort: ports[1])
+    let member: LocalMember
+    if options.hosts.isEmpty {
+      let ports = try FreePort.pick(count: 2)
+      member = try makeMember(name: name, clientPort: ports[0], peerPort: ports[1])
+    } else {
+      let load = Dictionary(grouping: records.values.compactMap(\.member.host), by: { $0 }).mapValues(\.count)
+      let host = options.hosts.min { load[$0.name, default: 0] < load[$1.name, default: 0] }!
+      member = try makeMember(name: name, on: host)
+    }
     records[name] = Record(member: member, process: nil, state: .notStarted)
     order.append(name)
     return member
@@ -349,7 +385,9 @@ public actor LocalCluster {
 
   // MARK: internals
 
-  private func makeMember(name: String, clientPort: Int, peerPort: Int) throws -> LocalMember {
+  private func makeMember(name: String, address: String = "127.0.0.1", clientPort: Int, peerPort: Int) throws
+    -> LocalMember
+  {
     let memberDir = directory + "/" + name
     if FileManager.default.fileExists(atPath: memberDir + "/data") {
       throw LocalClusterError(
@@ -358,8 +396,16 @@ public actor LocalCluster {
     try FileManager.default.createDirectory(atPath: memberDir, withIntermediateDirectories: true)
     let scheme: EtcdEndpoint.Scheme = options.tls == nil ? .http : .https
     return LocalMember(
-      name: name, clientEndpoint: EtcdEndpoint(scheme: scheme, host: "127.0.0.1", port: clientPort),
-      peerURL: "http://127.0.0.1:\(peerPort)", directory: memberDir)
+      name: name, clientEndpoint: EtcdEndpoint(scheme: scheme, host: address, port: clientPort),
+      peerURL: "http://\(address):\(peerPort)", directory: memberDir)
+  }
+
+  private func makeMember(name: String, on host: LocalHost) throws -> LocalMember {
+    let k = placedOnHost[host.name, default: 0]
+    placedOnHost[host.name] = k + 1
+    var member = try makeMember(name: name, address: host.address, clientPort: 2379 + 100 * k, peerPort: 2380 + 100 * k)
+    member.host = host.name
+    return member
   }
 
   private func launch(_ name: String, initialCluster: String, state: String) throws {
@@ -384,8 +430,13 @@ public actor LocalCluster {
     if let quota = options.quotaBackendBytes { args += ["--quota-backend-bytes", String(quota)] }
     args += options.extraArguments
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: options.etcdBinary)
-    process.arguments = args
+    if let launcher = options.hosts.first(where: { $0.name == m.host })?.launcher, let program = launcher.first {
+      process.executableURL = URL(fileURLWithPath: program)  // e.g. `ip netns exec NAME`, which execs etcd: same pid
+      process.arguments = Array(launcher.dropFirst()) + [options.etcdBinary] + args
+    } else {
+      process.executableURL = URL(fileURLWithPath: options.etcdBinary)
+      process.arguments = args
+    }
     if !FileManager.default.fileExists(atPath: m.logFile) {
       _ = FileManager.default.createFile(atPath: m.logFile, contents: nil)
     }

@@ -1,0 +1,245 @@
+/// One fault of a drill run and what followed it; times in seconds since the run began.
+public struct DrillEpisode: Sendable, Hashable, Codable {
+  public var member: String?
+  public var injectedAt: Double
+  /// The incident's confirmed failure (nil: not detected).
+  public var detectedAt: Double?
+  public var diagnosis: Fault?
+  /// When the drill undid the fault itself (thaw, heal), if it did.
+  public var undoneAt: Double?
+  public var repairs: [DrillRepair] = []
+  /// The first moment after the fault with every voter answering, one leader, writes accepted.
+  public var healthyAt: Double?
+  /// A new leader among the others while the fault lasted (leader faults).
+  public var newLeader: String?
+  /// The cut-off leader's own status no longer names itself leader.
+  public var oldLeaderSteppedDown: Bool?
+  /// When the drill stopped Vigil mid-repair, and started it again (kill-vigil).
+  public var vigilStoppedAt: Double?
+  public var vigilRestartedAt: Double?
+
+  public init(member: String?, injectedAt: Double) {
+    self.member = member
+    self.injectedAt = injectedAt
+  }
+
+  public var mttd: Double? { detectedAt.map { $0 - injectedAt } }
+  public var mttr: Double? { healthyAt.map { $0 - injectedAt } }
+}
+
+/// A repair plan Vigil ran during the run.
+public struct DrillRepair: Sendable, Hashable, Codable {
+  public var plan: Int64
+  public var runbook: Runbook
+  public var state: PlanState
+  public var startedAt: Double
+  public var finishedAt: Double?
+  public var steps: [DrillStep]
+
+  public init(plan: Int64, runbook: Runbook, state: PlanState, startedAt: Double, finishedAt: Double?, steps: [DrillStep]) {
+    self.plan = plan
+    self.runbook = runbook
+    self.state = state
+    self.startedAt = startedAt
+    self.finishedAt = finishedAt
+    self.steps = steps
+  }
+}
+
+public struct DrillStep: Sendable, Hashable, Codable {
+  public var label: String
+  public var startedAt: Double?
+  public var finishedAt: Double?
+  public var state: String
+
+  public init(label: String, startedAt: Double?, finishedAt: Double?, state: String) {
+    self.label = label
+    self.startedAt = startedAt
+    self.finishedAt = finishedAt
+    self.state = state
+  }
+}
+
+/// Latency of acknowledged operations in one phase of a run.
+public struct LatencySummary: Sendable, Hashable, Codable {
+  public var count: Int
+  public var p50: Double?
+  public var p99: Double?
+
+  public init(_ latencies: [Double]) {
+    let sorted = latencies.sorted()
+    count = sorted.count
+    p50 = DrillStatistics.percentile(sorted, 0.50)
+    p99 = DrillStatistics.percentile(sorted, 0.99)
+  }
+}
+
+/// What the recorded workload saw.
+public struct WorkloadSummary: Sendable, Hashable, Codable {
+  public var operations: Int
+  public var ok: Int
+  public var failed: Int
+  public var unknown: Int
+  /// Acknowledged writes (put, insert, swapped cas).
+  public var acknowledgedWrites: Int
+  public var before: LatencySummary
+  public var during: LatencySummary
+  public var after: LatencySummary
+  /// The longest stretch after the first fault with no acknowledged write through the whole-cluster client.
+  public var unavailableSeconds: Double
+  public var unavailableFrom: Double?
+
+  /// Sums up `history` split at `faultAt` and `recoveredAt`.
+  public init(_ history: [RecordedOperation], faultAt: Double, recoveredAt: Double?, wholeClusterClient: String) {
+    operations = history.count
+    ok = history.filter { $0.outcome == .ok }.count
+    failed = history.filter { $0.outcome == .failed }.count
+    unknown = history.filter { $0.outcome == .unknown }.count
+    let acked = history.filter { $0.outcome == .ok && $0.isWrite && ($0.kind != .cas || $0.succeeded == true) }
+    acknowledgedWrites = acked.count
+    let okOps = history.filter { $0.outcome == .ok }
+    let end = recoveredAt ?? .infinity
+    before = LatencySummary(okOps.filter { $0.invokedAt < faultAt }.map(\.latency))
+    during = LatencySummary(okOps.filter { $0.invokedAt >= faultAt && $0.invokedAt < end }.map(\.latency))
+    after = LatencySummary(okOps.filter { $0.invokedAt >= end }.map(\.latency))
+    // Unavailability: gaps between acknowledged writes of the whole-cluster client, from the last one before
+    // the fault on; a run that ends unavailable counts up to its last operation.
+    let writes = history.filter { $0.client == wholeClusterClient && $0.outcome == .ok && $0.isWrite }
+      .map(\.completedAt).sorted()
+    let lastEnd = history.map(\.completedAt).max() ?? faultAt
+    var points = [writes.last { $0 <= faultAt } ?? faultAt] + writes.filter { $0 > faultAt }
+    points.append(lastEnd)
+    var worst = 0.0
+    var from: Double?
+    for (a, b) in zip(points, points.dropFirst()) where b - a > worst {
+      worst = b - a
+      from = a
+    }
+    unavailableSeconds = worst
+    unavailableFrom = from
+  }
+}
+
+/// The verdict of one run.
+public struct DrillRun: Sendable, Hashable, Codable {
+  public var scenario: String
+  public var repeatIndex: Int
+  public var seed: UInt64
+  /// Wall-clock start (Unix seconds); every other time is relative to it.
+  public var startedAt: Double
+  public var endedAt: Double
+  public var episodes: [DrillEpisode]
+  public var workload: WorkloadSummary
+  public var lostWrites: [RecordedOperation]
+  public var phantomReads: Int
+  public var checker: LinearizabilityVerdict
+  /// Why the run failed (empty: passed).
+  public var problems: [String]
+
+  public init(
+    scenario: String, repeatIndex: Int, seed: UInt64, startedAt: Double, endedAt: Double, episodes: [DrillEpisode],
+    workload: WorkloadSummary, lostWrites: [RecordedOperation], phantomReads: Int, checker: LinearizabilityVerdict,
+    problems: [String]
+  ) {
+    self.scenario = scenario
+    self.repeatIndex = repeatIndex
+    self.seed = seed
+    self.startedAt = startedAt
+    self.endedAt = endedAt
+    self.episodes = episodes
+    self.workload = workload
+    self.lostWrites = lostWrites
+    self.phantomReads = phantomReads
+    self.checker = checker
+    self.problems = problems
+  }
+
+  public var passed: Bool { problems.isEmpty }
+
+  /// What went wrong, judged against the scenario's expectation.
+  public static func problems(
+    _ scenario: DrillScenario, episodes: [DrillEpisode], lost: Int, phantom: Int, checker: LinearizabilityVerdict
+  ) -> [String] {
+    var problems: [String] = []
+    if lost > 0 { problems.append("\(lost) acknowledged write(s) lost") }
+    if phantom > 0 { problems.append("\(phantom) serializable read(s) returned a value nobody wrote") }
+    switch checker.status {
+    case .violation: problems.append("the history is not linearizable (key \(checker.violation?.key ?? "?"))")
+    case .gaveUp: problems.append("the checker gave up on \(checker.undecidedKeys.count) key(s): not decided")
+    case .linearizable: break
+    }
+    let expect = scenario.expect
+    for e in episodes {
+      let who = e.member.map { "member \($0)" } ?? "the cluster"
+      if expect.detected, e.detectedAt == nil { problems.append("\(who): the fault was not detected") }
+      if let d = expect.diagnosis, e.detectedAt != nil, e.diagnosis != d {
+        problems.append("\(who): diagnosed \(e.diagnosis?.rawValue ?? "nothing"), expected \(d.rawValue)")
+      }
+      if let r = expect.runbook, !e.repairs.contains(where: { $0.runbook == r && $0.state == .succeeded }) {
+        let ran = e.repairs.map { "\($0.runbook.rawValue) \($0.state.rawValue)" }.joined(separator: ", ")
+        problems.append("\(who): no successful \(r.rawValue) (ran: \(ran.isEmpty ? "nothing" : ran))")
+      }
+      if e.healthyAt == nil { problems.append("\(who): the cluster was not verified healthy afterwards") }
+      if expect.newLeader, e.newLeader == nil { problems.append("\(who): no new leader was elected") }
+      if expect.oldLeaderStepsDown, e.oldLeaderSteppedDown != true {
+        problems.append("\(who): the cut-off leader did not step down")
+      }
+    }
+    return problems
+  }
+}
+
+/// min / median / max of a measure over repeats.
+public struct Spread: Sendable, Hashable, Codable {
+  public var count: Int
+  public var min: Double?
+  public var median: Double?
+  public var max: Double?
+
+  public init(_ values: [Double]) {
+    let sorted = values.sorted()
+    count = sorted.count
+    min = sorted.first
+    median = DrillStatistics.percentile(sorted, 0.5)
+    max = sorted.last
+  }
+}
+
+/// A scenario over its repeats.
+public struct DrillSummary: Sendable, Hashable, Codable {
+  public var scenario: String
+  public var runs: Int
+  public var passed: Int
+  public var mttd: Spread
+  public var mttr: Spread
+  public var unavailable: Spread
+  public var lostWrites: Int
+  public var violations: Int
+  public var undecided: Int
+  public var errors: Int
+  public var unknowns: Int
+
+  public init(scenario: String, runs: [DrillRun]) {
+    self.scenario = scenario
+    self.runs = runs.count
+    passed = runs.filter(\.passed).count
+    let episodes = runs.flatMap(\.episodes)
+    mttd = Spread(episodes.compactMap(\.mttd))
+    mttr = Spread(episodes.compactMap(\.mttr))
+    unavailable = Spread(runs.map(\.workload.unavailableSeconds))
+    lostWrites = runs.map(\.lostWrites.count).reduce(0, +)
+    violations = runs.filter { $0.checker.status == .violation }.count
+    undecided = runs.filter { $0.checker.status == .gaveUp }.count
+    errors = runs.map(\.workload.failed).reduce(0, +)
+    unknowns = runs.map(\.workload.unknown).reduce(0, +)
+  }
+}
+
+public enum DrillStatistics {
+  /// Nearest-rank percentile of sorted values (nil when empty).
+  public static func percentile(_ sorted: [Double], _ p: Double) -> Double? {
+    guard !sorted.isEmpty else { return nil }
+    let rank = Int((p * Double(sorted.count)).rounded(.up)) - 1
+    return sorted[Swift.min(Swift.max(rank, 0), sorted.count - 1)]
+  }
+}

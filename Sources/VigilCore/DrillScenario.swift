@@ -1,0 +1,139 @@
+/// What a drill does to the cluster.
+public enum DrillFaultKind: String, Sendable, Hashable, Codable, CaseIterable {
+  /// SIGKILL the member's process.
+  case kill
+  /// SIGSTOP it; SIGCONT after the duration (if Vigil has not replaced the process by then).
+  case freeze
+  /// SIGKILL it and delete its data dir.
+  case wipe
+  /// Cut it off with iptables rules in its network namespace; heal after the duration.
+  case partition
+  /// Fill the backend quota until etcd raises NOSPACE.
+  case fillQuota = "fill-quota"
+  /// Kill a member, wait until it is repaired, kill the next — every member once.
+  case rolling
+  /// Wipe and kill a member, then kill Vigil in the middle of the repair and start it again.
+  case killVigil = "kill-vigil"
+}
+
+/// Which member a fault hits.
+public enum DrillTarget: String, Sendable, Hashable, Codable {
+  case follower, leader
+  /// Every member in turn (rolling).
+  case each
+  /// The whole cluster (NOSPACE).
+  case cluster
+}
+
+/// Whom a partition cuts the member off from.
+public enum PartitionScope: String, Sendable, Hashable, Codable {
+  /// The other members only: Vigil and clients still reach it.
+  case peers
+  /// Everyone: its host drops off the network.
+  case everyone
+}
+
+/// Which packets a partition drops.
+public enum PartitionDirection: String, Sendable, Hashable, Codable {
+  case both
+  /// Only packets coming in.
+  case inbound
+  /// Only packets going out.
+  case outbound
+}
+
+/// What must happen for the drill to pass.
+public struct DrillExpectation: Sendable, Hashable, Codable {
+  /// The fault Vigil must name (nil: any incident, or none needed).
+  public var diagnosis: Fault?
+  /// Whether an incident must be opened.
+  public var detected: Bool
+  /// The runbook that must repair it (nil: no repair expected — the drill heals it).
+  public var runbook: Runbook?
+  /// A new leader must be elected among the rest while the fault lasts.
+  public var newLeader: Bool
+  /// The cut-off leader must report that it is no longer leader.
+  public var oldLeaderStepsDown: Bool
+
+  public init(
+    diagnosis: Fault? = nil, detected: Bool = true, runbook: Runbook? = nil, newLeader: Bool = false,
+    oldLeaderStepsDown: Bool = false
+  ) {
+    self.diagnosis = diagnosis
+    self.detected = detected
+    self.runbook = runbook
+    self.newLeader = newLeader
+    self.oldLeaderStepsDown = oldLeaderStepsDown
+  }
+}
+
+/// A drill as data: the fault, its target, how long it lasts, what must follow.
+public struct DrillScenario: Sendable, Hashable, Codable {
+  public var name: String
+  public var summary: String
+  public var fault: DrillFaultKind
+  public var target: DrillTarget
+  /// How long the fault lasts before the drill undoes it (freeze, partition); seconds.
+  public var duration: Double
+  public var scope: PartitionScope
+  public var direction: PartitionDirection
+  /// The cluster's `--quota-backend-bytes` (fill-quota needs a small one).
+  public var quotaBytes: Int64?
+  public var expect: DrillExpectation
+
+  public init(
+    name: String, summary: String, fault: DrillFaultKind, target: DrillTarget, duration: Double = 0,
+    scope: PartitionScope = .everyone, direction: PartitionDirection = .both, quotaBytes: Int64? = nil,
+    expect: DrillExpectation
+  ) {
+    self.name = name
+    self.summary = summary
+    self.fault = fault
+    self.target = target
+    self.duration = duration
+    self.scope = scope
+    self.direction = direction
+    self.quotaBytes = quotaBytes
+    self.expect = expect
+  }
+
+  /// Every built-in scenario, in the order a suite runs them.
+  public static let catalog: [DrillScenario] = [
+    DrillScenario(
+      name: "kill-follower", summary: "SIGKILL a follower", fault: .kill, target: .follower,
+      expect: DrillExpectation(diagnosis: .crashed, runbook: .restartMember)),
+    DrillScenario(
+      name: "kill-leader", summary: "SIGKILL the leader", fault: .kill, target: .leader,
+      expect: DrillExpectation(diagnosis: .crashed, runbook: .restartMember, newLeader: true)),
+    DrillScenario(
+      name: "freeze-follower", summary: "SIGSTOP a follower; SIGCONT after 20 s if still frozen", fault: .freeze,
+      target: .follower, duration: 20, expect: DrillExpectation(diagnosis: .hung, runbook: .unstickMember)),
+    DrillScenario(
+      name: "wipe-follower", summary: "SIGKILL a follower and delete its data dir", fault: .wipe, target: .follower,
+      expect: DrillExpectation(diagnosis: .dataLoss, runbook: .replaceMember)),
+    DrillScenario(
+      name: "partition-follower", summary: "cut a follower's host off the network for 6 s, then heal",
+      fault: .partition, target: .follower, duration: 6, scope: .everyone,
+      expect: DrillExpectation(diagnosis: .partitioned)),
+    DrillScenario(
+      name: "partition-leader", summary: "cut the leader off from its peers for 6 s (it must step down), then heal",
+      fault: .partition, target: .leader, duration: 6, scope: .peers,
+      expect: DrillExpectation(newLeader: true, oldLeaderStepsDown: true)),
+    DrillScenario(
+      name: "partition-heal", summary: "drop a follower's inbound packets for 3 s, then heal", fault: .partition,
+      target: .follower, duration: 3, scope: .everyone, direction: .inbound,
+      expect: DrillExpectation(detected: false)),
+    DrillScenario(
+      name: "fill-quota", summary: "fill a 24 MiB quota until NOSPACE", fault: .fillQuota, target: .cluster,
+      quotaBytes: 24 << 20, expect: DrillExpectation(diagnosis: .noSpace, runbook: .clearNoSpace)),
+    DrillScenario(
+      name: "rolling-kill", summary: "SIGKILL each member in turn, each after the last was repaired", fault: .rolling,
+      target: .each, expect: DrillExpectation(diagnosis: .crashed, runbook: .restartMember)),
+    DrillScenario(
+      name: "kill-vigil", summary: "wipe a follower; kill Vigil mid-replacement; start it again", fault: .killVigil,
+      target: .follower, expect: DrillExpectation(diagnosis: .dataLoss, runbook: .replaceMember)),
+  ]
+
+  /// The built-in scenario with this name.
+  public static func named(_ name: String) -> DrillScenario? { catalog.first { $0.name == name } }
+}

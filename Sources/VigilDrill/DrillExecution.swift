@@ -1,0 +1,356 @@
+import Foundation
+import Logging
+import NIOCore
+import VigilConfig
+import VigilCore
+import VigilEtcd
+import VigilLocal
+import VigilStore
+
+/// One run in progress: injects the scenario's faults while the workload runs,
+/// waits for the cluster to be verified healthy after each, then gathers what
+/// Vigil recorded and judges the run.
+actor DrillExecution {
+  let scenario: DrillScenario
+  let cluster: LocalCluster
+  let network: TestNetwork
+  let admin: DrillAdmin
+  let config: VigilConfiguration
+  let logger: Logger
+  private(set) var vigil: GuardUnderTest
+  let origin = ContinuousClock.now
+  let wallStart = Date().timeIntervalSince1970
+  let voters: Int
+
+  init(
+    scenario: DrillScenario, cluster: LocalCluster, network: TestNetwork, admin: DrillAdmin, config: VigilConfiguration,
+    logger: Logger, vigil: GuardUnderTest
+  ) {
+    self.scenario = scenario
+    self.cluster = cluster
+    self.network = network
+    self.admin = admin
+    self.config = config
+    self.logger = logger
+    self.vigil = vigil
+    self.voters = network.hosts.count
+  }
+
+  nonisolated func now() -> Double { (ContinuousClock.now - origin).seconds }
+  nonisolated func relative(_ epoch: Double) -> Double { epoch - wallStart }
+  var clusterName: String { config.clusters[0].name }
+
+  func perform(repeatIndex: Int, seed: UInt64, warmup: Duration, cooldown: Duration, recoveryTimeout: Duration)
+    async throws -> DrillOutcome
+  {
+    guard try await wait(timeout: .seconds(90), { await self.vigilSeesHealthy() }) else {
+      throw DrillError("Vigil did not see the fresh cluster healthy within 90 s")
+    }
+    var random = SeededRandom(seed: seed)
+    let recorder = WorkloadRecorder(origin: origin)
+    var clients: [WorkloadRecorder.Client] = []
+    for m in await cluster.members {
+      clients.append(.init(name: m.name, client: try EtcdClient(configuration: EtcdClientConfiguration(endpoints: [m.clientEndpoint]))))
+    }
+    clients.append(
+      .init(name: "cluster", client: try EtcdClient(configuration: EtcdClientConfiguration(endpoints: await cluster.endpoints))))
+    let workload = Task { await recorder.run(clients, seed: seed) }
+    var episodes: [DrillEpisode] = []
+    do {
+      try await Task.sleep(for: warmup)
+      episodes = try await inject(random: &random, timeout: recoveryTimeout)
+      try await Task.sleep(for: cooldown)
+    } catch {
+      workload.cancel()
+      await workload.value
+      for c in clients { await c.client.shutdown() }
+      throw error
+    }
+    workload.cancel()
+    await workload.value
+    for c in clients { await c.client.shutdown() }
+    let final = try await finalReads(recorder)
+    let history = await recorder.history
+    episodes = try gatherVigilRecords(episodes)
+
+    let checker = HistoryChecker().check(history)
+    let lost = HistoryChecker.lostWrites(history, final: final)
+    let phantom = HistoryChecker.phantomReads(history).count
+    let firstFault = episodes.first?.injectedAt ?? 0
+    let recovered = episodes.last?.healthyAt
+    let workloadSummary = WorkloadSummary(
+      history, faultAt: firstFault, recoveredAt: recovered, wholeClusterClient: "cluster")
+    let run = DrillRun(
+      scenario: scenario.name, repeatIndex: repeatIndex, seed: seed, startedAt: wallStart,
+      endedAt: Date().timeIntervalSince1970, episodes: episodes, workload: workloadSummary, lostWrites: lost,
+      phantomReads: phantom, checker: checker,
+      problems: DrillRun.problems(scenario, episodes: episodes, lost: lost.count, phantom: phantom, checker: checker))
+    return DrillOutcome(run: run, history: history)
+  }
+
+  // MARK: faults
+
+  func inject(random: inout SeededRandom, timeout: Duration) async throws -> [DrillEpisode] {
+    switch scenario.fault {
+    case .kill, .wipe, .freeze, .partition, .killVigil:
+      let victim = try await pick(scenario.target, random: &random)
+      return [try await episode(on: victim, timeout: timeout)]
+    case .fillQuota:
+      return [try await fillQuota(timeout: timeout)]
+    case .rolling:
+      var episodes: [DrillEpisode] = []
+      for member in await cluster.members.map(\.name) {
+        guard try await wait(timeout: .seconds(60), { await self.vigilSeesHealthy() }) else {
+          throw DrillError("Vigil did not see the cluster healthy again before killing \(member)")
+        }
+        episodes.append(try await episode(on: member, timeout: timeout))
+      }
+      return episodes
+    }
+  }
+
+  /// A member: a follower (seeded choice) or the leader.
+  func pick(_ target: DrillTarget, random: inout SeededRandom) async throws -> String {
+    let status = try await admin.whole.maintenance.status()
+    let members = try await admin.whole.cluster.list().filter { !$0.isLearner }
+    switch target {
+    case .leader:
+      guard let leader = members.first(where: { $0.id == status.leader }) else { throw DrillError("no leader to fault") }
+      return leader.name
+    default:
+      let followers = members.filter { $0.id != status.leader }.map(\.name).sorted()
+      guard !followers.isEmpty else { throw DrillError("no follower to fault") }
+      return followers[Int.random(in: 0..<followers.count, using: &random)]
+    }
+  }
+
+  /// Injects the scenario's fault on `victim` and waits until the cluster is verified healthy again.
+  func episode(on victim: String, timeout: Duration) async throws -> DrillEpisode {
+    let member = try await cluster.member(victim)
+    let wasLeader = try await admin.whole.maintenance.status().leader
+    let victimID = try await admin.whole.cluster.list().first { $0.name == victim }?.id
+    var e = DrillEpisode(member: victim, injectedAt: now())
+    logger.info("drill: injecting", metadata: ["drill.scenario": "\(scenario.name)", "member.name": "\(victim)"])
+    switch scenario.fault {
+    case .kill, .rolling: try await cluster.kill(victim)
+    case .wipe:
+      try await cluster.kill(victim)
+      try await cluster.wipe(victim)
+    case .freeze:
+      try await cluster.freeze(victim)
+      try await Task.sleep(for: .seconds(scenario.duration))
+      if try await cluster.state(of: victim) == .frozen {
+        try await cluster.unfreeze(victim)
+        e.undoneAt = now()
+      }
+    case .partition:
+      guard let host = member.host else { throw DrillError("member \(victim) is not on a test host") }
+      try await network.partition(host: host, scope: scenario.scope, direction: scenario.direction)
+      let until = ContinuousClock.now + .seconds(scenario.duration)
+      if scenario.expect.newLeader || scenario.expect.oldLeaderStepsDown {
+        (e.newLeader, e.oldLeaderSteppedDown) = await watchElection(
+          cutOff: member, cutOffID: victimID, oldLeader: wasLeader, until: until)
+      }
+      try await Task.sleep(until: until)
+      try await network.heal(host: host)
+      e.undoneAt = now()
+    case .killVigil:
+      try await cluster.kill(victim)
+      try await cluster.wipe(victim)
+      try await killVigilMidRepair(&e)
+    case .fillQuota:
+      break
+    }
+    if scenario.fault == .kill || scenario.fault == .rolling || scenario.fault == .wipe,
+      scenario.expect.newLeader || scenario.target == .leader
+    {
+      e.newLeader = try? await waitNewLeader(excluding: victimID)
+    }
+    try await waitHealthy(&e, timeout: timeout)
+    return e
+  }
+
+  /// While a leader is cut off: a new leader among the others, and the old one's own word that it stepped down.
+  func watchElection(cutOff: LocalMember, cutOffID: UInt64?, oldLeader: UInt64, until: ContinuousClock.Instant) async
+    -> (String?, Bool?)
+  {
+    var newLeader: String?
+    var steppedDown: Bool?
+    let others = await cluster.members.filter { $0.name != cutOff.name }
+    while ContinuousClock.now < until, newLeader == nil || steppedDown != true {
+      for m in others where newLeader == nil {
+        if let s = try? await admin.client(m.clientEndpoint).maintenance.status(), s.leader != 0, s.leader != oldLeader {
+          newLeader = (try? await admin.whole.cluster.list())?.first { $0.id == s.leader }?.name ?? String(s.leader, radix: 16)
+        }
+      }
+      if scenario.scope == .peers, let s = try? await admin.client(cutOff.clientEndpoint).maintenance.status() {
+        steppedDown = s.leader != s.memberID
+      }
+      try? await Task.sleep(for: .milliseconds(50))
+    }
+    return (newLeader, steppedDown)
+  }
+
+  func waitNewLeader(excluding id: UInt64?) async throws -> String? {
+    var found: String?
+    _ = try await wait(timeout: .seconds(30)) {
+      guard let s = try? await self.admin.whole.maintenance.status(), s.leader != 0, s.leader != id else { return false }
+      found = try? await self.admin.whole.cluster.list().first { $0.id == s.leader }?.name
+      return found != nil
+    }
+    return found
+  }
+
+  /// Waits for Vigil's replace-member plan to be past its first membership change, stops Vigil there (its
+  /// tasks cancelled mid-step, the plan left running in the journal) and starts a new Vigil on the same state.
+  func killVigilMidRepair(_ e: inout DrillEpisode) async throws {
+    let store = vigil.store
+    let name = clusterName
+    guard
+      try await wait(timeout: .seconds(60), poll: .milliseconds(10), {
+        let plans = (try? store.plans(cluster: name, states: [.running], limit: 5)) ?? []
+        return plans.contains { p in p.runbook == .replaceMember && p.steps.contains { $0.action == .remove && $0.state == .done } }
+      })
+    else { throw DrillError("Vigil did not start replacing the wiped member within 60 s") }
+    e.vigilStoppedAt = now()
+    await vigil.stop()
+    logger.info("drill: Vigil stopped mid-repair; starting it again")
+    vigil = try await GuardUnderTest.start(config: config, cluster: cluster, logger: logger)
+    e.vigilRestartedAt = now()
+  }
+
+  /// Fills the quota with history churn (large values over a few keys) until etcd answers NOSPACE.
+  func fillQuota(timeout: Duration) async throws -> DrillEpisode {
+    let value = String(repeating: "q", count: 256 << 10)
+    let filler = admin.whole.withCallTimeout(.seconds(10))
+    var i = 0
+    var e = DrillEpisode(member: nil, injectedAt: now())
+    var full = false
+    while !full {
+      do {
+        _ = try await filler.kv.put("/drill-fill/\(i % 4)", value)
+      } catch {
+        guard error.code == .noSpace else { throw DrillError("filling the quota: \(error)") }
+        full = true
+      }
+      i += 1
+      if i > 100_000 { throw DrillError("the quota was not exhausted after 100,000 writes") }
+    }
+    e.injectedAt = now()  // the fault is the moment etcd refuses writes
+    logger.info("drill: NOSPACE after \(i) fill writes")
+    try await waitHealthy(&e, timeout: timeout)
+    return e
+  }
+
+  // MARK: health
+
+  /// Waits until the drill itself verifies the cluster healthy: every member a voter and answering with one
+  /// leader, no alarm, and a write accepted. Independent of what Vigil reports.
+  func waitHealthy(_ e: inout DrillEpisode, timeout: Duration) async throws {
+    if try await wait(timeout: timeout, poll: .milliseconds(100), { await self.verifiedHealthy() }) {
+      e.healthyAt = now()
+    }
+  }
+
+  func verifiedHealthy() async -> Bool {
+    guard let members = try? await admin.whole.cluster.list(), members.count == voters,
+      members.allSatisfy({ !$0.isLearner && !$0.name.isEmpty })
+    else { return false }
+    var leaders: Set<UInt64> = []
+    for m in members {
+      guard let url = m.clientURLs.first, let endpoint = try? EtcdEndpoint(parsing: url),
+        let client = try? await admin.client(endpoint), let s = try? await client.maintenance.status(), s.leader != 0,
+        (try? await client.kv.range("/drill-verify")) != nil
+      else { return false }
+      leaders.insert(s.leader)
+    }
+    guard leaders.count == 1, let alarms = try? await admin.whole.maintenance.alarms(), alarms.isEmpty else { return false }
+    return (try? await admin.whole.kv.put("/drill-verify", "\(now())")) != nil
+  }
+
+  /// Vigil's view: every member healthy, no incident open.
+  func vigilSeesHealthy() async -> Bool {
+    guard await vigil.monitor.openIncidents.isEmpty, let view = await vigil.monitor.repairView(cluster: clusterName)
+    else { return false }
+    guard view.members.count == voters, view.members.allSatisfy({ $0.health == .healthy && !$0.isLearner }) else {
+      return false
+    }
+    return await vigil.monitor.health(of: clusterName) == .healthy
+  }
+
+  // MARK: afterwards
+
+  /// Reads every workload key through the cluster at the end: a final linearizable read of each register
+  /// joins the history; the set keys are returned for the lost-write check.
+  func finalReads(_ recorder: WorkloadRecorder) async throws -> [String: String] {
+    let client = admin.whole.withCallTimeout(.seconds(10))
+    var result: EtcdRangeResult?
+    for attempt in 0..<20 {
+      do {
+        result = try await client.kv.range(WorkloadRecorder.prefix, prefix: true)
+        break
+      } catch {
+        if attempt == 19 { throw DrillError("cannot read the workload's keys at the end: \(error)") }
+        try await Task.sleep(for: .milliseconds(500))
+      }
+    }
+    let t0 = now()
+    var values: [String: String] = [:]
+    for kv in result?.kvs ?? [] {
+      values[String(decoding: kv.key, as: UTF8.self)] = String(decoding: kv.value, as: UTF8.self)
+    }
+    let t1 = now()
+    for r in 0..<recorder.registers {
+      let key = recorder.registerKey(r)
+      _ = await recorder.record(
+        RecordedOperation(
+          id: 0, client: "final", kind: .get, key: key, consistency: .linearizable, invokedAt: t0, completedAt: t1,
+          outcome: .ok, read: values[key]))
+    }
+    return values
+  }
+
+  /// Detection and repairs from Vigil's own records (its history store), matched to each episode.
+  func gatherVigilRecords(_ episodes: [DrillEpisode]) throws -> [DrillEpisode] {
+    let incidents = try vigil.store.incidents(cluster: clusterName, limit: 500)
+    let plans = try vigil.store.plans(cluster: clusterName, limit: 500)
+    var result = episodes
+    for i in result.indices {
+      let from = result[i].injectedAt - 0.05
+      let to = i + 1 < result.count ? result[i + 1].injectedAt : .infinity
+      let inWindow = incidents.filter {
+        guard let d = $0.detectedAt else { return false }
+        return relative(d) >= from && relative(d) < to
+      }.sorted { $0.detectedAt! < $1.detectedAt! }
+      let mine = inWindow.first { $0.member == result[i].member } ?? (result[i].member == nil ? inWindow.first : nil)
+      if let mine {
+        result[i].detectedAt = relative(mine.detectedAt!)
+        result[i].diagnosis = mine.fault
+      }
+      result[i].repairs = plans.filter { relative($0.createdAt) >= from && relative($0.createdAt) < to }
+        .sorted { $0.createdAt < $1.createdAt }
+        .map { p in
+          DrillRepair(
+            plan: p.id, runbook: p.runbook, state: p.state, startedAt: relative(p.createdAt),
+            finishedAt: p.finishedAt.map(relative),
+            steps: p.steps.map {
+              DrillStep(
+                label: $0.label, startedAt: $0.startedAt.map(relative), finishedAt: $0.finishedAt.map(relative),
+                state: $0.state.rawValue)
+            })
+        }
+    }
+    return result
+  }
+
+  func wait(
+    timeout: Duration, poll: Duration = .milliseconds(50), _ condition: () async throws -> Bool
+  ) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+      if try await condition() { return true }
+      try await Task.sleep(for: poll)
+    }
+    return false
+  }
+}
