@@ -226,6 +226,11 @@ let package = Package(
       swiftSettings: strict
     ),
     .testTarget(
+      name: "VigilDrillTests",
+      dependencies: ["VigilDrill", "VigilConfig", "VigilEtcd", "VigilLocal", "VigilTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
       name: "VigilCLITests",
       dependencies: ["VigilCLI", "VigilTestKit"],
       swiftSettings: strict

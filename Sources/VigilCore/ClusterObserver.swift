@@ -11,6 +11,9 @@ public struct MemberTrack: Sendable, Hashable {
   /// Status samples in a row with the same raft index.
   public var unchangedSamples = 0
   public var hasLeader: Bool?
+  /// Its status call answered last time it was asked (a hung process answers nothing; a member cut off
+  /// from its peers still answers its status while its requests time out).
+  public var statusAnswering = false
   public var alarms: Set<String> = []
   public var lastFailure: ProbeFailureKind?
   public var tcpReachable: Bool?
@@ -92,6 +95,7 @@ public struct ClusterObserver: Sendable {
     t.unchangedSamples = t.lastRaftIndex == raftIndex ? t.unchangedSamples + 1 : 0
     t.lastRaftIndex = raftIndex
     t.hasLeader = leader != 0
+    t.statusAnswering = true
     t.alarms = alarms
     t.lastFailure = nil
     t.tcpReachable = true
@@ -107,9 +111,10 @@ public struct ClusterObserver: Sendable {
     return events
   }
 
-  /// A probe of the member failed.
-  public mutating func failed(name: String, kind: ProbeFailureKind, tcpReachable: Bool?) {
+  /// A probe of the member failed (`statusProbe`: the one that asks its status).
+  public mutating func failed(name: String, kind: ProbeFailureKind, tcpReachable: Bool?, statusProbe: Bool = false) {
     members[name, default: MemberTrack()].lastFailure = kind
+    if statusProbe { members[name, default: MemberTrack()].statusAnswering = false }
     if let tcpReachable { members[name, default: MemberTrack()].tcpReachable = tcpReachable }
   }
 
@@ -129,7 +134,7 @@ public struct ClusterObserver: Sendable {
     let peersMoving = members.contains { $0.key != name && $0.value.unchangedSamples == 0 && $0.value.lastRaftIndex != nil }
     var s = MemberSignals(
       name: name, health: health, lastFailure: t.lastFailure, tcpReachable: t.tcpReachable,
-      hasLeader: health == .healthy || t.lastFailure == nil ? t.hasLeader : nil,
+      hasLeader: health == .healthy || t.lastFailure == nil || t.statusAnswering ? t.hasLeader : nil,
       raftIndexStalled: t.unchangedSamples >= stallSamples && peersMoving, alarms: t.alarms,
       identityChanged: t.identityChanged, hashMismatch: t.hashMismatch, slowWrites: t.slowWrites,
       isLearner: t.isLearner)

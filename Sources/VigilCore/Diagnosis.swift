@@ -111,6 +111,12 @@ public enum Diagnoser {
           if m.hasLeader == false || m.raftIndexStalled {
             return Diagnosis(fault: .partitioned, member: m.name, reason: "answers Vigil but has no leader or a stalled raft index")
           }
+          if m.hasLeader == true {
+            // A hung process answers nothing; this one answers its status, but requests through it time out.
+            return Diagnosis(
+              fault: .partitioned, member: m.name,
+              reason: "answers its status but its requests time out: it cannot reach a quorum")
+          }
           return Diagnosis(fault: .hung, member: m.name, reason: "accepts connections but does not answer in time")
         }
         if m.tcpReachable == false {
@@ -138,7 +144,8 @@ public enum Diagnoser {
     let voters = members.filter { !$0.isLearner }
     let healthyVoters = voters.filter { $0.health == .healthy }.count
     let quorum = voters.count / 2 + 1
-    let downVoters = voters.filter { $0.health == .failed }.count
+    // A voter that refuses writes because of NOSPACE is alive: it counts toward the quorum.
+    let downVoters = voters.filter { $0.health == .failed && !$0.alarms.contains("NOSPACE") }.count
     if !voters.isEmpty && voters.count - downVoters < quorum {
       result.append(
         Diagnosis(

@@ -121,14 +121,29 @@ public struct HistoryChecker: Sendable {
   struct State: Hashable {
     var placed: [UInt64]
     var value: String?
+    /// Blind writes placed so far (the earliest ones: see ``search``).
+    var blindUsed = 0
   }
 
+  /// The value of a write nobody observed: every such write looks the same to the model.
+  static let blind = "\u{1}blind"
+
   /// Searches for an order of `ops` (one key) starting from `initial`.
+  ///
+  /// Blind writes — unknown puts whose value no read returned and no compare-and-swap expected — are
+  /// interchangeable: each leaves the register holding a value nothing will match, and each may take effect
+  /// at any time after its invoke. The search keeps only how many of them it has placed, not which, so a
+  /// stretch of timeouts (a NOSPACE or partition window) does not multiply the states it must visit.
   /// - Parameter collectFinals: explore every order and collect the values it can end with.
   func search(_ ops: [RecordedOperation], initial: String?, collectFinals: Bool = false)
     -> (answer: Answer, explored: Int, finals: Set<String?>)
   {
-    let entries = ops.map {
+    let observed = Set(ops.compactMap { $0.kind == .get ? $0.read : nil } + ops.compactMap { $0.kind == .cas ? $0.expected : nil })
+    let isBlind = { (op: RecordedOperation) -> Bool in
+      op.outcome == .unknown && (op.kind == .put || op.kind == .insert) && !observed.contains(op.value ?? "")
+    }
+    let blindInvokes = ops.filter(isBlind).map(\.invokedAt).sorted()
+    let entries = ops.filter { !isBlind($0) }.map {
       Entry(op: $0, invoke: $0.invokedAt, complete: $0.outcome == .ok ? $0.completedAt : .infinity, required: $0.outcome == .ok)
     }.sorted { ($0.invoke, $0.op.id) < ($1.invoke, $1.op.id) }
     let n = entries.count
@@ -139,6 +154,7 @@ public struct HistoryChecker: Sendable {
     struct Frame {
       var state: State
       var placedRequired: Int
+      /// Entry indexes; -1 places the next blind write.
       var candidates: [Int]
       var next: Int
     }
@@ -153,6 +169,10 @@ public struct HistoryChecker: Sendable {
         if e.invoke > horizon { break }
         result.append(i)
         if e.required { horizon = min(horizon, e.complete) }
+      }
+      // A blind write on a register already holding an unobserved value changes nothing.
+      if s.value != Self.blind, s.blindUsed < blindInvokes.count, blindInvokes[s.blindUsed] <= horizon {
+        result.append(-1)
       }
       return result
     }
@@ -191,15 +211,19 @@ public struct HistoryChecker: Sendable {
       let i = stack[top].candidates[stack[top].next]
       stack[top].next += 1
       let frame = stack[top]
-      guard let value = apply(entries[i], to: frame.state.value) else { continue }
       var next = frame.state
-      next.placed[i >> 6] |= 1 << UInt64(i & 63)
-      next.value = value
+      var placedRequired = frame.placedRequired
+      if i < 0 {
+        next.value = Self.blind
+        next.blindUsed += 1
+      } else {
+        guard let value = apply(entries[i], to: frame.state.value) else { continue }
+        next.placed[i >> 6] |= 1 << UInt64(i & 63)
+        next.value = value
+        if entries[i].required { placedRequired += 1 }
+      }
       guard seen.insert(next).inserted else { continue }
-      stack.append(
-        Frame(
-          state: next, placedRequired: frame.placedRequired + (entries[i].required ? 1 : 0), candidates: candidates(next),
-          next: 0))
+      stack.append(Frame(state: next, placedRequired: placedRequired, candidates: candidates(next), next: 0))
     }
     return (finals.isEmpty ? .violation : .linearizable, seen.count, finals)
   }

@@ -130,6 +130,7 @@ actor DrillExecution {
     let wasLeader = try await admin.whole.maintenance.status().leader
     let victimID = try await admin.whole.cluster.list().first { $0.name == victim }?.id
     var e = DrillEpisode(member: victim, injectedAt: now())
+    var thaw: Task<Double?, Never>?
     logger.info("drill: injecting", metadata: ["drill.scenario": "\(scenario.name)", "member.name": "\(victim)"])
     switch scenario.fault {
     case .kill, .rolling: try await cluster.kill(victim)
@@ -138,10 +139,14 @@ actor DrillExecution {
       try await cluster.wipe(victim)
     case .freeze:
       try await cluster.freeze(victim)
-      try await Task.sleep(for: .seconds(scenario.duration))
-      if try await cluster.state(of: victim) == .frozen {
-        try await cluster.unfreeze(victim)
-        e.undoneAt = now()
+      // Thawed after the duration unless Vigil replaced the process by then; health is awaited meanwhile.
+      let cluster = self.cluster
+      let duration = scenario.duration
+      thaw = Task {
+        try? await Task.sleep(for: .seconds(duration))
+        guard !Task.isCancelled, (try? await cluster.state(of: victim)) == .frozen else { return nil }
+        try? await cluster.unfreeze(victim)
+        return self.now()
       }
     case .partition:
       guard let host = member.host else { throw DrillError("member \(victim) is not on a test host") }
@@ -167,6 +172,10 @@ actor DrillExecution {
       e.newLeader = try? await waitNewLeader(excluding: victimID)
     }
     try await waitHealthy(&e, timeout: timeout)
+    if let thaw {
+      thaw.cancel()
+      e.undoneAt = await thaw.value
+    }
     return e
   }
 
@@ -322,7 +331,9 @@ actor DrillExecution {
         guard let d = $0.detectedAt else { return false }
         return relative(d) >= from && relative(d) < to
       }.sorted { $0.detectedAt! < $1.detectedAt! }
-      let mine = inWindow.first { $0.member == result[i].member } ?? (result[i].member == nil ? inWindow.first : nil)
+      let mine =
+        result[i].member == nil
+        ? (inWindow.first { $0.fault != nil } ?? inWindow.first) : inWindow.first { $0.member == result[i].member }
       if let mine {
         result[i].detectedAt = relative(mine.detectedAt!)
         result[i].diagnosis = mine.fault

@@ -84,6 +84,7 @@ public struct DrillRunner: Sendable {
     var vigilConfig = config
     vigilConfig.stateDir = runDir + "/vigil"
     vigilConfig.clusters = [config.clusters[0]]
+    vigilConfig.clusters[0].quotaBytes = options.quotaBackendBytes
     let admin: DrillAdmin
     do { admin = try DrillAdmin(cluster: cluster, endpoints: await cluster.endpoints) } catch {
       await cluster.shutdown()

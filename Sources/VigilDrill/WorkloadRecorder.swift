@@ -135,8 +135,12 @@ public actor WorkloadRecorder {
       return
     }
     switch e.code {
-    case .unreachable, .noSpace, .invalidArgument, .permissionDenied, .authenticationFailed, .tlsFailure:
+    case .unreachable, .invalidArgument, .permissionDenied, .authenticationFailed, .tlsFailure:
       op.outcome = .failed
+    case .noSpace where op.kind != .get:
+      // Not a clean refusal: the write that crosses the quota is applied and still answered NOSPACE
+      // (found by this checker), so every NOSPACE answer to a write may or may not have taken effect.
+      op.outcome = .unknown
     default:
       // A read that did not answer changed nothing; a write may have been applied.
       op.outcome = op.kind == .get ? .failed : .unknown

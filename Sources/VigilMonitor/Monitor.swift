@@ -212,7 +212,9 @@ public actor Monitor {
           cluster: target.cluster, member: member, memberID: st.memberID, clusterID: st.clusterID, leader: st.leader,
           raftIndex: st.raftIndex, alarms: result.memberAlarms, at: at)
       } else if !result.succeeded {
-        observers[target.cluster]?.failed(name: member, kind: result.failure ?? .other, tcpReachable: tcpReachable)
+        observers[target.cluster]?.failed(
+          name: member, kind: result.failure ?? .other, tcpReachable: tcpReachable,
+          statusProbe: target.probe.kind == .etcdMember)
         if result.failure == .refused, let dataDir = await clusters[target.cluster]?.dataDir(member) {
           let lost = !FileManager.default.fileExists(atPath: dataDir + "/member/snap/db")
           observers[target.cluster]?.update(name: member) { $0.dataDirLost = lost }
@@ -319,6 +321,12 @@ public actor Monitor {
     for d in found {
       let subject = d.member.map { "\(cluster)/\($0)" } ?? cluster
       if let change = book.diagnosed(subject: subject, d, at: at) { save(change) }
+    }
+    // NOSPACE is one alarm for the whole cluster (every member refuses writes): its incident names it too.
+    if let d = found.first(where: { $0.fault == .noSpace }),
+      let change = book.diagnosed(subject: cluster, Diagnosis(fault: .noSpace, member: nil, reason: d.reason), at: at)
+    {
+      save(change)
     }
   }
 

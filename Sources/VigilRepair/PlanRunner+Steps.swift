@@ -45,7 +45,9 @@ extension PlanRunner {
     case .promote:
       return try await promote(plan)
     case .compact:
-      return try await compact()
+      // A retry keeps no history: the kept revisions themselves may be what fills the quota (a burst of
+      // large writes just before NOSPACE), and the first attempt's verify-writes found it still full.
+      return try await compact(keep: plan.attempt > 1 ? 0 : settings.keepRevisions)
     case .defragment:
       return try await defragment(step.member)
     case .disarm:
@@ -251,10 +253,21 @@ extension PlanRunner {
     throw RuntimeError("etcd did not accept the promotion within \(memberTimeout): \(last)")
   }
 
-  func compact() async throws -> String {
+  /// Compacts keeping the last `keep` revisions; when the cluster's quota is known and the kept history
+  /// still fills over half of it (a burst of large writes just before NOSPACE), compacts to the current revision.
+  func compact(keep: Int) async throws -> String {
+    var detail = try await compactOnce(keep: keep)
+    if keep > 0, let quota = cluster.quotaBytes, let s = try? await client.maintenance.status(), s.dbSizeInUse > quota / 2 {
+      detail += "; still \(s.dbSizeInUse) bytes in use of the \(quota)-byte quota, so "
+      detail += try await compactOnce(keep: 0)
+    }
+    return detail
+  }
+
+  func compactOnce(keep: Int) async throws -> String {
     let status = try await client.maintenance.status()
-    let target = status.revision - Int64(settings.keepRevisions)
-    guard target > 0 else { return "revision \(status.revision): nothing older than the last \(settings.keepRevisions) to compact" }
+    let target = status.revision - Int64(keep)
+    guard target > 0 else { return "revision \(status.revision): nothing older than the last \(keep) to compact" }
     var failure: EtcdError?
     do { try await client.withCallTimeout(.seconds(120)).kv.compact(revision: target, physical: true) } catch {
       failure = error
@@ -263,7 +276,7 @@ extension PlanRunner {
       guard failure.message.contains("compacted") else { throw failure }
       return "already compacted past \(target)"
     }
-    return "compacted up to revision \(target) (keeping \(settings.keepRevisions))"
+    return "compacted up to revision \(target) (keeping \(keep))"
   }
 
   func defragment(_ name: String?) async throws -> String {

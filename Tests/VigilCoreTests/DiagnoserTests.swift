@@ -8,6 +8,8 @@ struct DiagnoserTests {
     (MemberSignals(name: "m1", health: .failed, lastFailure: .timeout, tcpReachable: true), .hung),
     (MemberSignals(name: "m1", health: .suspect, lastFailure: .timeout, tcpReachable: false), .partitioned),
     (MemberSignals(name: "m1", health: .failed, lastFailure: .timeout, tcpReachable: true, hasLeader: false), .partitioned),
+    // Its status answers (it claims a leader) but requests time out: cut off from a quorum, not hung.
+    (MemberSignals(name: "m1", health: .failed, lastFailure: .timeout, tcpReachable: true, hasLeader: true), .partitioned),
     (MemberSignals(name: "m1", health: .healthy, hasLeader: true, raftIndexStalled: true), .partitioned),
     (MemberSignals(name: "m1", health: .healthy, alarms: ["NOSPACE"]), .noSpace),
     (MemberSignals(name: "m1", health: .healthy, alarms: ["CORRUPT", "NOSPACE"]), .corruption),
@@ -56,6 +58,14 @@ struct DiagnoserTests {
     ]
     // Voters m1, m2: quorum 2, one failed → lost.
     #expect(Diagnoser.diagnose(cluster: members).first?.fault == .quorumLost)
+  }
+
+  @Test func votersRefusingWritesForNoSpaceAreAliveNotAQuorumLoss() {
+    let members = (1...3).map {
+      MemberSignals(name: "m\($0)", health: .failed, lastFailure: .other, hasLeader: true, alarms: ["NOSPACE"])
+    }
+    let result = Diagnoser.diagnose(cluster: members)
+    #expect(result.map(\.fault) == [.noSpace, .noSpace, .noSpace])
   }
 
   @Test func nobodyKnowingALeaderIsNoLeader() {

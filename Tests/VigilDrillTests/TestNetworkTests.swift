@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import Testing
+import VigilCore
+import VigilConfig
+import VigilDrill
+import VigilEtcd
+import VigilLocal
+
+/// The test hosts are real: namespaces, veth pairs, a bridge, iptables rules — and all gone afterwards.
+@Suite("Test network", .serialized)
+struct TestNetworkTests {
+  static func sh(_ args: [String]) async throws -> String {
+    try await ChildProcess.run(args[0], Array(args.dropFirst())).stdout
+  }
+
+  @Test func partitionRulesFollowScopeAndDirection() {
+    let peers = ["10.0.0.12", "10.0.0.13"]
+    #expect(
+      PartitionRules.rules(scope: .peers, direction: .both, peers: peers, interface: "n1") == [
+        ["-A", "VIGIL-IN", "-s", "10.0.0.12", "-j", "DROP"], ["-A", "VIGIL-OUT", "-d", "10.0.0.12", "-j", "DROP"],
+        ["-A", "VIGIL-IN", "-s", "10.0.0.13", "-j", "DROP"], ["-A", "VIGIL-OUT", "-d", "10.0.0.13", "-j", "DROP"],
+      ])
+    #expect(
+      PartitionRules.rules(scope: .everyone, direction: .inbound, peers: peers, interface: "n1") == [
+        ["-A", "VIGIL-IN", "-i", "n1", "-j", "DROP"]
+      ])
+    #expect(
+      PartitionRules.rules(scope: .everyone, direction: .outbound, peers: peers, interface: "n1") == [
+        ["-A", "VIGIL-OUT", "-o", "n1", "-j", "DROP"]
+      ])
+  }
+
+  @Test func hostsAreReachableCutOffHealedAndRemoved() async throws {
+    let net = try await TestNetwork.create(hosts: 2, logger: Logger(label: "test"))
+    do {
+      let namespaces = try await Self.sh(["/usr/sbin/ip", "netns", "list"])
+      #expect(namespaces.contains("\(net.id)-h1") && namespaces.contains("\(net.id)-h2"))
+      // A real etcd on host h1, reached from the root namespace (where Vigil runs) through the bridge.
+      var options = LocalClusterOptions(members: 1)
+      options.hosts = [net.hosts[0]]
+      let cluster = try await LocalCluster.start(options)
+      let endpoint = await cluster.endpoints[0]
+      #expect(endpoint.host == net.hosts[0].address)
+      var clientConfig = EtcdClientConfiguration(endpoints: [endpoint])
+      clientConfig.callTimeout = .seconds(1)
+      let client = try EtcdClient(configuration: clientConfig)
+      defer { Task { await client.shutdown() } }
+      let reach = { () async -> Bool in (try? await client.maintenance.status()) != nil }
+      #expect(await reach())
+      try await net.partition(host: "h1", scope: .everyone, direction: .both)
+      #expect(await net.partitioned == ["h1"])
+      #expect(!(await reach()))
+      try await net.heal(host: "h1")
+      #expect(await reach())
+      await cluster.shutdown()
+    } catch {
+      await net.remove()
+      throw error
+    }
+    await net.remove()
+    let after = try await Self.sh(["/usr/sbin/ip", "netns", "list"])
+    #expect(!after.contains(net.id))
+    let links = try await Self.sh(["/usr/sbin/ip", "link", "show"])
+    #expect(!links.contains(net.id))
+  }
+
+  @Test func aDrillRefusesAClusterNotMarkedDrillAllowed() throws {
+    let yaml = """
+      clusters:
+        - {name: prod, endpoints: ["http://127.0.0.1:2379"]}
+        - {name: lab, runtime: {kind: local, members: 3}, drillAllowed: true}
+        - {name: shared, endpoints: ["http://127.0.0.1:2379"], drillAllowed: true}
+      """
+    let config = try ConfigLoader.parse(yaml)
+    #expect(throws: DrillError.self) { try DrillRunner.drillCluster(config, named: "prod") }
+    do {
+      _ = try DrillRunner.drillCluster(config, named: "prod")
+    } catch {
+      #expect("\(error)".contains("clusters[prod].drillAllowed is false"))
+    }
+    do {
+      _ = try DrillRunner.drillCluster(config, named: "shared")
+    } catch {
+      #expect("\(error)".contains("clusters[shared].runtime is not local"))
+    }
+    do {
+      _ = try DrillRunner.drillCluster(config, named: "nope")
+    } catch {
+      #expect("\(error)".contains("--cluster nope: no such cluster"))
+    }
+    #expect(try DrillRunner.drillCluster(config, named: "lab").name == "lab")
+  }
+}
