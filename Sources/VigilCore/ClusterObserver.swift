@@ -11,12 +11,11 @@ public struct MemberTrack: Sendable, Hashable {
   /// Status samples in a row with the same raft index.
   public var unchangedSamples = 0
   public var hasLeader: Bool?
-  /// Its status call answered last time it was asked (a hung process answers nothing; a member cut off
-  /// from its peers still answers its status while its requests time out).
-  public var statusAnswering = false
   public var alarms: Set<String> = []
   public var lastFailure: ProbeFailureKind?
   public var tcpReachable: Bool?
+  /// When a TCP connect to it last failed (seconds since 1970).
+  public var lastUnreachableAt: Double?
   public var slowWrites = false
   public var hashMismatch = false
   public var dataDirLost = false
@@ -95,7 +94,6 @@ public struct ClusterObserver: Sendable {
     t.unchangedSamples = t.lastRaftIndex == raftIndex ? t.unchangedSamples + 1 : 0
     t.lastRaftIndex = raftIndex
     t.hasLeader = leader != 0
-    t.statusAnswering = true
     t.alarms = alarms
     t.lastFailure = nil
     t.tcpReachable = true
@@ -111,11 +109,11 @@ public struct ClusterObserver: Sendable {
     return events
   }
 
-  /// A probe of the member failed (`statusProbe`: the one that asks its status).
-  public mutating func failed(name: String, kind: ProbeFailureKind, tcpReachable: Bool?, statusProbe: Bool = false) {
+  /// A probe of the member failed.
+  public mutating func failed(name: String, kind: ProbeFailureKind, tcpReachable: Bool?, at: Double? = nil) {
     members[name, default: MemberTrack()].lastFailure = kind
-    if statusProbe { members[name, default: MemberTrack()].statusAnswering = false }
     if let tcpReachable { members[name, default: MemberTrack()].tcpReachable = tcpReachable }
+    if tcpReachable == false, let at { members[name, default: MemberTrack()].lastUnreachableAt = at }
   }
 
   public mutating func update(name: String, _ change: (inout MemberTrack) -> Void) {
@@ -128,18 +126,23 @@ public struct ClusterObserver: Sendable {
     return leaderChanges.count
   }
 
+  /// How long after its network path comes back a member's timeouts still count as the partition
+  /// (connections cut mid-flight recover at TCP's retransmission pace, seconds after the path heals).
+  public var partitionEcho: Double = 10
+
   /// The signals the diagnoser needs for one member.
-  public func signals(name: String, health: HealthState) -> MemberSignals {
+  public func signals(name: String, health: HealthState, now: Double? = nil) -> MemberSignals {
     let t = members[name] ?? MemberTrack()
     let peersMoving = members.contains { $0.key != name && $0.value.unchangedSamples == 0 && $0.value.lastRaftIndex != nil }
     var s = MemberSignals(
       name: name, health: health, lastFailure: t.lastFailure, tcpReachable: t.tcpReachable,
-      hasLeader: health == .healthy || t.lastFailure == nil || t.statusAnswering ? t.hasLeader : nil,
+      hasLeader: health == .healthy || t.lastFailure == nil ? t.hasLeader : nil,
       raftIndexStalled: t.unchangedSamples >= stallSamples && peersMoving, alarms: t.alarms,
       identityChanged: t.identityChanged, hashMismatch: t.hashMismatch, slowWrites: t.slowWrites,
       isLearner: t.isLearner)
     s.dataDirLost = t.dataDirLost
     s.raftIndexRegressed = t.raftIndexRegressed
+    if let now, let cut = t.lastUnreachableAt, now - cut < partitionEcho { s.recentlyUnreachable = true }
     return s
   }
 }

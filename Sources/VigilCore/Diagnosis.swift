@@ -45,6 +45,10 @@ public struct MemberSignals: Sendable, Hashable {
   public var dataDirLost: Bool = false
   /// Its raft index went backwards under the same member id (its log was lost).
   public var raftIndexRegressed: Bool = false
+  /// Its status probe is healthy (nil: no status probe).
+  public var statusAnswers: Bool? = nil
+  /// A TCP connect to it failed moments ago (its network path was cut and may just have come back).
+  public var recentlyUnreachable = false
 
   public init(
     name: String, health: HealthState, lastFailure: ProbeFailureKind? = nil, tcpReachable: Bool? = nil,
@@ -111,7 +115,12 @@ public enum Diagnoser {
           if m.hasLeader == false || m.raftIndexStalled {
             return Diagnosis(fault: .partitioned, member: m.name, reason: "answers Vigil but has no leader or a stalled raft index")
           }
-          if m.hasLeader == true {
+          if m.recentlyUnreachable {
+            return Diagnosis(
+              fault: .partitioned, member: m.name,
+              reason: "reachable again after being cut off; its connections are still recovering")
+          }
+          if m.statusAnswers == true {
             // A hung process answers nothing; this one answers its status, but requests through it time out.
             return Diagnosis(
               fault: .partitioned, member: m.name,

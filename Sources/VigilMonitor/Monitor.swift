@@ -213,8 +213,7 @@ public actor Monitor {
           raftIndex: st.raftIndex, alarms: result.memberAlarms, at: at)
       } else if !result.succeeded {
         observers[target.cluster]?.failed(
-          name: member, kind: result.failure ?? .other, tcpReachable: tcpReachable,
-          statusProbe: target.probe.kind == .etcdMember)
+          name: member, kind: result.failure ?? .other, tcpReachable: tcpReachable, at: at)
         if result.failure == .refused, let dataDir = await clusters[target.cluster]?.dataDir(member) {
           let lost = !FileManager.default.fileExists(atPath: dataDir + "/member/snap/db")
           observers[target.cluster]?.update(name: member) { $0.dataDirLost = lost }
@@ -314,7 +313,20 @@ public actor Monitor {
     guard let observer = observers[cluster] else { return }
     let listed = members[cluster] ?? []
     let signals = listed.map { m in
-      observer.signals(name: m.name, health: subjectStates["\(cluster)/\(m.name)", default: .unknown])
+      var s = observer.signals(
+        name: m.name, health: subjectStates["\(cluster)/\(m.name)", default: .unknown], now: at)
+      // Whether its status answered while a request through it was timing out: a hung process answers
+      // nothing, a member cut off from a quorum still answers its status.
+      let subject = "\(cluster)/\(m.name)"
+      let mine = targets.values.filter { $0.subject == subject }
+      if let status = mine.first(where: { $0.probe.kind == .etcdMember }).flatMap({ lastResults[$0.key] }) {
+        let failing = mine.filter { $0.probe.kind == .etcdKV }.compactMap { lastResults[$0.key] }
+          .filter { !$0.result.succeeded }
+        if let since = failing.map({ $0.at - $0.result.latency.seconds }).max() {
+          s.statusAnswers = status.result.memberStatus != nil && status.at > since
+        }
+      }
+      return s
     }
     let found = Diagnoser.diagnose(cluster: signals)
     diagnoses[cluster] = found

@@ -23,10 +23,19 @@ public struct EtcdMemberProbe: Sendable {
     var timer = StepTimer()
     do {
       let status = try await timer.step("status") { () async throws(EtcdError) in try await c.maintenance.status() }
-      // Learners answer Status but refuse the Alarm RPC.
-      let alarms =
-        status.isLearner
-        ? [] : try await timer.step("alarms") { () async throws(EtcdError) in try await c.maintenance.alarms() }
+      // Learners answer Status but refuse the Alarm RPC. The alarm list goes through raft: a member cut
+      // off from a quorum answers its status but not this, and the result says both.
+      var alarms: [EtcdAlarm] = []
+      if !status.isLearner {
+        do {
+          alarms = try await timer.step("alarms") { () async throws(EtcdError) in try await c.maintenance.alarms() }
+        } catch {
+          return ProbeResult(
+            probe: name, target: target, status: .critical, failure: ProbeFailureKind(error),
+            message: "status answered (term \(status.raftTerm), index \(status.raftIndex)); alarms: \(error.description)",
+            latency: timer.elapsed, steps: timer.steps, metrics: [:], memberStatus: status)
+        }
+      }
       let mine = alarms.filter { $0.memberID == status.memberID }.map(\.kind.rawValue)
       var metrics: [String: Double] = [
         "raft_index": Double(status.raftIndex), "raft_applied_index": Double(status.raftAppliedIndex),

@@ -8,8 +8,6 @@ struct DiagnoserTests {
     (MemberSignals(name: "m1", health: .failed, lastFailure: .timeout, tcpReachable: true), .hung),
     (MemberSignals(name: "m1", health: .suspect, lastFailure: .timeout, tcpReachable: false), .partitioned),
     (MemberSignals(name: "m1", health: .failed, lastFailure: .timeout, tcpReachable: true, hasLeader: false), .partitioned),
-    // Its status answers (it claims a leader) but requests time out: cut off from a quorum, not hung.
-    (MemberSignals(name: "m1", health: .failed, lastFailure: .timeout, tcpReachable: true, hasLeader: true), .partitioned),
     (MemberSignals(name: "m1", health: .healthy, hasLeader: true, raftIndexStalled: true), .partitioned),
     (MemberSignals(name: "m1", health: .healthy, alarms: ["NOSPACE"]), .noSpace),
     (MemberSignals(name: "m1", health: .healthy, alarms: ["CORRUPT", "NOSPACE"]), .corruption),
@@ -22,6 +20,25 @@ struct DiagnoserTests {
     #expect(d?.fault == expected)
     #expect(d?.member == "m1")
     #expect(d?.reason.isEmpty == false)
+  }
+
+  @Test func statusAnsweringWhileRequestsTimeOutIsCutOffNotHung() {
+    var s = MemberSignals(name: "m1", health: .failed, lastFailure: .timeout, tcpReachable: true)
+    s.statusAnswers = true
+    #expect(Diagnoser.diagnose(s)?.fault == .partitioned)
+    s.statusAnswers = false  // nothing answers: hung
+    #expect(Diagnoser.diagnose(s)?.fault == .hung)
+  }
+
+  @Test func timeoutsJustAfterTheNetworkPathCameBackAreStillThePartition() {
+    var o = ClusterObserver()
+    o.failed(name: "m1", kind: .timeout, tcpReachable: false, at: 100)
+    #expect(Diagnoser.diagnose(o.signals(name: "m1", health: .failed, now: 101))?.fault == .partitioned)
+    // The path heals: a TCP connect works, but calls on the old connection still time out.
+    o.failed(name: "m1", kind: .timeout, tcpReachable: true, at: 103)
+    #expect(Diagnoser.diagnose(o.signals(name: "m1", health: .failed, now: 103))?.fault == .partitioned)
+    // Long after, timeouts with the port open are a hang.
+    #expect(Diagnoser.diagnose(o.signals(name: "m1", health: .failed, now: 120))?.fault == .hung)
   }
 
   @Test func aHealthyMemberHasNoFault() {

@@ -161,17 +161,4 @@ struct ClusterObserverTests {
     #expect(!o.signals(name: "a", health: .healthy).raftIndexStalled)
     #expect(Diagnoser.diagnose(o.signals(name: "b", health: .healthy))?.fault == .partitioned)
   }
-
-  @Test func aMemberWhoseStatusAnswersWhileRequestsTimeOutIsCutOffNotHung() {
-    var o = ClusterObserver()
-    _ = o.status(name: "m1", memberID: 1, clusterID: 9, leader: 1, raftIndex: 10, alarms: [], at: 0)
-    // Its KV probe times out, yet its status keeps answering: partitioned.
-    o.failed(name: "m1", kind: .timeout, tcpReachable: true)
-    _ = o.status(name: "m1", memberID: 1, clusterID: 9, leader: 1, raftIndex: 10, alarms: [], at: 1)
-    o.failed(name: "m1", kind: .timeout, tcpReachable: true)
-    #expect(Diagnoser.diagnose(o.signals(name: "m1", health: .failed))?.fault == .partitioned)
-    // Once the status call times out too, nothing answers: hung.
-    o.failed(name: "m1", kind: .timeout, tcpReachable: true, statusProbe: true)
-    #expect(Diagnoser.diagnose(o.signals(name: "m1", health: .failed))?.fault == .hung)
-  }
 }
