@@ -62,13 +62,17 @@ struct DrillOptions: ParsableArguments {
     let output = out ?? "./vigil-drills/\(stamp)"
     var runner = DrillRunner(config: chosen, workDirectory: output + "/work", logger: logger)
     runner.keep = keep
-    return DrillSuite(runner: runner, outputDirectory: output) { print($0) }
+    return DrillSuite(runner: runner, outputDirectory: output) {
+      print($0)
+      fflush(nil)
+    }
   }
 
   func run(_ scenarios: [DrillScenario]) async throws {
     let suite = try suite()
     let seed = self.seed ?? UInt64.random(in: 1...999_999)
     print("vigil drill: \(scenarios.map(\.name).joined(separator: ", ")) × \(`repeat`), seed \(seed), reports in \(suite.outputDirectory)")
+    fflush(nil)
     let report: DrillReportWriter.SuiteReport
     do { report = try await suite.run(scenarios, repeats: `repeat`, seed: seed) } catch {
       throw CLIError("\(error)")

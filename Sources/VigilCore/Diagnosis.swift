@@ -49,6 +49,8 @@ public struct MemberSignals: Sendable, Hashable {
   public var statusAnswers: Bool? = nil
   /// A TCP connect to it failed moments ago (its network path was cut and may just have come back).
   public var recentlyUnreachable = false
+  /// The cluster is electing a leader or just elected one: requests time out everywhere for a moment.
+  public var electionUnderway = false
 
   public init(
     name: String, health: HealthState, lastFailure: ProbeFailureKind? = nil, tcpReachable: Bool? = nil,
@@ -126,6 +128,8 @@ public enum Diagnoser {
               fault: .partitioned, member: m.name,
               reason: "answers its status but its requests time out: it cannot reach a quorum")
           }
+          // Timeouts while the cluster elects a leader are the election's, not this member's.
+          if m.electionUnderway { return nil }
           return Diagnosis(fault: .hung, member: m.name, reason: "accepts connections but does not answer in time")
         }
         if m.tcpReachable == false {

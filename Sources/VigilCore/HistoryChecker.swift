@@ -32,6 +32,18 @@ public struct LinearizabilityVerdict: Sendable, Hashable, Codable {
   /// Keys whose search hit the bound (status gaveUp).
   public var undecidedKeys: [String]
   public var violation: LinearizabilityViolation?
+
+  public init(
+    status: Status, keys: Int, operations: Int, explored: Int, undecidedKeys: [String],
+    violation: LinearizabilityViolation?
+  ) {
+    self.status = status
+    self.keys = keys
+    self.operations = operations
+    self.explored = explored
+    self.undecidedKeys = undecidedKeys
+    self.violation = violation
+  }
 }
 
 /// Checks recorded histories against a key-value register model.

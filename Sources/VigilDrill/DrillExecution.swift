@@ -127,7 +127,8 @@ actor DrillExecution {
   /// Injects the scenario's fault on `victim` and waits until the cluster is verified healthy again.
   func episode(on victim: String, timeout: Duration) async throws -> DrillEpisode {
     let member = try await cluster.member(victim)
-    let wasLeader = try await admin.whole.maintenance.status().leader
+    let before = try await admin.whole.maintenance.status()
+    let wasLeader = before.leader
     let victimID = try await admin.whole.cluster.list().first { $0.name == victim }?.id
     var e = DrillEpisode(member: victim, injectedAt: now())
     var thaw: Task<Double?, Never>?
@@ -166,12 +167,13 @@ actor DrillExecution {
     case .fillQuota:
       break
     }
-    if scenario.fault == .kill || scenario.fault == .rolling || scenario.fault == .wipe,
-      scenario.expect.newLeader || scenario.target == .leader
-    {
-      e.newLeader = try? await waitNewLeader(excluding: victimID)
-    }
     try await waitHealthy(&e, timeout: timeout)
+    if e.newLeader == nil, e.healthyAt != nil, let s = try? await admin.whole.maintenance.status(), s.leader != 0,
+      s.raftTerm > before.raftTerm, s.leader != wasLeader || scenario.target == .leader
+    {
+      // An election happened after the fault (the old leader, restarted, may have won it again).
+      e.newLeader = (try? await admin.whole.cluster.list())?.first { $0.id == s.leader }?.name
+    }
     if let thaw {
       thaw.cancel()
       e.undoneAt = await thaw.value
@@ -198,16 +200,6 @@ actor DrillExecution {
       try? await Task.sleep(for: .milliseconds(50))
     }
     return (newLeader, steppedDown)
-  }
-
-  func waitNewLeader(excluding id: UInt64?) async throws -> String? {
-    var found: String?
-    _ = try await wait(timeout: .seconds(30)) {
-      guard let s = try? await self.admin.whole.maintenance.status(), s.leader != 0, s.leader != id else { return false }
-      found = try? await self.admin.whole.cluster.list().first { $0.id == s.leader }?.name
-      return found != nil
-    }
-    return found
   }
 
   /// Waits for Vigil's replace-member plan to be past its first membership change, stops Vigil there (its

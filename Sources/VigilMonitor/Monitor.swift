@@ -312,6 +312,10 @@ public actor Monitor {
   func diagnose(_ cluster: String, at: Double) {
     guard let observer = observers[cluster] else { return }
     let listed = members[cluster] ?? []
+    // Electing (some member answers with no leader) or elected in the last 5 s.
+    let electing =
+      (observer.leaderChanges.last.map { at - $0 < 5 } ?? false)
+      || observer.members.values.contains { $0.hasLeader == false && $0.lastFailure == nil }
     let signals = listed.map { m in
       var s = observer.signals(
         name: m.name, health: subjectStates["\(cluster)/\(m.name)", default: .unknown], now: at)
@@ -326,6 +330,7 @@ public actor Monitor {
           s.statusAnswers = status.result.memberStatus != nil && status.at > since
         }
       }
+      s.electionUnderway = electing
       return s
     }
     let found = Diagnoser.diagnose(cluster: signals)

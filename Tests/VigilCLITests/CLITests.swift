@@ -53,6 +53,9 @@ struct CLITests {
     (["cluster", "up", "--members", "0"], "--members 0 is out of range"),
     (["bench", "kv", "--callers", "x"], "--callers \"x\""),
     (["frobnicate"], "Unexpected argument 'frobnicate'"),
+    (["drill", "run", "nope"], "unknown scenario \"nope\" (expected one of: kill-follower, kill-leader"),
+    (["drill", "suite", "--repeat", "0"], "--repeat 0 is out of range"),
+    (["drill", "suite", "--cluster", "prod"], "--cluster prod: no such cluster"),
   ])
   func badArgumentsGiveOneClearLine(args: [String], expected: String) async throws {
     let run = try await VigilRun.run(args)

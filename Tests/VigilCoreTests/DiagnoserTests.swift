@@ -30,6 +30,14 @@ struct DiagnoserTests {
     #expect(Diagnoser.diagnose(s)?.fault == .hung)
   }
 
+  @Test func timeoutsDuringAnElectionAreNotAHang() {
+    var s = MemberSignals(name: "m1", health: .failed, lastFailure: .timeout, tcpReachable: true)
+    s.electionUnderway = true
+    #expect(Diagnoser.diagnose(s) == nil)
+    s.lastFailure = .refused  // a crash is still a crash
+    #expect(Diagnoser.diagnose(s)?.fault == .crashed)
+  }
+
   @Test func timeoutsJustAfterTheNetworkPathCameBackAreStillThePartition() {
     var o = ClusterObserver()
     o.failed(name: "m1", kind: .timeout, tcpReachable: false, at: 100)
