@@ -176,6 +176,9 @@ public final class EtcdClient: Sendable {
           }
           failures.append(error)
         case .timedOut(let error):
+          // This call's deadline is spent; the next call starts at another member, so a frozen member
+          // costs one timeout, not one per call until it answers again.
+          if count > 1 { advancePreferred(from: index) }
           if idempotent { throw error }
           var e = error
           e.message += "; the write may or may not have been applied"

@@ -20,6 +20,25 @@ struct FailoverTests {
     }
   }
 
+  @Test func aCallThatTimesOutOnAFrozenMemberMovesTheNextCallElsewhere() async throws {
+    try await withTestCluster { cluster, base in
+      try await base.kv.put("/z", "1")
+      let client = base.withCallTimeout(.milliseconds(500))
+      let first = client.endpointInUse
+      #expect(first == (await cluster.endpoints[0]))
+      try await cluster.freeze("m1")
+      do {
+        _ = try await client.kv.get("/z")
+        Issue.record("a frozen member answered")
+      } catch let error as EtcdError {
+        #expect(error.code == .timedOut)
+      }
+      #expect(client.endpointInUse != first)
+      #expect(try await client.kv.get("/z")?.valueString == "1")  // answered by another member
+      try await cluster.unfreeze("m1")
+    }
+  }
+
   @Test func aPinnedClientDoesNotFailOver() async throws {
     try await withTestCluster { cluster, client in
       let m2 = try await cluster.member("m2")
