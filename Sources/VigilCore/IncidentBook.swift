@@ -139,10 +139,17 @@ public struct IncidentBook: Sendable {
     let text = "\(d.fault.rawValue): \(d.reason)"
     guard incident.timeline.last(where: { $0.kind == "diagnosis" })?.text != text else { return nil }
     let event = IncidentEvent(at: at, kind: "diagnosis", text: text)
-    if incident.fault.map({ Self.weight(d.fault) > Self.weight($0) }) ?? true {
+    // Once Vigil has acted, what its own repair causes (a member it killed to unstick refuses connections
+    // while it restarts) does not rename the fault; definite evidence of lost data still does.
+    let acted = incident.timeline.contains { $0.kind == "repair" }
+    let liveness: Set<Fault> = [.crashed, .hung, .partitioned]
+    if incident.fault.map({ Self.weight(d.fault) > Self.weight($0) && !(acted && liveness.contains(d.fault)) }) ?? true {
       incident.fault = d.fault
       incident.diagnosis = d.reason
     }
+    // Lost data, corruption and NOSPACE are definite evidence: detected as soon as they are named, even
+    // before the probes confirm a failure (Vigil may repair it before they do).
+    if incident.detectedAt == nil, [.dataLoss, .corruption, .noSpace].contains(d.fault) { incident.detectedAt = at }
     incident.timeline.append(event)
     open[subject] = incident
     return .updated(incident, added: [event])

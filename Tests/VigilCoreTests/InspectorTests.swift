@@ -110,6 +110,34 @@ struct IncidentBookTests {
     #expect(book.open.isEmpty)
   }
 
+  @Test func whatARepairCausesDoesNotRenameTheFaultButLostDataDoes() {
+    var book = IncidentBook()
+    _ = book.transition(
+      cluster: "c", subject: "c/m1", member: "m1", HealthTransition(from: .healthy, to: .failed, evidence: []), at: 10,
+      lastGoodAt: 9)
+    _ = book.diagnosed(subject: "c/m1", Diagnosis(fault: .hung, member: "m1", reason: "no answer"), at: 10)
+    let id = book.open["c/m1"]!.id
+    _ = book.repaired(incident: id, text: "plan unstick-member", at: 11, recovered: false)
+    // Vigil killed it to restart it: refused connections for a moment.
+    _ = book.diagnosed(subject: "c/m1", Diagnosis(fault: .crashed, member: "m1", reason: "refused"), at: 11.1)
+    #expect(book.open["c/m1"]?.fault == .hung)
+    #expect(book.open["c/m1"]?.timeline.last?.text.hasPrefix("crashed") == true)  // still on the timeline
+    _ = book.diagnosed(subject: "c/m1", Diagnosis(fault: .dataLoss, member: "m1", reason: "empty data dir"), at: 12)
+    #expect(book.open["c/m1"]?.fault == .dataLoss)
+  }
+
+  @Test func lostDataIsDetectedWhenNamedEvenBeforeAConfirmedFailure() {
+    var book = IncidentBook()
+    _ = book.transition(
+      cluster: "c", subject: "c/m1", member: "m1", HealthTransition(from: .healthy, to: .suspect, evidence: []), at: 10,
+      lastGoodAt: 9.8)
+    _ = book.diagnosed(subject: "c/m1", Diagnosis(fault: .crashed, member: "m1", reason: "refused"), at: 10)
+    #expect(book.open["c/m1"]?.detectedAt == nil)  // a suspicion is not a detection
+    _ = book.diagnosed(subject: "c/m1", Diagnosis(fault: .dataLoss, member: "m1", reason: "empty data dir"), at: 10.1)
+    #expect(book.open["c/m1"]?.detectedAt == 10.1)
+    #expect(abs((book.open["c/m1"]?.mttd ?? 0) - 0.3) < 1e-9)
+  }
+
   @Test func restoredIncidentsCloseAndRetiredSubjectsEnd() {
     let old = Incident(id: 3, cluster: "c", subject: "c/m2", member: "m2", openedAt: 1, onsetAt: 1, worst: .failed)
     var book = IncidentBook(restoring: [old])
