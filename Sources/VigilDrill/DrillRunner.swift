@@ -86,7 +86,7 @@ public struct DrillRunner: Sendable {
     vigilConfig.clusters = [config.clusters[0]]
     vigilConfig.clusters[0].quotaBytes = options.quotaBackendBytes
     let admin: DrillAdmin
-    do { admin = try DrillAdmin(cluster: cluster, endpoints: await cluster.endpoints) } catch {
+    do { admin = try DrillAdmin(endpoints: await cluster.endpoints) } catch {
       await cluster.shutdown()
       throw error
     }
@@ -115,36 +115,5 @@ public struct DrillRunner: Sendable {
       await cluster.shutdown()
       throw error
     }
-  }
-}
-
-/// The drill's own clients: one per member endpoint (made as members come and go) and one for the cluster.
-actor DrillAdmin {
-  let cluster: LocalCluster
-  private var pinned: [String: EtcdClient] = [:]
-  let whole: EtcdClient
-
-  init(cluster: LocalCluster, endpoints: [EtcdEndpoint]) throws {
-    self.cluster = cluster
-    whole = try EtcdClient(configuration: Self.config(endpoints: endpoints))
-  }
-
-  static func config(endpoints: [EtcdEndpoint], timeout: TimeAmount = .seconds(2)) -> EtcdClientConfiguration {
-    var c = EtcdClientConfiguration(endpoints: endpoints)
-    c.callTimeout = timeout
-    return c
-  }
-
-  func client(_ endpoint: EtcdEndpoint) throws -> EtcdClient {
-    if let c = pinned[endpoint.description] { return c }
-    let c = try EtcdClient(configuration: Self.config(endpoints: [endpoint], timeout: .milliseconds(500)))
-    pinned[endpoint.description] = c
-    return c
-  }
-
-  func shutdown() async {
-    for c in pinned.values { await c.shutdown() }
-    pinned = [:]
-    await whole.shutdown()
   }
 }

@@ -36,6 +36,8 @@ public actor Monitor {
   // What the engine believes.
   var detectors: [String: FailureDetector] = [:]
   var lastResults: [String: (result: ProbeResult, at: Double, runs: Int)] = [:]
+  /// Status results in a row that carried the member's status, per etcd.member target.
+  var statusStreak: [String: Int] = [:]
   var subjectStates: [String: HealthState] = [:]
   var lastGood: [String: Double] = [:]
   var observers: [String: ClusterObserver] = [:]
@@ -175,6 +177,7 @@ public actor Monitor {
     wakeups[key] = nil
     detectors[key] = nil
     lastResults[key] = nil
+    statusStreak[key] = nil
   }
 
   /// After a member probe timed out: does its client port still accept TCP? (hung vs cut off)
@@ -203,6 +206,9 @@ public actor Monitor {
         failure: result.failure?.rawValue, latency: result.latency.seconds, message: result.message))
     let runs = (lastResults[target.key]?.runs ?? 0) + 1
     lastResults[target.key] = (result, at, runs)
+    if target.probe.kind == .etcdMember {
+      statusStreak[target.key] = result.memberStatus == nil ? 0 : statusStreak[target.key, default: 0] + 1
+    }
 
     // What the result says about its member.
     if let member = target.member {
@@ -323,11 +329,13 @@ public actor Monitor {
       // nothing, a member cut off from a quorum still answers its status.
       let subject = "\(cluster)/\(m.name)"
       let mine = targets.values.filter { $0.subject == subject }
-      if let status = mine.first(where: { $0.probe.kind == .etcdMember }).flatMap({ lastResults[$0.key] }) {
+      if let statusTarget = mine.first(where: { $0.probe.kind == .etcdMember }), let status = lastResults[statusTarget.key] {
         let failing = mine.filter { $0.probe.kind == .etcdKV }.compactMap { lastResults[$0.key] }
           .filter { !$0.result.succeeded }
         if let since = failing.map({ $0.at - $0.result.latency.seconds }).max() {
-          s.statusAnswers = status.result.memberStatus != nil && status.at > since
+          // Two answers in a row, the last one after that request began: a status answered just before
+          // a freeze does not count.
+          s.statusAnswers = statusStreak[statusTarget.key, default: 0] >= 2 && status.at > since
         }
       }
       s.electionUnderway = electing
