@@ -116,8 +116,14 @@ public struct RepairPlanner: Sendable {
         continue
       }
       // Members that answer but refuse writes under the NOSPACE alarm are not a storm: that is one cluster-wide fault.
+      // Under the alarm every member refuses writes, some before their own alarm is read: only a member with
+      // a fault of its own counts then.
       let noSpace = Set(view.diagnoses.filter { $0.fault == .noSpace }.compactMap(\.member))
-      let failed = view.failedMembers.filter { !noSpace.contains($0.name) }
+      let clusterNoSpace = view.diagnoses.contains { $0.fault == .noSpace }
+      let failed = view.failedMembers.filter { m in
+        guard !noSpace.contains(m.name) else { return false }
+        return !clusterNoSpace || view.diagnoses.contains { $0.member == m.name && $0.fault != .noSpace }
+      }
       if failed.count > settings.stormMaxFailedMembers {
         let reason =
           "storm brake: \(failed.count) members failed at once (\(failed.map(\.name).joined(separator: ", "))); more than \(settings.stormMaxFailedMembers) is likely the network or Vigil itself"

@@ -153,22 +153,15 @@ public actor TestNetwork {
 
   /// Removes the network when the owner dies without calling ``remove()``.
   private func startReaper() throws {
-    let owner = getpid()
     let names = hosts.indices.map { namespace($0) }.joined(separator: " ")
     let links = (hosts.indices.map { hostSide($0) } + [bridge]).joined(separator: " ")
-    let script = """
-      while kill -0 \(owner) 2>/dev/null; do sleep 0.5; done
+    let cleanup = """
       for n in \(names); do \(Self.ip) netns del "$n" 2>/dev/null; done
       for l in \(links); do \(Self.ip) link del "$l" 2>/dev/null; done
       """
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", script]
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    do { try process.run() } catch { throw DrillError("cannot start the network reaper: \(error.localizedDescription)") }
-    reaper = process
+    do { reaper = try Reaper.start(cleanup: cleanup) } catch {
+      throw DrillError("cannot start the network reaper: \(error.localizedDescription)")
+    }
   }
 }
 

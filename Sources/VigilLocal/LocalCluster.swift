@@ -490,21 +490,10 @@ public actor LocalCluster {
   /// A shell loop that outlives nothing: it waits for this process to die,
   /// then SIGKILLs every etcd whose pid file is still in the state directory.
   private func startReaper() throws {
-    let owner = getpid()
-    let script = """
-      while kill -0 \(owner) 2>/dev/null; do sleep 0.5; done
-      for f in '\(directory)'/*/etcd.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
-      """
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", script]
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    do { try process.run() } catch {
+    let cleanup = "for f in '\(directory)'/*/etcd.pid; do [ -f \"$f\" ] && kill -9 \"$(cat \"$f\")\" 2>/dev/null; done"
+    do { reaper = try Reaper.start(cleanup: cleanup) } catch {
       throw LocalClusterError("cannot start the process reaper: \(error.localizedDescription)")
     }
-    reaper = process
   }
 
   @discardableResult

@@ -179,4 +179,19 @@ extension RepairPlannerTests {
     let p = Self.plans(planner.decide([v], now: 0))
     #expect(p.count == 1 && p.first?.runbook == .clearNoSpace && p.first?.member == nil)
   }
+
+  @Test func membersRefusingWritesBeforeTheirOwnAlarmIsReadAreNotAStorm() {
+    // Found by the fill-quota drill: m2 and m3 failed their write probes on NOSPACE before their status
+    // probes read the alarm; the storm brake handed the cluster to a person.
+    var planner = RepairPlanner()
+    let d = [Diagnosis(fault: .noSpace, member: "m1", reason: "NOSPACE alarm raised")]
+    let v = Self.view(["m1": .failed, "m2": .failed, "m3": .failed], diagnoses: d)
+    let p = Self.plans(planner.decide([v], now: 0))
+    #expect(p.first?.runbook == .clearNoSpace)
+    // A member with a fault of its own still counts.
+    var other = RepairPlanner()
+    let crashed = d + [Diagnosis(fault: .crashed, member: "m2", reason: "refused"), Diagnosis(fault: .crashed, member: "m3", reason: "refused")]
+    let w = Self.view(["m1": .failed, "m2": .failed, "m3": .failed], diagnoses: crashed)
+    #expect(Self.escalations(other.decide([w], now: 0)).first?.contains("storm brake") == true)
+  }
 }
