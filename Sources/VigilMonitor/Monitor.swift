@@ -322,13 +322,14 @@ public actor Monitor {
     let electing =
       (observer.leaderChanges.last.map { at - $0 < 5 } ?? false)
       || observer.members.values.contains { $0.hasLeader == false && $0.lastFailure == nil }
+    let bySubject = Dictionary(grouping: targets.values.filter { $0.cluster == cluster }, by: \.subject)
     let signals = listed.map { m in
       var s = observer.signals(
         name: m.name, health: subjectStates["\(cluster)/\(m.name)", default: .unknown], now: at)
       // Whether its status answered while a request through it was timing out: a hung process answers
       // nothing, a member cut off from a quorum still answers its status.
       let subject = "\(cluster)/\(m.name)"
-      let mine = targets.values.filter { $0.subject == subject }
+      let mine = bySubject[subject] ?? []
       if let statusTarget = mine.first(where: { $0.probe.kind == .etcdMember }), let status = lastResults[statusTarget.key] {
         let failing = mine.filter { $0.probe.kind == .etcdKV }.compactMap { lastResults[$0.key] }
           .filter { !$0.result.succeeded }
