@@ -77,8 +77,8 @@ struct ConfigReader {
       let map = mapping(
         root, "",
         keys: [
-          "stateDir", "listen", "tiers", "detector", "inspections", "scheduler", "history", "repair", "probeSuites",
-          "groups", "clusters",
+          "stateDir", "listen", "tiers", "detector", "inspections", "scheduler", "history", "repair", "watchdog",
+          "probeSuites", "groups", "clusters",
         ])
     else { return c }
     if let n = map["stateDir"], let s = string(n, "stateDir") { c.stateDir = s }
@@ -97,6 +97,7 @@ struct ConfigReader {
     if let n = map["scheduler"] { c.scheduler = scheduler(n) }
     if let n = map["history"] { c.history = history(n) }
     if let n = map["repair"] { c.repair = repair(n) }
+    if let n = map["watchdog"] { c.watchdog = watchdog(n) }
     if let n = map["probeSuites"] { c.probeSuites = list(n, "probeSuites") { r, n, p in r.suite(n, p) } }
     if let n = map["groups"] { c.groups = list(n, "groups") { r, n, p in r.group(n, p) } }
     if let n = map["clusters"] {
@@ -186,6 +187,23 @@ struct ConfigReader {
     if let n = map["jitter"], let v = double(n, "scheduler.jitter", 0...0.5) { s.jitter = v }
     if let n = map["membershipInterval"], let v = duration(n, "scheduler.membershipInterval") { s.membershipInterval = v }
     return s
+  }
+
+  mutating func watchdog(_ node: Node) -> WatchdogConfig {
+    var w = WatchdogConfig()
+    guard let map = mapping(node, "watchdog", keys: ["stallPeriods", "minimumStall", "stallAfter"]) else { return w }
+    if let n = map["stallPeriods"], let v = double(n, "watchdog.stallPeriods", 2...1000) { w.stallPeriods = v }
+    if let n = map["minimumStall"], let v = duration(n, "watchdog.minimumStall") { w.minimumStall = v }
+    if let n = map["stallAfter"] {
+      if n.string == "off" {
+        w.stallAfter = nil
+      } else if case .scalar(let text) = n, let v = ConfigDuration(parsing: text.string), v.duration > .zero {
+        w.stallAfter = v
+      } else {
+        problem("watchdog.stallAfter", n, "\"\(n.string ?? "?")\" is not a positive duration or off (e.g. 60s, 2m, off)")
+      }
+    }
+    return w
   }
 
   mutating func history(_ node: Node) -> HistoryConfig {

@@ -14,6 +14,7 @@ public struct VigilConfiguration: Sendable, Hashable, Encodable {
   public var scheduler: SchedulerConfig = SchedulerConfig()
   public var history: HistoryConfig = HistoryConfig()
   public var repair: RepairConfig = RepairConfig()
+  public var watchdog: WatchdogConfig = WatchdogConfig()
   public var probeSuites: [ProbeSuiteConfig] = []
   public var groups: [GroupConfig] = []
   public var clusters: [ClusterConfig] = []
@@ -94,6 +95,28 @@ public struct SchedulerConfig: Sendable, Hashable, Encodable {
   public var jitter = 0.1
   /// How often each cluster's member list is read to notice membership changes.
   public var membershipInterval: ConfigDuration = .seconds(5)
+}
+
+/// Vigil watching its own loops (`/healthz`, the systemd watchdog, the internal watchdog).
+public struct WatchdogConfig: Sendable, Hashable, Encodable {
+  /// A loop is stalled once it has not turned for this many of its periods (its interval plus one turn's work)…
+  public var stallPeriods: Double = 5
+  /// …and for at least this long.
+  public var minimumStall: ConfigDuration = .seconds(5)
+  /// The internal watchdog logs the stalled loops and exits (status 70) once a loop has been stalled this
+  /// long, so any supervisor restarts Vigil; nil (`off`) leaves that to systemd's `WatchdogSec=`.
+  public var stallAfter: ConfigDuration? = .seconds(60)
+
+  public init() {}
+
+  /// The pure settings these stand for.
+  public var settings: LivenessSettings {
+    var s = LivenessSettings()
+    s.stallPeriods = stallPeriods
+    s.minimumStall = minimumStall.duration
+    s.exitAfter = stallAfter?.duration
+    return s
+  }
 }
 
 /// How long history is kept in the store.

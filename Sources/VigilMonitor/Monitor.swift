@@ -17,6 +17,8 @@ public actor Monitor {
   public nonisolated let configuration: VigilConfiguration
   public nonisolated let store: HistoryStore
   public nonisolated let metrics: VigilMetrics
+  /// Which of the monitor's loops still turn (and the repair coordinator's, which registers here too).
+  public nonisolated let liveness: Liveness
   let clusters: [String: GuardedCluster]
   let inbox: ReportInbox?
   let logger: Logger
@@ -52,6 +54,10 @@ public actor Monitor {
   /// Wakes the writer at once when an event (not just results) is waiting.
   let flushWakeup = Wakeup()
   var running = false
+  /// Targets started with the monitor that have not yet produced a first result.
+  var firstRound: Set<String> = []
+  /// True once the monitor started and every target it started with produced a result.
+  public private(set) var isReady = false
   /// Probe runs completed since start (for the engine-cost benchmark).
   public private(set) var completedRuns = 0
   /// Health transitions into "failed" since start.
@@ -66,6 +72,7 @@ public actor Monitor {
     self.clusters = Dictionary(uniqueKeysWithValues: clusters.map { ($0.name, $0) })
     self.store = store
     self.metrics = metrics
+    self.liveness = Liveness(settings: configuration.watchdog.settings, registry: metrics.registry)
     self.inbox = inbox
     self.logger = logger
     self.limiter = AsyncLimiter(limit: configuration.scheduler.maxConcurrentProbes)
@@ -89,11 +96,17 @@ public actor Monitor {
       observers[name] = ClusterObserver()
       for target in clusterTargets(cluster) { startLoop(target) }
       await refreshMembership(name)
+      liveness.register(Self.membershipLoopName(name), period: membershipPeriod(name))
       background.append(
         Task { [weak self] in await self?.membershipLoop(name) })
+      liveness.register(Self.inspectionLoopName(name), period: inspectionPeriod)
       background.append(Task { [weak self] in await self?.inspectionLoop(name) })
     }
+    firstRound = Set(targets.keys)
+    isReady = firstRound.isEmpty
+    liveness.register(Self.writerLoopName, period: .seconds(1) + Self.storeWriteAllowance)
     background.append(Task { [weak self] in await self?.flushLoop() })
+    liveness.register(Self.compactionLoopName, period: Self.compactionInterval + .seconds(300))
     background.append(Task { [weak self] in await self?.compactionLoop() })
     logger.info("monitor started", metadata: ["clusters": "\(clusters.count)", "targets": "\(targets.count)"])
   }
@@ -106,6 +119,13 @@ public actor Monitor {
     for task in background { task.cancel() }
     for task in loops.values { await task.value }
     for task in background { await task.value }
+    for key in loops.keys { liveness.remove(Self.probeLoopName(key)) }
+    for name in clusters.keys {
+      liveness.remove(Self.membershipLoopName(name))
+      liveness.remove(Self.inspectionLoopName(name))
+    }
+    liveness.remove(Self.writerLoopName)
+    liveness.remove(Self.compactionLoopName)
     loops = [:]
     background = []
     await flush()
@@ -152,11 +172,17 @@ public actor Monitor {
     wakeups[target.key] = wakeup
     let limiter = target.probe.kind == .exec ? execLimiter : limiter
     let jitter = configuration.scheduler.jitter
+    let liveness = self.liveness
+    let loopName = Self.probeLoopName(target.key)
+    // One turn: the wait, a run, the reachability check and a confirming re-probe.
+    liveness.register(
+      loopName, period: target.interval * (1 + jitter) + target.timeout * 2 + Self.reachabilityTimeout)
     loops[target.key] = Task { [weak self] in
       // Spread first runs over one interval so targets do not fire together.
       await wakeup.wait(target.interval * Double.random(in: 0..<1))
       while !Task.isCancelled {
         guard let self else { return }
+        await liveness.checkpoint(loopName)
         var confirmation = false
         while !Task.isCancelled {
           let result = await limiter.run { await target.run(target.timeout) }
@@ -165,6 +191,7 @@ public actor Monitor {
           if !confirm || confirmation { break }
           confirmation = true
         }
+        liveness.turned(loopName)
         let spread = 1 + Double.random(in: -jitter...jitter)
         await wakeup.wait(target.interval * spread)
       }
@@ -172,6 +199,7 @@ public actor Monitor {
   }
 
   func stopLoop(_ key: String) {
+    liveness.remove(Self.probeLoopName(key))
     loops.removeValue(forKey: key)?.cancel()
     targets[key] = nil
     wakeups[key] = nil
@@ -180,13 +208,15 @@ public actor Monitor {
     statusStreak[key] = nil
   }
 
+  static let reachabilityTimeout: Duration = .milliseconds(300)
+
   /// After a member probe timed out: does its client port still accept TCP? (hung vs cut off)
   static func reachability(after result: ProbeResult, of target: ProbeTarget) async -> Bool? {
     guard !result.succeeded, let endpoint = target.memberEndpoint,
       result.failure == .timeout || result.failure == .interrupted
     else { return nil }
     let tcp = TCPProbe(name: "reach", target: target.subject, host: endpoint.host, port: endpoint.port)
-    let r = await tcp.run(timeout: .milliseconds(300))
+    let r = await tcp.run(timeout: ProbeTargetFactory.timeAmount(reachabilityTimeout))
     return r.succeeded ? true : (r.failure == .refused ? nil : false)
   }
 
@@ -196,6 +226,7 @@ public actor Monitor {
   func handle(_ result: ProbeResult, of target: ProbeTarget, tcpReachable: Bool?, confirmation: Bool) async -> Bool {
     guard var detector = detectors[target.key] else { return false }
     completedRuns += 1
+    if !isReady, firstRound.remove(target.key) != nil, firstRound.isEmpty { isReady = true }
     let at = Self.now()
     metrics.probe(
       cluster: target.cluster, subject: target.subject, probe: target.probe.name, ok: result.succeeded,
@@ -404,18 +435,31 @@ public actor Monitor {
   // MARK: membership
 
   func membershipLoop(_ cluster: String) async {
+    let name = Self.membershipLoopName(cluster)
     while !Task.isCancelled {
       try? await Task.sleep(for: configuration.scheduler.membershipInterval.duration)
       if Task.isCancelled { return }
+      await liveness.checkpoint(name)
       await refreshMembership(cluster)
+      liveness.turned(name)
     }
+  }
+
+  /// One membership turn: the wait and one member-list call.
+  func membershipPeriod(_ cluster: String) -> Duration {
+    configuration.scheduler.membershipInterval.duration + membershipCallTimeout(cluster)
+  }
+
+  func membershipCallTimeout(_ cluster: String) -> Duration {
+    let tier = clusters[cluster].flatMap { configuration.tiers[$0.config.tier] }
+    return max(tier?.probeTimeout.duration ?? .seconds(1), .seconds(1))
   }
 
   /// Reads the member list; starts and stops member targets to match it.
   func refreshMembership(_ cluster: String) async {
     guard let guarded = clusters[cluster] else { return }
-    let timeout = ProbeTargetFactory.timeAmount(configuration.tiers[guarded.config.tier]?.probeTimeout.duration ?? .seconds(1))
-    guard let list = try? await guarded.client.withCallTimeout(max(timeout, .seconds(1))).cluster.list() else { return }
+    let timeout = ProbeTargetFactory.timeAmount(membershipCallTimeout(cluster))
+    guard let list = try? await guarded.client.withCallTimeout(timeout).cluster.list() else { return }
     let listed = list.map(ListedMember.init).sorted { $0.name < $1.name }
     let before = members[cluster] ?? []
     guard listed != before else { return }
@@ -464,12 +508,20 @@ public actor Monitor {
   // MARK: inspections
 
   func inspectionLoop(_ cluster: String) async {
+    let name = Self.inspectionLoopName(cluster)
     let interval = configuration.inspections.interval.duration
     try? await Task.sleep(for: interval * Double.random(in: 0.05..<0.3))
     while !Task.isCancelled {
+      await liveness.checkpoint(name)
       _ = await inspect(cluster: cluster)
+      liveness.turned(name)
       try? await Task.sleep(for: interval * (1 + Double.random(in: -0.1...0.1)))
     }
+  }
+
+  /// One inspection turn: the wait (± 10 %), the member reads (2 s deadline each), a membership read, the store write.
+  var inspectionPeriod: Duration {
+    configuration.inspections.interval.duration * 1.1 + .seconds(4) + Self.storeWriteAllowance
   }
 
   /// Runs the directed inspections of `cluster` now and records the findings.
@@ -517,9 +569,15 @@ public actor Monitor {
   func flushLoop() async {
     while !Task.isCancelled {
       await flushWakeup.wait(.seconds(1))
+      await liveness.checkpoint(Self.writerLoopName)
       await flush()
+      liveness.turned(Self.writerLoopName)
     }
   }
+
+  /// How long one store write may take on a busy disk (SQLite waits up to 5 s for a lock).
+  static let storeWriteAllowance: Duration = .seconds(6)
+  static let compactionInterval: Duration = .seconds(600)
 
   func flush() async {
     let results = pendingResults
@@ -542,12 +600,22 @@ public actor Monitor {
       policy.rollups = h.rollupRetention.duration
       policy.events = h.eventRetention.duration
       policy.maxRawResults = h.maxRawResults
+      await liveness.checkpoint(Self.compactionLoopName)
       do { try await store.compact(now: Self.now(), policy: policy) } catch {
         logger.error("cannot compact the history", metadata: ["error": "\(error)"])
       }
-      try? await Task.sleep(for: .seconds(600))
+      liveness.turned(Self.compactionLoopName)
+      try? await Task.sleep(for: Self.compactionInterval)
     }
   }
+
+  // MARK: loop names (as `/healthz` and `vigil_loop_last_turn_timestamp_seconds{loop}` show them)
+
+  static func probeLoopName(_ targetKey: String) -> String { "probe:\(targetKey)" }
+  static func membershipLoopName(_ cluster: String) -> String { "membership:\(cluster)" }
+  static func inspectionLoopName(_ cluster: String) -> String { "inspections:\(cluster)" }
+  static let writerLoopName = "history-writer"
+  static let compactionLoopName = "history-compaction"
 
   // MARK: status
 

@@ -86,20 +86,30 @@ public actor RepairCoordinator {
       }
       await resume(plan)
     }
+    let liveness = monitor.liveness
+    // One turn: the wait and a tick, whose audit and plan writes may wait on the store.
+    liveness.register(Self.loopName, period: Self.tickInterval + .seconds(6))
     loop = Task { [weak self] in
       while !Task.isCancelled {
         guard let self else { return }
+        await liveness.checkpoint(Self.loopName)
         await self.tick()
-        await self.wakeup.wait(.milliseconds(200))
+        liveness.turned(Self.loopName)
+        await self.wakeup.wait(Self.tickInterval)
       }
     }
   }
+
+  /// The coordinator's loop as `/healthz` names it.
+  public static let loopName = "repair"
+  static let tickInterval: Duration = .milliseconds(200)
 
   /// Stops the loop and the running plans (they stay `running` in the journal and resume at the next start).
   public func stop() async {
     loop?.cancel()
     await loop?.value
     loop = nil
+    monitor.liveness.remove(Self.loopName)
     for task in running.values { task.cancel() }
     for task in running.values { await task.value }
     running = [:]

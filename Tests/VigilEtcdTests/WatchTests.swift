@@ -31,28 +31,24 @@ struct WatchTests {
 
   @Test func resumesFromTheLastRevisionAfterItsMemberIsKilled() async throws {
     try await withTestCluster { cluster, client in
-      let watch = client.watch("/r/", options: EtcdWatchOptions(prefix: true))
+      // From an explicit revision: a watch "from now" starts whenever etcd creates it, which under load can be
+      // after the first writes below (it then waits for an event written before it existed).
+      let start = try await client.kv.range("/r/", prefix: true, countOnly: true).revision + 1
+      let watch = client.watch("/r/", options: EtcdWatchOptions(prefix: true, startRevision: start))
       let members = await cluster.members
       // Writes go through a client that avoids the member we will kill.
       var writerConfig = cluster.clientConfiguration(endpoints: [members[1].clientEndpoint, members[2].clientEndpoint])
       writerConfig.callTimeout = .seconds(15)
       let writerClient = try EtcdClient(configuration: writerConfig)
       let total = 40
-      let collector = Task {
-        var values: [String] = []
-        for try await response in watch {
-          values += response.events.map(\.kv.valueString)
-          if values.count >= total { break }
-        }
-        return values
-      }
-      // The watch connects to the first endpoint (m1); give it time to be created.
+      let collector = Task { try await collectEvents(watch, count: total) }
+      // The watch connects to the first endpoint (m1); give it time to be created, so the kill interrupts it.
       try await Task.sleep(for: .milliseconds(300))
       // Distinct keys, written once each even if an election makes a write's outcome unknown.
       for i in 0..<20 { try await createEventually(writerClient, "/r/\(i)", "\(i)") }
       try await cluster.kill("m1")
       for i in 20..<total { try await createEventually(writerClient, "/r/\(i)", "\(i)") }
-      let values = try await collector.value
+      let values = try await collector.value.map(\.kv.valueString)
       await writerClient.shutdown()
       #expect(values == (0..<total).map(String.init))
       #expect(watch.reconnectCount >= 1)
@@ -63,29 +59,23 @@ struct WatchTests {
   @Test func silentStreamOnAFrozenMemberIsReopenedElsewhere() async throws {
     try await withTestCluster { cluster, client in
       var options = EtcdWatchOptions(prefix: true)
+      options.startRevision = try await client.kv.range("/frozen/", prefix: true, countOnly: true).revision + 1
       options.livenessInterval = .milliseconds(300)
       let watch = client.watch("/frozen/", options: options)
       let members = await cluster.members
       var writerConfig = cluster.clientConfiguration(endpoints: [members[1].clientEndpoint, members[2].clientEndpoint])
       writerConfig.callTimeout = .seconds(15)
       let writer = try EtcdClient(configuration: writerConfig)
-      let collector = Task {
-        var values: [String] = []
-        for try await response in watch {
-          values += response.events.map(\.kv.valueString)
-          if values.count >= 10 { break }
-        }
-        return values
-      }
+      let collector = Task { try await collectEvents(watch, count: 10) }
       try await Task.sleep(for: .milliseconds(300))
       for i in 0..<5 { try await createEventually(writer, "/frozen/\(i)", "\(i)") }
       // SIGSTOP: the TCP connection stays up, nothing answers.
       try await cluster.freeze("m1")
       for i in 5..<10 { try await createEventually(writer, "/frozen/\(i)", "\(i)") }
-      let values = try await collector.value
+      let values = await collector.result
       try await cluster.unfreeze("m1")
       await writer.shutdown()
-      #expect(values == (0..<10).map(String.init))
+      #expect(try values.get().map(\.kv.valueString) == (0..<10).map(String.init))
       #expect(watch.reconnectCount >= 1)
     }
   }
