@@ -58,6 +58,10 @@ public actor Monitor {
   var firstRound: Set<String> = []
   /// True once the monitor started and every target it started with produced a result.
   public private(set) var isReady = false
+  /// True while the loops run.
+  public var isStarted: Bool { running }
+  /// Targets started with the monitor still waiting for their first result.
+  public var firstRoundPending: Int { firstRound.count }
   /// Probe runs completed since start (for the engine-cost benchmark).
   public private(set) var completedRuns = 0
   /// Health transitions into "failed" since start.

@@ -100,6 +100,9 @@ public actor RepairCoordinator {
     }
   }
 
+  /// True while the loop runs.
+  public var isStarted: Bool { loop != nil }
+
   /// The coordinator's loop as `/healthz` names it.
   public static let loopName = "repair"
   static let tickInterval: Duration = .milliseconds(200)

@@ -11,6 +11,8 @@ import VigilStore
 ///
 /// | route | what |
 /// |---|---|
+/// | `GET /healthz` | 200 while every loop of Vigil's own turns; 503 naming the stalled loops and their silence |
+/// | `GET /readyz` | 200 once the clusters are loaded and the first probe round finished; 503 before |
 /// | `GET /metrics` | Prometheus text exposition |
 /// | `GET /status` | every cluster's health, members, diagnoses, findings, probes and open incidents (JSON) |
 /// | `GET /v1/incidents?open=true&cluster=C&limit=N` | incidents with their timelines, newest first |
@@ -33,12 +35,23 @@ public enum HTTPAPI {
     router.get("/") { _, _ in
       text(
         """
-        vigil: GET /status, /metrics, /v1/incidents, /v1/incidents/ID, /v1/transitions, /v1/repairs, \
+        vigil: GET /healthz, /readyz, /status, /metrics, /v1/incidents, /v1/incidents/ID, /v1/transitions, /v1/repairs, \
         /v1/repairs/ID, /v1/audit, /v1/audit/verify, /v1/repair-control; POST /v1/probes/run, /v1/inspect, \
         /v1/reports/TOKEN, /v1/repairs, /v1/repairs/ID/approve, /v1/repairs/ID/reject, /v1/clusters/NAME/pause, \
         /v1/clusters/NAME/resume
 
         """)
+    }
+    router.get("/healthz") { _, _ in
+      let stalled = monitor.liveness.stalled()
+      let loops = monitor.liveness.loops.count
+      return try json(Health(status: stalled.isEmpty ? "ok" : "stalled", loops: loops, stalled: stalled),
+        status: stalled.isEmpty ? .ok : .serviceUnavailable)
+    }
+    router.get("/readyz") { _, _ in
+      let ready = await monitor.isReady
+      let pending = await monitor.firstRoundPending
+      return try json(Readiness(ready: ready, firstRoundPending: pending), status: ready ? .ok : .serviceUnavailable)
     }
     router.get("/metrics") { _, _ in
       Response(
@@ -134,12 +147,28 @@ public enum HTTPAPI {
     Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: s)))
   }
 
-  static func json<T: Encodable>(_ value: T) throws -> Response {
+  static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let data = try encoder.encode(value)
     return Response(
-      status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+      status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+  }
+
+  /// `GET /healthz`: whether Vigil's own loops turn.
+  struct Health: Encodable {
+    /// `ok` or `stalled`.
+    var status: String
+    /// Loops watched.
+    var loops: Int
+    var stalled: [StalledLoop]
+  }
+
+  /// `GET /readyz`.
+  struct Readiness: Encodable {
+    var ready: Bool
+    /// Probe targets still waiting for their first result.
+    var firstRoundPending: Int
   }
 
   static func problem(_ status: HTTPResponse.Status, _ message: String) -> Response {

@@ -1,9 +1,11 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
 import VigilConfig
+import VigilCore
 import VigilEtcd
 import VigilLocal
 import VigilMonitor
@@ -26,15 +28,43 @@ public struct ServeError: Error, CustomStringConvertible {
   public var description: String
 }
 
+/// How `vigil serve` reports its own liveness.
+public struct ServeSupervision: Sendable {
+  /// systemd's notify socket (default: from `NOTIFY_SOCKET`/`WATCHDOG_USEC`); nil: no systemd.
+  public var notifier: SystemdNotifier?
+  /// What the internal watchdog does once loops have been stalled past `watchdog.stallAfter`
+  /// (default: exit with status 70 so a supervisor restarts Vigil).
+  public var giveUp: @Sendable ([StalledLoop]) -> Void
+
+  public init(notifier: SystemdNotifier? = nil, giveUp: @escaping @Sendable ([StalledLoop]) -> Void = ServeSupervision.exitProcess) {
+    self.notifier = notifier
+    self.giveUp = giveUp
+  }
+
+  /// The default way to give up: exit non-zero (70, EX_SOFTWARE) so a supervisor restarts Vigil;
+  /// journaled plans resume at the next start.
+  public static let exitProcess: @Sendable ([StalledLoop]) -> Void = { _ in exit(70) }
+
+  /// systemd's settings from the environment.
+  /// - Throws: ``ServeError`` naming `NOTIFY_SOCKET` or `WATCHDOG_USEC` when one is malformed.
+  public static func fromEnvironment() throws -> ServeSupervision {
+    do { return ServeSupervision(notifier: try SystemdNotifier.fromEnvironment()) } catch {
+      throw ServeError(description: error.description)
+    }
+  }
+}
+
 /// `vigil serve`: starts the clusters Vigil runs itself, then the monitor
 /// and the HTTP API as services of one service group, which stops them
 /// gracefully on SIGTERM/SIGINT (or when the calling task is cancelled).
 public enum VigilServe {
   public static func run(
     configuration: VigilConfiguration, logger: Logger = Logger(label: "vigil"), handleSignals: Bool = true,
+    supervision: ServeSupervision? = nil,
     onReady: @escaping @Sendable (ServeInfo, Monitor) async -> Void = { _, _ in }
   ) async throws {
     let listen = try parseListen(configuration.listen)
+    let supervision = try supervision ?? ServeSupervision.fromEnvironment()
     let store: HistoryStore
     do { store = try HistoryStore(directory: configuration.stateDir) } catch {
       throw ServeError(description: "stateDir: cannot open the history store in \"\(configuration.stateDir)\": \(error)")
@@ -63,10 +93,12 @@ public enum VigilServe {
     let clusterList = zip(configuration.clusters, guarded).map {
       ($0.name, $1.client.configuration.endpoints.map(\.description).joined(separator: ","))
     }
+    let listening = NIOLockedValueBox(false)
     let app = Application(
       router: HTTPAPI.router(monitor: monitor, repairs: repairs, inbox: inbox),
       configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "vigil"),
       onServerRunning: { channel in
+        listening.withLockedValue { $0 = true }
         let port = channel.localAddress?.port ?? listen.port
         let url = "http://\(listen.host):\(port)"
         inbox.baseURL = url + "/v1/reports/"
@@ -81,6 +113,15 @@ public enum VigilServe {
         services: [
           .init(service: MonitorService(monitor: monitor)), .init(service: RepairService(repairs: repairs)),
           .init(service: app),
+          .init(
+            service: WatchdogService(
+              liveness: monitor.liveness, notifier: supervision.notifier,
+              started: {
+                let monitoring = await monitor.isStarted
+                let repairing = await repairs.isStarted
+                return monitoring && repairing && listening.withLockedValue { $0 }
+              },
+              giveUp: supervision.giveUp, logger: logger)),
         ],
         gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
         logger: logger))
