@@ -119,6 +119,8 @@ public final class EtcdLeaseKeepAlive: Sendable {
             }
           }
         }
+        // The stream ended without an error (etcd closed it): reopen after a pause, not in a tight loop.
+        try await Task.sleep(for: .milliseconds(100))
       } catch {
         let e = EtcdError.from(error, endpoint: client.connections[index].endpoint)
         if e.code == .notFound {

@@ -76,7 +76,9 @@ public struct ExecProbe: Sendable {
       if clock.now >= deadline {
         timedOut = true
         kill(process.processIdentifier, SIGKILL)
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(2)) }
+        // Bounded: should Foundation never notice the exit, the probe still ends.
+        let reaped = clock.now + .seconds(2)
+        while process.isRunning, clock.now < reaped { try? await Task.sleep(for: .milliseconds(2)) }
         break
       }
       try? await Task.sleep(for: .milliseconds(5))
