@@ -222,6 +222,11 @@ let package = Package(
       swiftSettings: strict
     ),
     .testTarget(
+      name: "VigilServerTests",
+      dependencies: ["VigilServer", "VigilConfig", "VigilMonitor", "VigilProbes", "VigilLocal", "VigilTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
       name: "VigilRepairTests",
       dependencies: ["VigilRepair", "VigilServer", "VigilTestKit", .product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: strict

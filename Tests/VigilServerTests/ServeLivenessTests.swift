@@ -1,0 +1,166 @@
+import Foundation
+import Synchronization
+import Testing
+import VigilConfig
+import VigilCore
+import VigilLocal
+import VigilMonitor
+import VigilProbes
+import VigilServer
+import VigilTestKit
+
+/// `vigil serve` in this process, guarding a real cluster, with systemd's
+/// notify socket played by the test: a loop held on purpose turns `/healthz`
+/// 503 and stops `WATCHDOG=1`; past `watchdog.stallAfter` the watchdog gives up.
+@Suite("vigil serve watches itself", .serialized)
+struct ServeLivenessTests {
+  func configuration(_ cluster: LocalCluster, dir: String, watchdog: String) async throws -> VigilConfiguration {
+    try ConfigLoader.parse(
+      """
+      stateDir: \(dir)/state
+      listen: 127.0.0.1:0
+      tiers:
+        fast: {probeInterval: 100ms, probeTimeout: 300ms}
+      watchdog: \(watchdog)
+      clusters:
+        - name: c
+          endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))]
+          tier: fast
+          probeSuites: [s]
+      probeSuites:
+        - name: s
+          probes:
+            - kind: etcd.kv
+            - kind: etcd.member
+      """)
+  }
+
+  /// Runs `vigil serve` until `body` returns, then stops it as SIGTERM would.
+  func withServe(
+    _ configuration: VigilConfiguration, supervision: ServeSupervision,
+    _ body: (_ url: String, _ monitor: Monitor) async throws -> Void
+  ) async throws {
+    let (started, ready) = AsyncStream<(String, Monitor)>.makeStream()
+    let server = Task {
+      try await VigilServe.run(configuration: configuration, handleSignals: false, supervision: supervision) {
+        info, monitor in ready.yield((info.url, monitor))
+      }
+    }
+    var iterator = started.makeAsyncIterator()
+    guard let (url, monitor) = await iterator.next() else {
+      server.cancel()
+      _ = await server.result
+      throw TestTimeout("vigil serve did not start")
+    }
+    do { try await body(url, monitor) } catch {
+      server.cancel()
+      _ = await server.result
+      throw error
+    }
+    server.cancel()
+    _ = await server.result
+  }
+
+  func get(_ url: String) async throws -> HTTPExchange.Response { try await HTTPExchange.send(.GET, url: url) }
+
+  @Test func aStalledLoopTurnsHealthzUnavailableAndWithholdsTheWatchdogKeepAlive() async throws {
+    try await withTestCluster { cluster, _ in
+      try await withTemporaryDirectory { dir in
+        let notify = try NotifySocket(path: dir + "/notify")
+        defer { notify.close() }
+        let config = try await configuration(
+          cluster, dir: dir, watchdog: "{stallPeriods: 3, minimumStall: 1s, stallAfter: off}")
+        let supervision = ServeSupervision(
+          notifier: SystemdNotifier(socketPath: notify.path, watchdogTimeout: .milliseconds(600)))
+        try await withServe(config, supervision: supervision) { (url: String, monitor: Monitor) async throws in
+          #expect(try await eventually { notify.messages(containing: "READY=1").count == 1 })
+          #expect(try await eventually { try await get(url + "/readyz").status == 200 })
+          let healthy = try await get(url + "/healthz")
+          #expect(healthy.status == 200 && healthy.body.contains("\"status\" : \"ok\""), "\(healthy.body)")
+          #expect(try await eventually { notify.messages(containing: "WATCHDOG=1").count >= 3 })
+          // READY=1 came before any keep-alive.
+          #expect(notify.messages.first { $0.text.contains("=1") }?.text.contains("READY=1") == true)
+          let metrics = try await get(url + "/metrics").body
+          #expect(metrics.contains("vigil_loop_last_turn_timestamp_seconds{loop=\"probe:c|etcd.kv\"}"))
+          #expect(metrics.contains("vigil_loop_last_turn_timestamp_seconds{loop=\"history-writer\"}"))
+          #expect(metrics.contains("vigil_loop_last_turn_timestamp_seconds{loop=\"repair\"}"))
+
+          // The cluster-wide KV probe's loop stops at its next turn, for real.
+          monitor.liveness.hold(prefix: "probe:c|")
+          #expect(try await eventually { try await get(url + "/healthz").status == 503 })
+          let stalled = try await get(url + "/healthz").body
+          #expect(stalled.contains("\"status\" : \"stalled\"") && stalled.contains("probe:c|etcd.kv"), "\(stalled)")
+          #expect(!stalled.contains("probe:c/m1"), "only the held loop is stalled: \(stalled)")
+          #expect(try await get(url + "/metrics").body.contains("vigil_stalled_loops 1"))
+          // No keep-alive while it stays stalled (systemd would restart Vigil after WatchdogSec).
+          let before = notify.messages(containing: "WATCHDOG=1").count
+          try await Task.sleep(for: .seconds(2))
+          #expect(notify.messages(containing: "WATCHDOG=1").count == before)
+
+          monitor.liveness.release()
+          #expect(try await eventually { try await get(url + "/healthz").status == 200 })
+          #expect(try await eventually { notify.messages(containing: "WATCHDOG=1").count > before })
+        }
+        #expect(try await eventually { notify.messages(containing: "STOPPING=1").count == 1 })
+      }
+    }
+  }
+
+  @Test func theInternalWatchdogGivesUpOnLoopsStalledPastStallAfter() async throws {
+    try await withTestCluster { cluster, _ in
+      try await withTemporaryDirectory { dir in
+        let config = try await configuration(
+          cluster, dir: dir, watchdog: "{stallPeriods: 2, minimumStall: 1s, stallAfter: 1s}")
+        let gaveUp = GaveUp()
+        let supervision = ServeSupervision(notifier: nil) { stalled in
+          gaveUp.loops.withLock { $0.append(contentsOf: stalled.map(\.loop)) }
+        }
+        try await withServe(config, supervision: supervision) { (url: String, monitor: Monitor) async throws in
+          #expect(try await eventually { try await get(url + "/healthz").status == 200 })
+          #expect(gaveUp.names.isEmpty)
+          monitor.liveness.hold(prefix: "probe:c|")
+          #expect(try await eventually { !gaveUp.names.isEmpty })
+          #expect(gaveUp.names == ["probe:c|etcd.kv"])
+          monitor.liveness.release()
+        }
+      }
+    }
+  }
+
+  @Test func notifySettingsAreReadFromTheEnvironmentAndBadOnesNamed() throws {
+    #expect(try SystemdNotifier.fromEnvironment([:]) == nil)
+    let plain = try SystemdNotifier.fromEnvironment(["NOTIFY_SOCKET": "/run/systemd/notify"])
+    #expect(plain == SystemdNotifier(socketPath: "/run/systemd/notify", watchdogTimeout: nil))
+    let watched = try SystemdNotifier.fromEnvironment(
+      ["NOTIFY_SOCKET": "@vigil", "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "42"], pid: 42)
+    #expect(watched?.watchdogTimeout == .seconds(30))
+    #expect(watched?.watchdogInterval == .seconds(15))
+    // The watchdog is meant for another process.
+    let other = try SystemdNotifier.fromEnvironment(
+      ["NOTIFY_SOCKET": "/run/n", "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "7"], pid: 42)
+    #expect(other?.watchdogTimeout == nil)
+    #expect(throws: SystemdNotifier.SettingError.self) { try SystemdNotifier.fromEnvironment(["NOTIFY_SOCKET": "run/n"]) }
+    do {
+      _ = try SystemdNotifier.fromEnvironment(["NOTIFY_SOCKET": "/run/n", "WATCHDOG_USEC": "soon"])
+      Issue.record("WATCHDOG_USEC=soon was accepted")
+    } catch {
+      #expect(error.description.contains("WATCHDOG_USEC") && error.description.contains("\"soon\""))
+    }
+  }
+
+  @Test func aNotificationReachesTheSocket() async throws {
+    try await withTemporaryDirectory { dir in
+      let socket = try NotifySocket(path: dir + "/n")
+      defer { socket.close() }
+      let notifier = SystemdNotifier(socketPath: socket.path)
+      #expect(notifier.send("READY=1\nSTATUS=guarding") == nil)
+      #expect(try await eventually { socket.messages(containing: "STATUS=guarding").count == 1 })
+      #expect(SystemdNotifier(socketPath: dir + "/nobody-listens").send("READY=1") != nil)
+    }
+  }
+}
+
+private final class GaveUp: Sendable {
+  let loops = Mutex<[String]>([])
+  var names: [String] { loops.withLock { $0 } }
+}
