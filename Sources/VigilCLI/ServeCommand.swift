@@ -38,7 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
       group.addTask {
         do {
           try await VigilServe.run(configuration: configuration, logger: log) { info, _ in
-            var lines = ["vigil: serving \(info.url)  (GET /status, GET /metrics, GET /v1/incidents, GET /v1/repairs)"]
+            var lines = [
+              "vigil: serving \(info.url)  (GET /status, GET /metrics, GET /healthz, GET /v1/incidents, GET /v1/repairs)"
+            ]
             lines.append("  history: \(info.database)")
             for c in info.clusters { lines.append("  cluster \(c.name): \(c.endpoints)") }
             if let banner { lines.append(banner(info)) }

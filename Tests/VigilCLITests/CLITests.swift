@@ -11,9 +11,10 @@ struct VigilRun {
   var stdout: String
   var stderr: String
 
-  static func run(_ args: [String]) async throws -> VigilRun {
+  static func run(_ args: [String], environment: [String: String] = [:]) async throws -> VigilRun {
     let binary = try #require(vigilExecutablePath(), "build the vigil executable first")
-    let result = try await ChildProcess.run(binary, args)
+    let env = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    let result = try await ChildProcess.run(binary, args, environment: env)
     return VigilRun(status: result.status, stdout: result.stdout, stderr: result.stderr)
   }
 }

@@ -8,9 +8,12 @@ import VigilTestKit
 final class ServeProcess {
   let process = Process()
 
-  init(config: String, output: String) throws {
+  init(config: String, output: String, environment: [String: String] = [:]) throws {
     process.executableURL = URL(fileURLWithPath: try #require(vigilExecutablePath()))
     process.arguments = ["serve", "--config", config, "--stop-with-parent"]
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     FileManager.default.createFile(atPath: output, contents: nil)
     process.standardOutput = FileHandle(forWritingAtPath: output)
     process.standardError = FileHandle.nullDevice
@@ -107,6 +110,63 @@ struct ServeTests {
         #expect(bad.status == 400 && bad.body.contains("limit"))
         #expect(try await serve.stop(signal: SIGTERM) == 0)
       }
+    }
+  }
+
+  @Test func underSystemdItSaysReadyThenKeepsTheWatchdogFedAndSaysStopping() async throws {
+    try await withTestCluster { cluster, _ in
+      try await withTemporaryDirectory { dir in
+        let port = try FreePort.pick(count: 1)[0]
+        let config = dir + "/vigil.yaml"
+        try """
+          stateDir: \(dir)/state
+          listen: 127.0.0.1:\(port)
+          tiers:
+            fast: {probeInterval: 100ms, probeTimeout: 1s}
+          clusters:
+            - name: c
+              endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))]
+              tier: fast
+              probeSuites: [basics]
+          probeSuites:
+            - name: basics
+              probes:
+                - kind: etcd.kv
+          """.write(toFile: config, atomically: true, encoding: .utf8)
+        let notify = try NotifySocket(path: dir + "/notify")
+        defer { notify.close() }
+        // WatchdogSec=2s: systemd expects WATCHDOG=1 at least every 2 s; Vigil sends one every second.
+        let serve = try ServeProcess(
+          config: config, output: dir + "/serve.out",
+          environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000000"])
+        #expect(try await eventually { notify.messages(containing: "READY=1").count == 1 })
+        let readyAt = try #require(notify.messages(containing: "READY=1").first).at
+        #expect(try await eventually { notify.messages(containing: "WATCHDOG=1").count >= 4 })
+        let pings = notify.messages(containing: "WATCHDOG=1").map(\.at)
+        #expect(pings.allSatisfy { $0 >= readyAt }, "keep-alives only after READY=1")
+        let health = try await HTTPExchange.send(.GET, url: "http://127.0.0.1:\(port)/healthz")
+        #expect(health.status == 200 && health.body.contains("\"status\" : \"ok\""), "\(health.body)")
+        #expect(try await serve.stop(signal: SIGTERM) == 0)
+        #expect(try await eventually { notify.messages(containing: "STOPPING=1").count == 1 })
+        // The pace: about one a second (half of WATCHDOG_USEC), counted over the whole run.
+        let span = try #require(pings.last) - readyAt
+        #expect(Double(pings.count) <= span + 2, "\(pings.count) keep-alives in \(span) s")
+      }
+    }
+  }
+
+  @Test func aMalformedNotifySocketIsNamed() async throws {
+    try await withTemporaryDirectory { dir in
+      let config = dir + "/vigil.yaml"
+      try """
+        stateDir: \(dir)/state
+        clusters:
+          - name: c
+            endpoints: [http://127.0.0.1:1]
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+      let run = try await VigilRun.run(["serve", "--config", config], environment: ["NOTIFY_SOCKET": "notify.sock"])
+      #expect(run.status == 1)
+      #expect(run.stderr.contains("NOTIFY_SOCKET") && run.stderr.contains("\"notify.sock\""), "\(run.stderr)")
     }
   }
 

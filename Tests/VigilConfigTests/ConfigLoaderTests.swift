@@ -83,6 +83,30 @@ struct ConfigLoaderTests {
     #expect(found.allSatisfy { $0.line != nil })
   }
 
+  @Test func theWatchdogSectionHasDefaultsAndNamesBadValues() throws {
+    let base = """
+      clusters:
+        - name: a
+          endpoints: [http://127.0.0.1:2379]
+
+      """
+    let defaults = try load(base)
+    #expect(defaults.watchdog.stallPeriods == 5)
+    #expect(defaults.watchdog.minimumStall == .seconds(5))
+    #expect(defaults.watchdog.stallAfter == .seconds(60))
+    let tuned = try load(base + "watchdog: {stallPeriods: 3, minimumStall: 2s, stallAfter: off}")
+    #expect(tuned.watchdog.stallPeriods == 3)
+    #expect(tuned.watchdog.settings.minimumStall == .seconds(2))
+    #expect(tuned.watchdog.settings.exitAfter == nil)
+    let found = problems(base + "watchdog: {stallPeriods: 1, minimumStall: soon, stallAfter: never, stalls: 2}")
+    let paths = found.map(\.path)
+    #expect(paths.contains("watchdog.stallPeriods"))
+    #expect(paths.contains("watchdog.minimumStall"))
+    #expect(paths.contains { $0.hasPrefix("watchdog") && $0.contains("stalls") } || found.contains { $0.message.contains("stalls") })
+    let after = try #require(found.first { $0.path == "watchdog.stallAfter" })
+    #expect(after.message.contains("\"never\"") && after.message.contains("off"))
+  }
+
   @Test func localRuntimeNeedsNoEndpointsAndRefusesThem() throws {
     let config = try load(
       """
