@@ -133,8 +133,9 @@ public enum KVBenchmark {
     env["GO111MODULE"] = "off"
     env["GOPATH"] = "/usr/share/gocode"
     env["GOCACHE"] = root + "/.build-go/cache"
+    // The file by its path, not `go -C DIR`: `-C` needs Go 1.20 and Debian's golang-go is 1.19.
     let result = try await ChildProcess.run(
-      "/usr/bin/go", ["-C", root + "/bench/go-kv", "build", "-o", output, "main.go"], environment: env)
+      "/usr/bin/go", ["build", "-o", output, root + "/bench/go-kv/main.go"], environment: env)
     guard result.status == 0 else { throw CLIError("building the Go peer failed: \(result.stderr)") }
     return output
   }

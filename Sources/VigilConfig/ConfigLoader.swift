@@ -404,8 +404,9 @@ struct ConfigReader {
       "members", "quotaBytes", "repairMode",
     ]
     guard let map = mapping(node, path, keys: keys) else { return nil }
-    guard let name = requiredName(map, node, path) else { return nil }
-    var c = ClusterConfig(name: name)
+    // A bad name is one problem among others: the rest is still checked, and the cluster keeps its place in
+    // the list so that later problems name the right index.
+    var c = ClusterConfig(name: requiredName(map, node, path) ?? "")
     if let n = map["group"] { c.group = string(n, "\(path).group") }
     if let n = map["labels"] { c.labels = stringMap(n, "\(path).labels") ?? [:] }
     if let n = map["tier"], let t = string(n, "\(path).tier") { c.tier = t }
@@ -416,9 +417,18 @@ struct ConfigReader {
     if let n = map["repairMode"] { c.repairMode = repairMode(n, "\(path).repairMode") }
     if let n = map["quotaBytes"], let v = int(n, "\(path).quotaBytes", 1 << 20...(8 << 30)) { c.quotaBytes = Int64(v) }
     if let n = map["endpoints"], let list = stringList(n, "\(path).endpoints") {
+      var seen: [String: Int] = [:]
       for (i, e) in list.enumerated() {
-        do { _ = try EtcdEndpoint(parsing: e) } catch {
-          problem("\(path).endpoints[\(i)]", n, error.message)
+        let at = element(n, i)
+        do {
+          let endpoint = try EtcdEndpoint(parsing: e)
+          if let first = seen[endpoint.authority] {
+            problem("\(path).endpoints[\(i)]", at, "duplicate of endpoints[\(first)] (\"\(e)\"): list each member once")
+          } else {
+            seen[endpoint.authority] = i
+          }
+        } catch {
+          problem("\(path).endpoints[\(i)]", at, error.message)
         }
       }
       c.endpoints = list
@@ -508,19 +518,21 @@ struct ConfigReader {
     var names = Set<String>()
     for (i, cluster) in c.clusters.enumerated() {
       let path = "clusters[\(i)]"
-      if !names.insert(cluster.name).inserted {
-        problem("\(path).name", clustersNode, "\"\(cluster.name)\" is used by another cluster")
+      // Each problem at the line of the field it is about.
+      let node = element(clustersNode, i)
+      if !cluster.name.isEmpty, !names.insert(cluster.name).inserted {
+        problem("\(path).name", field(node, "name") ?? clustersNode, "\"\(cluster.name)\" is used by another cluster")
       }
       if c.tiers[cluster.tier] == nil {
         problem(
-          "\(path).tier", clustersNode,
+          "\(path).tier", field(node, "tier") ?? clustersNode,
           "unknown tier \"\(cluster.tier)\" (defined: \(c.tiers.keys.sorted().joined(separator: ", ")))")
       }
       if let group = cluster.group, !c.groups.contains(where: { $0.name == group }) {
-        problem("\(path).group", clustersNode, "unknown group \"\(group)\"")
+        problem("\(path).group", field(node, "group") ?? clustersNode, "unknown group \"\(group)\"")
       }
       for suite in cluster.probeSuites where !c.probeSuites.contains(where: { $0.name == suite }) {
-        problem("\(path).probeSuites", clustersNode, "unknown probe suite \"\(suite)\"")
+        problem("\(path).probeSuites", field(node, "probeSuites") ?? clustersNode, "unknown probe suite \"\(suite)\"")
       }
     }
     for (i, group) in c.groups.enumerated() {
@@ -535,6 +547,19 @@ struct ConfigReader {
   }
 
   // MARK: scalars
+
+  /// The `index`th element of a list node (nil when it is not a list or too short).
+  func element(_ node: Node?, _ index: Int) -> Node? {
+    guard case .sequence(let items)? = node, index < items.count else { return nil }
+    return items[items.index(items.startIndex, offsetBy: index)]
+  }
+
+  /// The value of `key` in a mapping node.
+  func field(_ node: Node?, _ key: String) -> Node? {
+    guard case .mapping(let m)? = node else { return nil }
+    for (k, v) in m where k.string == key { return v }
+    return nil
+  }
 
   mutating func mapping(_ node: Node, _ path: String, keys: [String]) -> [String: Node]? {
     guard case .mapping(let m) = node else {

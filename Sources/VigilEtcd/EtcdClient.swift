@@ -23,10 +23,11 @@ import VigilEtcdProto
 public final class EtcdClient: Sendable {
   public let configuration: EtcdClientConfiguration
   let logger: Logger
-  let connections: [HTTP2Connection]
-  let grpcClients: [GRPCClient<EtcdTransport>]
+  /// The endpoints calls go to: the configured ones until ``follow(_:)`` replaces them.
+  let endpointSet: EndpointSet
   private let ownsConnections: Bool
-  private let preferred: NIOLockedValueBox<Int>
+  /// A view pinned to one member (``member(_:)``) never follows the membership.
+  private let pinned: Bool
   private let auth: AuthState
   private let sslContext: NIOSSLContext?
 
@@ -50,8 +51,8 @@ public final class EtcdClient: Sendable {
         eventLoop: eventLoopGroup.next())
     }
     self.init(
-      configuration: configuration, connections: connections, owns: true, auth: AuthState(),
-      sslContext: sslContext, logger: logger)
+      configuration: configuration, endpointSet: EndpointSet(connections.map(EndpointSlot.init)), owns: true,
+      pinned: false, auth: AuthState(), sslContext: sslContext, logger: logger)
   }
 
   /// Convenience: endpoints as a comma-separated string.
@@ -64,37 +65,40 @@ public final class EtcdClient: Sendable {
   }
 
   private init(
-    configuration: EtcdClientConfiguration, connections: [HTTP2Connection], owns: Bool, auth: AuthState,
-    sslContext: NIOSSLContext?, logger: Logger, preferred: NIOLockedValueBox<Int> = NIOLockedValueBox(0)
+    configuration: EtcdClientConfiguration, endpointSet: EndpointSet, owns: Bool, pinned: Bool, auth: AuthState,
+    sslContext: NIOSSLContext?, logger: Logger
   ) {
     self.sslContext = sslContext
     self.configuration = configuration
-    self.connections = connections
-    self.grpcClients = connections.map { GRPCClient(transport: EtcdTransport(connection: $0)) }
+    self.endpointSet = endpointSet
     self.ownsConnections = owns
-    self.preferred = preferred
+    self.pinned = pinned
     self.auth = auth
     self.logger = logger
   }
+
+  /// The connections of the current endpoints.
+  var connections: [HTTP2Connection] { endpointSet.snapshot.slots.map(\.connection) }
 
   /// A client that talks only to `endpoint` (no failover). It shares this
   /// client's connection and credentials when the endpoint is one of its
   /// own; otherwise it opens its own connection — call ``shutdown()`` on it.
   public func member(_ endpoint: EtcdEndpoint) -> EtcdClient {
     var config = configuration
-    if let existing = connections.first(where: { $0.endpoint.authority == endpoint.authority }) {
+    let slots = endpointSet.snapshot.slots
+    if let existing = slots.first(where: { $0.endpoint.authority == endpoint.authority }) {
       config.endpoints = [existing.endpoint]
       return EtcdClient(
-        configuration: config, connections: [existing], owns: false, auth: auth, sslContext: sslContext,
-        logger: logger)
+        configuration: config, endpointSet: EndpointSet([existing]), owns: false, pinned: true, auth: auth,
+        sslContext: sslContext, logger: logger)
     }
     let connection = HTTP2Connection(
-      endpoint: EtcdEndpoint(scheme: connections[0].endpoint.scheme, host: endpoint.host, port: endpoint.port),
-      sslContext: sslContext, settings: configuration.connection, eventLoop: connections[0].eventLoop)
+      endpoint: EtcdEndpoint(scheme: slots[0].endpoint.scheme, host: endpoint.host, port: endpoint.port),
+      sslContext: sslContext, settings: configuration.connection, eventLoop: slots[0].connection.eventLoop)
     config.endpoints = [connection.endpoint]
     return EtcdClient(
-      configuration: config, connections: [connection], owns: true, auth: auth, sslContext: sslContext,
-      logger: logger)
+      configuration: config, endpointSet: EndpointSet([EndpointSlot(connection)]), owns: true, pinned: true,
+      auth: auth, sslContext: sslContext, logger: logger)
   }
 
   /// The same client with another deadline per call (connections, failover
@@ -103,12 +107,15 @@ public final class EtcdClient: Sendable {
     var config = configuration
     config.callTimeout = timeout
     return EtcdClient(
-      configuration: config, connections: connections, owns: false, auth: auth, sslContext: sslContext,
-      logger: logger, preferred: preferred)
+      configuration: config, endpointSet: endpointSet, owns: false, pinned: pinned, auth: auth,
+      sslContext: sslContext, logger: logger)
   }
 
   /// The endpoint calls currently go to.
-  public var endpointInUse: EtcdEndpoint { connections[preferred.withLockedValue { $0 }].endpoint }
+  public var endpointInUse: EtcdEndpoint { endpointSet.preferredSlot.endpoint }
+
+  /// The endpoints calls may go to now: the configured ones (the seed list) until ``follow(_:)`` replaced them.
+  public var endpoints: [EtcdEndpoint] { endpointSet.snapshot.slots.map(\.endpoint) }
 
   /// Per-endpoint connection statistics.
   public var connectionStatistics: [(endpoint: EtcdEndpoint, counters: ConnectionCounters)] {
@@ -119,6 +126,37 @@ public final class EtcdClient: Sendable {
   public func shutdown() async {
     guard ownsConnections else { return }
     for connection in connections { try? await connection.shutdown().get() }
+  }
+
+  /// Follows the cluster's membership, as etcd's Go client does with auto-sync: calls go to `endpoints`
+  /// (the live members' client URLs) from now on. Connections to endpoints that stay are kept; those to
+  /// endpoints that left are closed (calls in flight on them fail over). The configured endpoints are only
+  /// the seed list. A client pinned to one member (``member(_:)``) and an empty list change nothing.
+  /// - Returns: true when the endpoints changed.
+  @discardableResult
+  public func follow(_ endpoints: [EtcdEndpoint]) async -> Bool {
+    guard !pinned, !endpoints.isEmpty else { return false }
+    let current = endpointSet.snapshot.slots
+    var next: [EndpointSlot] = []
+    for var endpoint in endpoints where !next.contains(where: { $0.endpoint.authority == endpoint.authority }) {
+      if sslContext != nil { endpoint.scheme = .https }
+      if let kept = current.first(where: { $0.endpoint.authority == endpoint.authority }) {
+        next.append(kept)
+      } else {
+        next.append(
+          EndpointSlot(
+            HTTP2Connection(
+              endpoint: endpoint, sslContext: sslContext, settings: configuration.connection,
+              eventLoop: current[0].connection.eventLoop)))
+      }
+    }
+    guard next.map(ObjectIdentifier.init) != current.map(ObjectIdentifier.init) else { return false }
+    let removed = endpointSet.replace(with: next)
+    logger.info(
+      "following the cluster's membership",
+      metadata: ["etcd.endpoints": "\(next.map(\.endpoint.description))", "etcd.removed": "\(removed.map(\.endpoint.description))"])
+    for slot in removed { try? await slot.connection.shutdown().get() }
+    return true
   }
 
   public var kv: EtcdKV { EtcdKV(client: self) }
@@ -142,21 +180,22 @@ public final class EtcdClient: Sendable {
     }
     let budget = timeout ?? configuration.callTimeout
     let deadline = NIODeadline.now() + budget
-    let count = connections.count
-    let start = preferred.withLockedValue { $0 }
+    let (slots, start) = endpointSet.snapshot
+    let count = slots.count
     var failures: [EtcdError] = []
     var refreshedToken = false
     var step = 0
     while step < count {
       let index = (start + step) % count
-      let connection = connections[index]
+      let slot = slots[index]
+      let connection = slot.connection
       let remaining = deadline - .now()
       guard remaining > .zero else { break }
       let metadata = try await authMetadata(path: path)
       do {
         let answer = try await connection.unary(path: path, request: bytes, metadata: metadata, timeout: remaining)
           .get()
-        if index != start { preferred.withLockedValue { $0 = index } }
+        if index != start { endpointSet.prefer(slot) }
         do { return try Response(serializedBytes: answer) } catch {
           throw CallFailure.status(
             EtcdError(
@@ -178,7 +217,7 @@ public final class EtcdClient: Sendable {
         case .timedOut(let error):
           // This call's deadline is spent; the next call starts at another member, so a frozen member
           // costs one timeout, not one per call until it answers again.
-          if count > 1 { advancePreferred(from: index) }
+          endpointSet.advance(from: slot)
           if idempotent { throw error }
           var e = error
           e.message += "; the write may or may not have been applied"
@@ -217,33 +256,25 @@ public final class EtcdClient: Sendable {
   func streaming<R: Sendable>(
     _ body: (GRPCClient<EtcdTransport>, Metadata) async throws -> R
   ) async throws(EtcdError) -> R {
-    let count = connections.count
-    let start = preferred.withLockedValue { $0 }
+    let (slots, start) = endpointSet.snapshot
+    let count = slots.count
     var lastError: EtcdError?
     for step in 0..<count {
       let index = (start + step) % count
+      let slot = slots[index]
       let metadata = try await streamMetadata()
       do {
-        let result = try await body(grpcClients[index], metadata)
-        if index != start { preferred.withLockedValue { $0 = index } }
+        let result = try await body(slot.grpc, metadata)
+        if index != start { endpointSet.prefer(slot) }
         return result
       } catch {
-        let e = EtcdError.from(error, endpoint: connections[index].endpoint)
+        let e = EtcdError.from(error, endpoint: slot.endpoint)
         if e.isInvalidAuthToken { auth.invalidate() }
         guard e.code == .unreachable else { throw e }
         lastError = e
       }
     }
     throw lastError ?? EtcdError(.unreachable, "no endpoint reachable")
-  }
-
-  /// Index of the endpoint in use (streams use it to rotate on failure).
-  var preferredIndex: Int {
-    get { preferred.withLockedValue { $0 } }
-  }
-
-  func advancePreferred(from index: Int) {
-    preferred.withLockedValue { if $0 == index { $0 = (index + 1) % connections.count } }
   }
 
   // MARK: auth

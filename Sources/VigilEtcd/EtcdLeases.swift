@@ -94,11 +94,11 @@ public final class EtcdLeaseKeepAlive: Sendable {
   private static func run(client: EtcdClient, lease: EtcdLease, state: NIOLockedValueBox<State>) async {
     let interval = Duration.milliseconds(max(300, lease.ttl * 1000 / 3))
     while !Task.isCancelled {
-      let index = client.preferredIndex
+      let slot = client.endpointSet.preferredSlot
       let lastAnswer = NIOLockedValueBox(ContinuousClock.now)
       do {
         let metadata = try await client.streamMetadata()
-        let stub = Etcdserverpb_Lease.Client(wrapping: client.grpcClients[index])
+        let stub = Etcdserverpb_Lease.Client(wrapping: slot.grpc)
         try await stub.leaseKeepAlive(metadata: metadata) { writer in
           while !Task.isCancelled {
             try await writer.write(.with { $0.id = lease.id })
@@ -122,13 +122,13 @@ public final class EtcdLeaseKeepAlive: Sendable {
         // The stream ended without an error (etcd closed it): reopen after a pause, not in a tight loop.
         try await Task.sleep(for: .milliseconds(100))
       } catch {
-        let e = EtcdError.from(error, endpoint: client.connections[index].endpoint)
+        let e = EtcdError.from(error, endpoint: slot.endpoint)
         if e.code == .notFound {
           state.withLockedValue { $0.failure = e }
           return
         }
         if Task.isCancelled { return }
-        client.advancePreferred(from: index)
+        client.endpointSet.advance(from: slot)
         state.withLockedValue { $0.reconnects += 1 }
         try? await Task.sleep(for: .milliseconds(100))
       }

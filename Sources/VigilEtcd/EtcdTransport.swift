@@ -92,7 +92,13 @@ private final class StreamWriter: ClosableRPCWriterProtocol, Sendable {
       _ = try await open(metadata)
     case .message(let bytes):
       let h = try await open([:])
-      try await h.send(bytes).get()
+      // A write waiting for flow-control credit from a member that stopped answering ends when the caller
+      // is cancelled: the stream is reset, which fails the pending write.
+      try await withTaskCancellationHandler {
+        try await h.send(bytes).get()
+      } onCancel: {
+        self.cancel()
+      }
     }
   }
 

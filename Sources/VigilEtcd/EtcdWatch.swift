@@ -78,12 +78,12 @@ public struct EtcdWatch: AsyncSequence, Sendable {
     let next = NIOLockedValueBox(options.startRevision)
     var failuresInARow = 0
     while !Task.isCancelled {
-      let index = client.preferredIndex
+      let slot = client.endpointSet.preferredSlot
       let lastAnswer = NIOLockedValueBox(ContinuousClock.now)
       let delivered = NIOLockedValueBox(false)
       do {
         let metadata = try await client.streamMetadata()
-        let stub = Etcdserverpb_Watch.Client(wrapping: client.grpcClients[index])
+        let stub = Etcdserverpb_Watch.Client(wrapping: slot.grpc)
         let create = Etcdserverpb_WatchRequest.with {
           $0.createRequest = .with {
             $0.key = Array(key.utf8).data
@@ -152,17 +152,17 @@ public struct EtcdWatch: AsyncSequence, Sendable {
         }
       } catch {
         if Task.isCancelled { break }
-        let e = EtcdError.from(error, endpoint: client.connections[index].endpoint)
+        let e = EtcdError.from(error, endpoint: slot.endpoint)
         if e.code == .compacted || e.code == .permissionDenied || e.code == .invalidArgument {
           continuation.finish(throwing: e)
           return
         }
         if e.isInvalidAuthToken { client.invalidateToken() }
         failuresInARow = delivered.withLockedValue { $0 } ? 1 : failuresInARow + 1
-        client.advancePreferred(from: index)
+        client.endpointSet.advance(from: slot)
         reconnects.withLockedValue { $0 += 1 }
         // Back off a little once every endpoint has failed in a row.
-        if failuresInARow >= client.connections.count {
+        if failuresInARow >= client.endpointSet.count {
           try? await Task.sleep(for: .milliseconds(Swift.min(1000, 50 * failuresInARow)))
         }
       }

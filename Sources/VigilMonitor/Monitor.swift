@@ -468,6 +468,9 @@ public actor Monitor {
     let before = members[cluster] ?? []
     guard listed != before else { return }
     members[cluster] = listed
+    // The cluster's client (probes, repair, inspections) follows the live voters: configured endpoints are
+    // only the seed list, and members replaced under new addresses must not leave it pointing at the dead.
+    await guarded.client.follow(listed.filter { !$0.isLearner }.compactMap(\.endpoint))
     let at = Self.now()
     var since = learnerSince[cluster] ?? [:]
     for m in listed {
@@ -493,6 +496,9 @@ public actor Monitor {
     }
     for (key, t) in wanted where targets[key] == nil { startLoop(t) }
     let gone = before.filter { old in !listed.contains { $0.name == old.name } }
+    // A removed member's diagnoses end with it (the planner must not repair a member that no longer exists).
+    let goneNames = Set(gone.map(\.name))
+    diagnoses[cluster]?.removeAll { $0.member.map(goneNames.contains) ?? false }
     for m in gone {
       observers[cluster]?.forget(name: m.name)
       let subject = "\(cluster)/\(m.name)"
@@ -644,7 +650,7 @@ public actor Monitor {
       out.append(
         MonitorStatus.ClusterStatus(
           name: name, tier: guarded.config.tier, health: subjectStates[name, default: .unknown],
-          endpoints: guarded.client.configuration.endpoints.map(\.description), members: memberRows,
+          endpoints: guarded.client.endpoints.map(\.description), members: memberRows,
           diagnoses: clusterDiagnoses, findings: findings[name] ?? [], probes: probeLines,
           openIncidents: book.open.values.filter { $0.cluster == name }.sorted { $0.openedAt < $1.openedAt }))
     }

@@ -84,7 +84,7 @@ enum ProbeTargetFactory {
       case .exec:
         let environment = [
           "VIGIL_CLUSTER": name,
-          "VIGIL_ENDPOINTS": cluster.client.configuration.endpoints.map(\.description).joined(separator: ","),
+          "VIGIL_ENDPOINTS": cluster.client.endpoints.map(\.description).joined(separator: ","),
         ]
         let probe = ExecProbe(
           name: p.name, target: name, command: p.command ?? [], environment: environment, inbox: inbox)

@@ -91,7 +91,7 @@ public enum VigilServe {
       monitor: monitor, targets: repairTargets, store: store, config: configuration.repair,
       stateDir: configuration.stateDir, logger: logger)
     let clusterList = zip(configuration.clusters, guarded).map {
-      ($0.name, $1.client.configuration.endpoints.map(\.description).joined(separator: ","))
+      ($0.name, $1.client.endpoints.map(\.description).joined(separator: ","))
     }
     let listening = NIOLockedValueBox(false)
     let app = Application(

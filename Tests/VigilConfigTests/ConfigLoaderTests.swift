@@ -83,6 +83,40 @@ struct ConfigLoaderTests {
     #expect(found.allSatisfy { $0.line != nil })
   }
 
+  @Test func aBadClusterNameDoesNotHideItsOtherProblemsOrShiftTheirPlace() {
+    let found = problems(
+      """
+      clusters:
+        - {name: "", endpoints: ["htp:/x", 42], tier: P9}
+        - name: b
+          endpoints: [http://127.0.0.1:2379]
+          tier: P8
+      """)
+    let at = Dictionary(found.map { ($0.path, $0.line) }, uniquingKeysWith: { a, _ in a })
+    #expect(at["clusters[0].name"] == 2)
+    #expect(at["clusters[0].endpoints[0]"] == 2)
+    #expect(at["clusters[0].endpoints[1]"] == 2)
+    #expect(at["clusters[0].tier"] == 2)
+    #expect(at["clusters[1].tier"] == 5, "\(found)")
+    #expect(found.count == 5, "\(found)")
+  }
+
+  @Test func aDuplicateEndpointIsAProblemAtItsOwnPath() {
+    let found = problems(
+      """
+      clusters:
+        - name: a
+          endpoints:
+            - http://127.0.0.1:2379
+            - http://127.0.0.1:2380
+            - http://127.0.0.1:2379
+      """)
+    #expect(found.count == 1)
+    #expect(found.first?.path == "clusters[0].endpoints[2]")
+    #expect(found.first?.line == 6)
+    #expect(found.first?.message.contains("duplicate of endpoints[0]") == true)
+  }
+
   @Test func theWatchdogSectionHasDefaultsAndNamesBadValues() throws {
     let base = """
       clusters:

@@ -131,6 +131,73 @@ struct ClusterTests {
   }
 
   /// etcd 3.4 refuses member add for a few seconds after start-up ("unhealthy cluster").
+  /// Replaces `old` the safe way (remove the dead member first, then add the new one as a learner, start it,
+  /// promote it once caught up): the new member gets a new name, id and ports.
+  func replace(_ old: String, with new: String, in cluster: LocalCluster, via admin: EtcdClient) async throws {
+    try await cluster.kill(old)
+    let oldID = try #require(try await admin.cluster.list().first { $0.name == old }).id
+    // If `old` led, the others elect first and a change may time out; it is done once the list lacks `old`.
+    #expect(
+      try await eventually(timeout: .seconds(30)) {
+        _ = try? await admin.cluster.remove(id: oldID)
+        return try await !admin.cluster.list().contains { $0.id == oldID }
+      })
+    try await cluster.forget(old)
+    let joining = try await cluster.prepareMember(name: new)
+    // An add that timed out may have been applied: then the member list has it.
+    var id: UInt64?
+    #expect(
+      try await eventually(timeout: .seconds(30)) {
+        if let added = try? await admin.cluster.add(peerURLs: [joining.peerURL], learner: true) {
+          id = added.member.id
+        } else {
+          id = try await admin.cluster.list().first { $0.peerURLs.contains(joining.peerURL) }?.id
+        }
+        return id != nil
+      })
+    let newID = try #require(id)
+    let members = try await admin.cluster.list()
+    let initial = members.map { m in (name: m.id == newID ? new : m.name, peerURL: m.peerURLs[0]) }
+    try await cluster.startJoining(new, initialCluster: initial)
+    #expect(
+      try await eventually(timeout: .seconds(30)) {
+        (try? await admin.cluster.promote(id: newID)) != nil
+      })
+  }
+
+  @Test func aClientFollowsTheMembershipPastTheReplacementOfEveryOriginalMember() async throws {
+    try await withTestCluster { cluster, admin in
+      let seeds = await cluster.endpoints
+      var config = cluster.clientConfiguration(endpoints: seeds)
+      config.callTimeout = .seconds(3)
+      let following = try EtcdClient(configuration: config)
+      let seedOnly = try EtcdClient(configuration: config)
+      try await following.kv.put("/follow/k", "0")
+      try await replace("m2", with: "m2-1", in: cluster, via: admin)
+      try await replace("m3", with: "m3-1", in: cluster, via: admin)
+      // What the monitor does on a membership change: follow the voters' client URLs.
+      let voters = try await admin.cluster.list().filter { !$0.isLearner }
+        .compactMap { $0.clientURLs.first }.map { try EtcdEndpoint(parsing: $0) }
+      #expect(await following.follow(voters))
+      #expect(Set(following.endpoints.map(\.authority)) == Set(voters.map(\.authority)))
+      #expect(await !following.follow(voters), "the same list again changes nothing")
+      // m1, the last original member, dies: the two replacements still make a quorum.
+      try await cluster.kill("m1")
+      #expect(
+        try await eventually(timeout: .seconds(30)) { (try? await following.kv.put("/follow/k", "1")) != nil },
+        "the client that follows reaches the new members")
+      #expect(try await following.kv.get("/follow/k")?.valueString == "1")
+      // The seed list (m1, old m2, old m3) is all dead or removed.
+      await #expect(throws: EtcdError.self) { try await seedOnly.kv.get("/follow/k") }
+      // An empty list, and a view pinned to one member, change nothing.
+      #expect(await !following.follow([]))
+      let pinned = following.member(voters[0])
+      #expect(await !pinned.follow(seeds))
+      await following.shutdown()
+      await seedOnly.shutdown()
+    }
+  }
+
   func retryUnhealthy<T>(_ body: () async throws -> T) async throws -> T {
     let deadline = ContinuousClock.now + .seconds(20)
     while true {

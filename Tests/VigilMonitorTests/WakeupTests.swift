@@ -12,20 +12,7 @@ struct WakeupTests {
   func finishes(within limit: Duration = .seconds(20), _ what: String, _ body: @escaping @Sendable () async -> Void)
     async throws
   {
-    let done = try await withThrowingTaskGroup(of: Bool.self) { group in
-      group.addTask {
-        await body()
-        return true
-      }
-      group.addTask {
-        try await Task.sleep(for: limit)
-        return false
-      }
-      let first = try await group.next() ?? false
-      group.cancelAll()
-      return first
-    }
-    if !done { throw TestTimeout("\(what) did not finish within \(limit)") }
+    try await within(limit, what, body)
   }
 
   @Test func oneWakeEndsEveryConcurrentWait() async throws {

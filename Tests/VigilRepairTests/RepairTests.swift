@@ -87,6 +87,16 @@ struct RepairTests {
         let keys = try await pinned.kv.range("/data/", prefix: true, consistency: .serializable, countOnly: true)
         await pinned.shutdown()
         #expect(keys.count == 300)
+        // The cluster's client follows the membership: the new member's endpoint in, the removed one's out;
+        // and nothing about m2 is left for the planner.
+        let oldURL = try #require(old.clientURLs.first)
+        let newURL = try #require(new.clientURLs.first)
+        #expect(
+          try await eventually {
+            let endpoints = await monitor.status().clusters[0].endpoints
+            return endpoints.contains(newURL) && !endpoints.contains(oldURL)
+          })
+        #expect(await monitor.currentDiagnoses(cluster: "c").allSatisfy { $0.member != "m2" })
         // The snapshot taken before the membership change exists.
         #expect(FileManager.default.fileExists(atPath: try #require(plan.context["snapshot"])))
         #expect(plan.context["snapshot"]?.hasPrefix(dir) == true)
