@@ -12,6 +12,9 @@ public enum DrillFaultKind: String, Sendable, Hashable, Codable, CaseIterable {
   case fillQuota = "fill-quota"
   /// Kill a member, wait until it is repaired, kill the next — every member once.
   case rolling
+  /// Kill and wipe a member, wait until it is replaced, then the next of the original members — every one once,
+  /// so the cluster ends with none of the members (or addresses) it started with.
+  case rollingWipe = "rolling-wipe"
   /// Wipe and kill a member, then kill Vigil in the middle of the repair and start it again.
   case killVigil = "kill-vigil"
 }
@@ -129,6 +132,10 @@ public struct DrillScenario: Sendable, Hashable, Codable {
     DrillScenario(
       name: "rolling-kill", summary: "SIGKILL each member in turn, each after the last was repaired", fault: .rolling,
       target: .each, expect: DrillExpectation(diagnosis: .crashed, runbook: .restartMember)),
+    DrillScenario(
+      name: "rolling-wipe",
+      summary: "SIGKILL and wipe each original member in turn, each after the last was replaced",
+      fault: .rollingWipe, target: .each, expect: DrillExpectation(diagnosis: .dataLoss, runbook: .replaceMember)),
     DrillScenario(
       name: "kill-vigil", summary: "wipe a follower; kill Vigil mid-replacement; start it again", fault: .killVigil,
       target: .follower, expect: DrillExpectation(diagnosis: .dataLoss, runbook: .replaceMember)),

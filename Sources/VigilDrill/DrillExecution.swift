@@ -21,6 +21,8 @@ actor DrillExecution {
   let origin = ContinuousClock.now
   let wallStart = Date().timeIntervalSince1970
   let voters: Int
+  /// Clients of the whole cluster, which follow its membership after each episode (as Vigil's own do).
+  var following: [EtcdClient] = []
 
   init(
     scenario: DrillScenario, cluster: LocalCluster, network: TestNetwork, admin: DrillAdmin, config: VigilConfiguration,
@@ -52,8 +54,9 @@ actor DrillExecution {
     for m in await cluster.members {
       clients.append(.init(name: m.name, client: try EtcdClient(configuration: EtcdClientConfiguration(endpoints: [m.clientEndpoint]))))
     }
-    clients.append(
-      .init(name: "cluster", client: try EtcdClient(configuration: EtcdClientConfiguration(endpoints: await cluster.endpoints))))
+    let wholeCluster = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: await cluster.endpoints))
+    clients.append(.init(name: "cluster", client: wholeCluster))
+    following = [admin.whole, wholeCluster]
     let workload = Task { await recorder.run(clients, seed: seed) }
     var episodes: [DrillEpisode] = []
     do {
@@ -97,8 +100,9 @@ actor DrillExecution {
       return [try await episode(on: victim, timeout: timeout)]
     case .fillQuota:
       return [try await fillQuota(timeout: timeout)]
-    case .rolling:
+    case .rolling, .rollingWipe:
       var episodes: [DrillEpisode] = []
+      // The original members, in order: a wiped one comes back under a new name.
       for member in await cluster.members.map(\.name) {
         guard try await wait(timeout: .seconds(60), { await self.vigilSeesHealthy() }) else {
           throw DrillError("Vigil did not see the cluster healthy again before killing \(member)")
@@ -135,7 +139,7 @@ actor DrillExecution {
     logger.info("drill: injecting", metadata: ["drill.scenario": "\(scenario.name)", "member.name": "\(victim)"])
     switch scenario.fault {
     case .kill, .rolling: try await cluster.kill(victim)
-    case .wipe:
+    case .wipe, .rollingWipe:
       try await cluster.kill(victim)
       try await cluster.wipe(victim)
     case .freeze:
@@ -168,6 +172,7 @@ actor DrillExecution {
       break
     }
     try await waitHealthy(&e, timeout: timeout)
+    await followMembership()
     if e.newLeader == nil, e.healthyAt != nil, let s = try? await admin.whole.maintenance.status(), s.leader != 0,
       s.raftTerm > before.raftTerm, s.leader != wasLeader || scenario.target == .leader
     {
@@ -267,6 +272,14 @@ actor DrillExecution {
     }
     guard leaders.count == 1, let alarms = try? await admin.whole.maintenance.alarms(), alarms.isEmpty else { return false }
     return (try? await admin.whole.kv.put("/drill-verify", "\(now())")) != nil
+  }
+
+  /// Points the drill's whole-cluster clients at the current voters (a replaced member has a new address).
+  func followMembership() async {
+    guard let list = try? await admin.whole.cluster.list() else { return }
+    let voters = list.filter { !$0.isLearner }.compactMap { $0.clientURLs.first }
+      .compactMap { try? EtcdEndpoint(parsing: $0) }
+    for client in following { await client.follow(voters) }
   }
 
   /// Vigil's view: every member healthy, no incident open.

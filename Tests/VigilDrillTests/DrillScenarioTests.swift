@@ -38,7 +38,7 @@ struct DrillScenarioTests {
       if scenario.expect.detected { #expect(e.detectedAt != nil) }
       if let d = scenario.expect.diagnosis { #expect(e.diagnosis == d) }
     }
-    if scenario.fault == .rolling { #expect(run.episodes.count == 3) }
+    if scenario.fault == .rolling || scenario.fault == .rollingWipe { #expect(run.episodes.count == 3) }
     if scenario.fault == .killVigil {
       let e = run.episodes[0]
       #expect(e.vigilStoppedAt != nil && e.vigilRestartedAt != nil)
