@@ -38,6 +38,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+    .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
   ],
   targets: [
     // Generated protobuf messages and gRPC client stubs (scripts/generate-protos).
@@ -198,7 +199,7 @@ let package = Package(
     ),
     .testTarget(
       name: "VigilConfigTests",
-      dependencies: ["VigilConfig"],
+      dependencies: ["VigilConfig", .product(name: "PropertyBased", package: "swift-property-based")],
       swiftSettings: strict
     ),
     .testTarget(

@@ -204,6 +204,8 @@ public actor Monitor {
 
   func stopLoop(_ key: String) {
     liveness.remove(Self.probeLoopName(key))
+    // A target stopped before its first result (its member left) no longer holds readiness back.
+    if firstRound.remove(key) != nil, firstRound.isEmpty, running { isReady = true }
     loops.removeValue(forKey: key)?.cancel()
     targets[key] = nil
     wakeups[key] = nil
