@@ -142,6 +142,7 @@ public struct ClusterObserver: Sendable {
       isLearner: t.isLearner)
     s.dataDirLost = t.dataDirLost
     s.raftIndexRegressed = t.raftIndexRegressed
+    s.wasLeader = leader != 0 && (t.reportedID == leader || t.listedID == leader)
     if let now, let cut = t.lastUnreachableAt, now - cut < partitionEcho { s.recentlyUnreachable = true }
     return s
   }

@@ -47,6 +47,11 @@ public struct MemberSignals: Sendable, Hashable {
   public var raftIndexRegressed: Bool = false
   /// Its status probe is healthy (nil: no status probe).
   public var statusAnswers: Bool? = nil
+  /// Since its requests began to time out, its status probe has neither failed nor answered twice: whether it
+  /// is hung (answers nothing) or cut off from a quorum (still answers its status) is not known yet.
+  public var statusUndecided = false
+  /// It was the leader the last time the cluster was seen with one.
+  public var wasLeader = false
   /// A TCP connect to it failed moments ago (its network path was cut and may just have come back).
   public var recentlyUnreachable = false
   /// The cluster is electing a leader or just elected one: requests time out everywhere for a moment.
@@ -130,6 +135,8 @@ public enum Diagnoser {
           }
           // Timeouts while the cluster elects a leader are the election's, not this member's.
           if m.electionUnderway { return nil }
+          // Named once its status probe tells: a leader cut off from its peers still answers its status.
+          if m.statusUndecided { return nil }
           return Diagnosis(fault: .hung, member: m.name, reason: "accepts connections but does not answer in time")
         }
         if m.tcpReachable == false {
@@ -171,7 +178,12 @@ public enum Diagnoser {
       }
     }
     let clusterLeaderless = result.contains { $0.fault == .noLeader }
-    for member in members {
+    // The leader refuses connections: its peers elect a new one, and their requests time out meanwhile.
+    let leaderDown = voters.contains {
+      $0.wasLeader && ($0.health == .failed || $0.health == .suspect) && $0.lastFailure == .refused
+    }
+    for var member in members {
+      if leaderDown && !member.wasLeader { member.electionUnderway = true }
       guard let diagnosis = diagnose(member) else { continue }
       // When nobody has a leader, "no leader" on each member is the cluster's fault, not a partition.
       if clusterLeaderless && diagnosis.fault == .partitioned && member.health == .healthy { continue }

@@ -374,6 +374,9 @@ public actor Monitor {
           // Two answers in a row, the last one after that request began: a status answered just before
           // a freeze does not count.
           s.statusAnswers = statusStreak[statusTarget.key, default: 0] >= 2 && status.at > since
+          // Undecided until the status probe has failed, or answered twice, since that request began.
+          let statusFailedSince = status.result.memberStatus == nil && status.at > since
+          s.statusUndecided = s.statusAnswers != true && !statusFailedSince
         }
       }
       s.electionUnderway = electing

@@ -30,6 +30,42 @@ struct DiagnoserTests {
     #expect(Diagnoser.diagnose(s)?.fault == .hung)
   }
 
+  @Test func aReachableMemberIsNotNamedHungUntilItsStatusProbeTells() {
+    // A leader cut off from its peers: its writes time out at once, its status answers a moment later.
+    var s = MemberSignals(name: "m1", health: .failed, lastFailure: .timeout, tcpReachable: true)
+    s.statusAnswers = false
+    s.statusUndecided = true
+    #expect(Diagnoser.diagnose(s) == nil, "not named while undecided")
+    s.statusUndecided = false
+    s.statusAnswers = true
+    #expect(Diagnoser.diagnose(s)?.fault == .partitioned)
+    // A frozen member: its status probe fails too.
+    s.statusAnswers = false
+    #expect(Diagnoser.diagnose(s)?.fault == .hung)
+    // Without a status probe there is nothing to wait for.
+    s.statusAnswers = nil
+    #expect(Diagnoser.diagnose(s)?.fault == .hung)
+  }
+
+  @Test func peersOfALeaderThatRefusesConnectionsAreElectingNotHung() {
+    var leader = MemberSignals(name: "m1", health: .failed, lastFailure: .refused)
+    leader.wasLeader = true
+    let peer = MemberSignals(name: "m2", health: .suspect, lastFailure: .timeout, tcpReachable: true, hasLeader: true)
+    let healthy = MemberSignals(name: "m3", health: .healthy, hasLeader: true)
+    let found = Diagnoser.diagnose(cluster: [leader, peer, healthy])
+    #expect(found.map(\.fault) == [.crashed])
+    #expect(found.first?.member == "m1")
+    // The same timeouts with the leader alive are the peer's own.
+    var alive = leader
+    alive.health = .healthy
+    alive.lastFailure = nil
+    #expect(Diagnoser.diagnose(cluster: [alive, peer, healthy]).map(\.fault) == [.hung])
+    // A crashed follower is not an election.
+    var follower = leader
+    follower.wasLeader = false
+    #expect(Set(Diagnoser.diagnose(cluster: [follower, peer, healthy]).map(\.fault)) == [.crashed, .hung])
+  }
+
   @Test func timeoutsDuringAnElectionAreNotAHang() {
     var s = MemberSignals(name: "m1", health: .failed, lastFailure: .timeout, tcpReachable: true)
     s.electionUnderway = true
