@@ -20,6 +20,8 @@ let package = Package(
     .library(name: "VigilStore", targets: ["VigilStore"]),
     .library(name: "VigilMonitor", targets: ["VigilMonitor"]),
     .library(name: "VigilRepair", targets: ["VigilRepair"]),
+    .library(name: "VigilEngine", targets: ["VigilEngine"]),
+    .library(name: "VigilEngineTesting", targets: ["VigilEngineTesting"]),
     .library(name: "VigilServer", targets: ["VigilServer"]),
     .library(name: "VigilDrill", targets: ["VigilDrill"]),
   ],
@@ -140,10 +142,27 @@ let package = Package(
       swiftSettings: strict
     ),
     // Drills: test hosts in network namespaces, faults, the recorded workload, reports.
+    // The one place that builds Vigil from a configuration: clients, runtimes, store, monitor, repair, as services.
+    .target(
+      name: "VigilEngine",
+      dependencies: [
+        "VigilConfig", "VigilEtcd", "VigilLocal", "VigilMonitor", "VigilProbes", "VigilRepair", "VigilStore",
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
+    // Tests get a running engine on real clusters in one call.
+    .target(
+      name: "VigilEngineTesting",
+      dependencies: ["VigilEngine", "VigilConfig", "VigilLocal", "VigilTestKit"],
+      swiftSettings: strict
+    ),
     .target(
       name: "VigilDrill",
       dependencies: [
-        "VigilCore", "VigilConfig", "VigilEtcd", "VigilLocal", "VigilMonitor", "VigilRepair", "VigilStore",
+        "VigilCore", "VigilConfig", "VigilEngine", "VigilEtcd", "VigilLocal", "VigilMonitor", "VigilRepair",
+        "VigilStore",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
       ],
@@ -153,7 +172,7 @@ let package = Package(
     .target(
       name: "VigilServer",
       dependencies: [
-        "VigilMonitor", "VigilRepair", "VigilConfig", "VigilCore", "VigilProbes", "VigilStore",
+        "VigilEngine", "VigilMonitor", "VigilRepair", "VigilConfig", "VigilCore", "VigilProbes", "VigilStore",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Logging", package: "swift-log"),
@@ -166,6 +185,7 @@ let package = Package(
       name: "VigilCLI",
       dependencies: [
         "VigilConfig",
+        "VigilEngine",
         "VigilEtcd",
         "VigilLocal",
         "VigilMonitor",
@@ -219,7 +239,7 @@ let package = Package(
     ),
     .testTarget(
       name: "VigilMonitorTests",
-      dependencies: ["VigilMonitor", "VigilServer", "VigilTestKit"],
+      dependencies: ["VigilMonitor", "VigilEngineTesting", "VigilServer", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(
@@ -229,7 +249,9 @@ let package = Package(
     ),
     .testTarget(
       name: "VigilRepairTests",
-      dependencies: ["VigilRepair", "VigilServer", "VigilTestKit", .product(name: "GRDB", package: "GRDB.swift")],
+      dependencies: [
+        "VigilRepair", "VigilEngineTesting", "VigilServer", "VigilTestKit", .product(name: "GRDB", package: "GRDB.swift"),
+      ],
       swiftSettings: strict
     ),
     .testTarget(

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import VigilConfig
 import VigilCore
+import VigilEngine
 import VigilEtcd
 import VigilLocal
 import VigilMonitor
@@ -171,18 +172,18 @@ struct DetectBenchmark: AsyncParsableCommand {
       """
     let config: VigilConfiguration
     do { config = try ConfigLoader.parse(yaml, file: "bench") } catch { throw CLIError("\(error)") }
+    // Every copy shares one client: the cost measured is the engine's, not that of more connections.
     let shared = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: try EtcdEndpoint.parseList(endpoints.joined(separator: ","))))
-    let guarded = config.clusters.map { c in
-      GuardedCluster(config: c, client: shared) { member in try? await cluster.member(member).dataDir }
-    }
-    let monitor = try Monitor(configuration: config, clusters: guarded, store: try HistoryStore(directory: dir), logger: logger)
-    await monitor.start()
-    do { try await body(monitor) } catch {
-      await monitor.stop()
+    var hookups: [String: ClusterHookup] = [:]
+    for c in config.clusters { hookups[c.name] = ClusterHookup(local: cluster, client: shared) }
+    let engine = try await Engine.build(config, hookups: hookups, logger: logger)
+    await engine.start(repairs: false)
+    do { try await body(engine.monitor) } catch {
+      await engine.shutdown()
       await shared.shutdown()
       throw error
     }
-    await monitor.stop()
+    await engine.shutdown()
     await shared.shutdown()
   }
 

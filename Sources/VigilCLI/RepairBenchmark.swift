@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import VigilConfig
 import VigilCore
+import VigilEngine
 import VigilEtcd
 import VigilLocal
 import VigilMonitor
@@ -132,25 +133,13 @@ struct RepairBenchmark: AsyncParsableCommand {
       """
     let config: VigilConfiguration
     do { config = try ConfigLoader.parse(yaml, file: "bench") } catch { throw CLIError("\(error)") }
-    let client = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: await cluster.endpoints))
-    let guarded = GuardedCluster(config: config.clusters[0], client: client) { member in try? await cluster.member(member).dataDir }
-    let store = try HistoryStore(directory: dir)
-    let monitor = try Monitor(configuration: config, clusters: [guarded], store: store, logger: logger)
-    let repairs = RepairCoordinator(
-      monitor: monitor,
-      targets: [RepairTarget(config: config.clusters[0], client: client, runtime: LocalRuntime(cluster: cluster))],
-      store: store, config: config.repair, stateDir: dir, logger: logger)
-    await monitor.start()
-    await repairs.start()
-    do { try await body(monitor, repairs) } catch {
-      await repairs.stop()
-      await monitor.stop()
-      await client.shutdown()
+    let engine = try await Engine.build(config, hookups: ["bench": ClusterHookup(local: cluster)], logger: logger)
+    await engine.start()
+    do { try await body(engine.monitor, engine.repairs) } catch {
+      await engine.shutdown()
       throw error
     }
-    await repairs.stop()
-    await monitor.stop()
-    await client.shutdown()
+    await engine.shutdown()
   }
 
   /// Every member healthy for the monitor, no open incident, every voter answering.

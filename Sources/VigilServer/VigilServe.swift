@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
 import VigilConfig
+import VigilEngine
 import VigilCore
 import VigilEtcd
 import VigilLocal
@@ -65,34 +66,14 @@ public enum VigilServe {
   ) async throws {
     let listen = try parseListen(configuration.listen)
     let supervision = try supervision ?? ServeSupervision.fromEnvironment()
-    let store: HistoryStore
-    do { store = try HistoryStore(directory: configuration.stateDir) } catch {
-      throw ServeError(description: "stateDir: cannot open the history store in \"\(configuration.stateDir)\": \(error)")
+    let engine: Engine
+    do { engine = try await Engine.build(configuration, logger: logger) } catch let error as EngineError {
+      throw ServeError(description: error.description)
     }
-    var locals: [LocalCluster] = []
-    var guarded: [GuardedCluster] = []
-    var repairTargets: [RepairTarget] = []
-    do {
-      for cluster in configuration.clusters {
-        let (g, runtime) = try await connect(cluster, stateDir: configuration.stateDir, logger: logger) {
-          locals.append($0)
-        }
-        guarded.append(g)
-        repairTargets.append(RepairTarget(config: cluster, client: g.client, runtime: runtime))
-      }
-    } catch {
-      for l in locals { await l.shutdown(graceful: true) }
-      throw error
-    }
-    let inbox = ReportInbox(baseURL: "http://\(configuration.listen)/v1/reports/")
-    let monitor = try Monitor(
-      configuration: configuration, clusters: guarded, store: store, inbox: inbox, logger: logger)
-    let repairs = RepairCoordinator(
-      monitor: monitor, targets: repairTargets, store: store, config: configuration.repair,
-      stateDir: configuration.stateDir, logger: logger)
-    let clusterList = zip(configuration.clusters, guarded).map {
-      ($0.name, $1.client.endpoints.map(\.description).joined(separator: ","))
-    }
+    let monitor = engine.monitor
+    let repairs = engine.repairs
+    let inbox = engine.inbox
+    let clusterList = engine.clients.map { ($0.name, $0.client.endpoints.map(\.description).joined(separator: ",")) }
     let listening = NIOLockedValueBox(false)
     let app = Application(
       router: HTTPAPI.router(monitor: monitor, repairs: repairs, inbox: inbox),
@@ -104,43 +85,32 @@ public enum VigilServe {
         inbox.baseURL = url + "/v1/reports/"
         await onReady(
           ServeInfo(
-            url: url, stateDir: configuration.stateDir, database: store.path, clusters: clusterList, repairs: repairs),
+            url: url, stateDir: configuration.stateDir, database: engine.store.path, clusters: clusterList,
+            repairs: repairs),
           monitor)
       },
       logger: logger)
+    let watchdog = WatchdogService(
+      liveness: monitor.liveness, notifier: supervision.notifier,
+      started: {
+        let monitoring = await monitor.isStarted
+        let repairing = await repairs.isStarted
+        return monitoring && repairing && listening.withLockedValue { $0 }
+      },
+      giveUp: supervision.giveUp, logger: logger)
+    let services: [any Service] = engine.services + [app, watchdog]
     let group = ServiceGroup(
       configuration: ServiceGroupConfiguration(
-        services: [
-          .init(service: MonitorService(monitor: monitor)), .init(service: RepairService(repairs: repairs)),
-          .init(service: app),
-          .init(
-            service: WatchdogService(
-              liveness: monitor.liveness, notifier: supervision.notifier,
-              started: {
-                let monitoring = await monitor.isStarted
-                let repairing = await repairs.isStarted
-                return monitoring && repairing && listening.withLockedValue { $0 }
-              },
-              giveUp: supervision.giveUp, logger: logger)),
-        ],
+        services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
         gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
         logger: logger))
     do {
       try await group.run()
     } catch {
-      await finish(monitor: monitor, repairs: repairs, locals: locals, clusters: guarded)
+      await engine.shutdown()
       throw error
     }
-    await finish(monitor: monitor, repairs: repairs, locals: locals, clusters: guarded)
-  }
-
-  static func finish(monitor: Monitor, repairs: RepairCoordinator, locals: [LocalCluster], clusters: [GuardedCluster])
-    async
-  {
-    await repairs.stop()
-    await monitor.stop()
-    for c in clusters { await c.client.shutdown() }
-    for l in locals { await l.shutdown(graceful: true) }
+    await engine.shutdown()
   }
 
   static func parseListen(_ text: String) throws -> (host: String, port: Int) {
@@ -150,78 +120,5 @@ public enum VigilServe {
     var host = String(text[..<colon])
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     return (host, port)
-  }
-
-  /// A client for a configured cluster and its runtime driver; a local runtime's members are started
-  /// first, fresh, under `stateDir/local/NAME`.
-  static func connect(
-    _ cluster: ClusterConfig, stateDir: String, logger: Logger, started: (LocalCluster) -> Void
-  ) async throws -> (GuardedCluster, (any MemberRuntime)?) {
-    var tls: EtcdTLSConfiguration?
-    if let t = cluster.tls { tls = EtcdTLSConfiguration(caFile: t.ca, certificateFile: t.cert, keyFile: t.key) }
-    var credentials: EtcdCredentials?
-    if let auth = cluster.auth {
-      guard let password = ProcessInfo.processInfo.environment[auth.passwordEnv] else {
-        throw ServeError(
-          description:
-            "clusters[\(cluster.name)].auth.passwordEnv: environment variable \(auth.passwordEnv) is not set")
-      }
-      credentials = EtcdCredentials(username: auth.user, password: password)
-    }
-    switch cluster.runtime {
-    case .external:
-      let endpoints = try cluster.endpoints.map { e throws(EtcdError) in try EtcdEndpoint(parsing: e) }
-      let client = try EtcdClient(
-        configuration: EtcdClientConfiguration(endpoints: endpoints, tls: tls, credentials: credentials), logger: logger)
-      return (GuardedCluster(config: cluster, client: client), nil)
-    case .exec(let exec):
-      let endpoints = try cluster.endpoints.map { e throws(EtcdError) in try EtcdEndpoint(parsing: e) }
-      let client = try EtcdClient(
-        configuration: EtcdClientConfiguration(endpoints: endpoints, tls: tls, credentials: credentials), logger: logger)
-      let runtime = ExecRuntime(cluster: cluster.name, config: exec)
-      let guarded = GuardedCluster(config: cluster, client: client, quotaBytes: cluster.quotaBytes) { member in
-        runtime.dataDir(of: member)
-      }
-      return (guarded, runtime)
-    case .local(let members):
-      let dir = (stateDir as NSString).appendingPathComponent("local/\(cluster.name)")
-      try? FileManager.default.removeItem(atPath: dir)
-      var options = LocalClusterOptions(members: members, directory: dir)
-      options.quotaBackendBytes = cluster.quotaBytes
-      let local: LocalCluster
-      do { local = try await LocalCluster.start(options, logger: logger) } catch {
-        throw ServeError(description: "clusters[\(cluster.name)]: cannot start the local cluster: \(error)")
-      }
-      started(local)
-      let endpoints = await local.endpoints
-      let client = try EtcdClient(
-        configuration: EtcdClientConfiguration(endpoints: endpoints, tls: tls, credentials: credentials), logger: logger)
-      let guarded = GuardedCluster(config: cluster, client: client, quotaBytes: cluster.quotaBytes) { member in
-        try? await local.member(member).dataDir
-      }
-      return (guarded, LocalRuntime(cluster: local))
-    }
-  }
-}
-
-/// Runs the repair coordinator until the service group shuts down (plans in flight resume at the next start).
-struct RepairService: Service {
-  let repairs: RepairCoordinator
-
-  func run() async throws {
-    await repairs.start()
-    try? await gracefulShutdown()
-    await repairs.stop()
-  }
-}
-
-/// Runs the monitor until the service group shuts down.
-struct MonitorService: Service {
-  let monitor: Monitor
-
-  func run() async throws {
-    await monitor.start()
-    try? await gracefulShutdown()
-    await monitor.stop()
   }
 }

@@ -2,58 +2,33 @@ import Foundation
 import Testing
 import VigilConfig
 import VigilCore
+import VigilEngineTesting
 import VigilEtcd
 import VigilLocal
 import VigilMonitor
 import VigilStore
 import VigilTestKit
 
-/// A monitor over a real test cluster, with fast probes (100 ms) and inspections (1 s).
+/// A monitor over a real test cluster, with fast probes (100 ms) and inspections (1 s); repair is not started.
 func withMonitor(
-  _ cluster: LocalCluster, extraProbes: String = "", inspections: String = "", quotaBytes: Int64? = nil,
-  dataDirs: Bool = true, _ body: (Monitor) async throws -> Void
+  _ cluster: LocalCluster, extraProbes: String = "", inspections: String = "", _ body: (Monitor) async throws -> Void
 ) async throws {
-  try await withTemporaryDirectory { dir in
-    let endpoints = await cluster.endpoints.map(\.description)
-    let yaml = """
-      stateDir: \(dir)
-      tiers:
-        test: {probeInterval: 100ms, probeTimeout: 1s}
-      inspections:
-        interval: 1s
-      \(inspections)
-      scheduler: {membershipInterval: 500ms}
-      clusters:
-        - name: c
-          endpoints: [\(endpoints.joined(separator: ", "))]
-          tier: test
-          probeSuites: [s]
-      probeSuites:
-        - name: s
-          probes:
-            - kind: etcd.kv
-            - kind: etcd.member
-      \(extraProbes)
-      """
-    let config = try ConfigLoader.parse(yaml)
-    var clientConfig = EtcdClientConfiguration(endpoints: await cluster.endpoints)
-    clientConfig.callTimeout = .seconds(5)
-    let client = try EtcdClient(configuration: clientConfig)
-    let guarded = GuardedCluster(config: config.clusters[0], client: client, quotaBytes: quotaBytes) { member in
-      dataDirs ? (try? await cluster.member(member).dataDir) : nil
-    }
-    let store = try HistoryStore(directory: dir)
-    let monitor = try Monitor(configuration: config, clusters: [guarded], store: store)
-    await monitor.start()
-    do {
-      try await body(monitor)
-    } catch {
-      await monitor.stop()
-      await client.shutdown()
-      throw error
-    }
-    await monitor.stop()
-    await client.shutdown()
+  let yaml = """
+    tiers:
+      test: {probeInterval: 100ms, probeTimeout: 1s}
+    inspections:
+      interval: 1s
+    \(inspections)
+    scheduler: {membershipInterval: 500ms}
+    probeSuites:
+      - name: s
+        probes:
+          - kind: etcd.kv
+          - kind: etcd.member
+    \(extraProbes)
+    """
+  try await withEngine([("c", cluster)], yaml: yaml, cluster: "tier: test\n    probeSuites: [s]", startRepairs: false) {
+    engine, _ in try await body(engine.monitor)
   }
 }
 
@@ -112,7 +87,7 @@ struct MonitorTests {
   @Test func aFullQuotaIsANoSpaceFindingAndDiagnosis() async throws {
     let quota: Int64 = 4 << 20
     try await withTestCluster(configure: { $0.quotaBackendBytes = quota }) { cluster, client in
-      try await withMonitor(cluster, quotaBytes: quota) { monitor in
+      try await withMonitor(cluster) { monitor in
         #expect(try await eventually { await monitor.health(of: "c") == .healthy })
         let value = String(repeating: "x", count: 64 << 10)
         var full = false

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigilConfig
 import VigilCore
+import VigilEngineTesting
 import VigilEtcd
 import VigilLocal
 import VigilMonitor
@@ -13,69 +14,26 @@ import VigilTestKit
 /// entry of `clusters`), with fast probes (100 ms) and the local runtime driver.
 func withRepair(
   _ clusters: [(name: String, cluster: LocalCluster)], repair: String = "", inspections: String = "",
-  quotaBytes: Int64? = nil, _ body: (Monitor, RepairCoordinator, String) async throws -> Void
+  _ body: (Monitor, RepairCoordinator, String) async throws -> Void
 ) async throws {
-  try await withTemporaryDirectory { dir in
-    var clusterYAML = ""
-    for (name, cluster) in clusters {
-      clusterYAML += """
-          - name: \(name)
-            endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))]
-            tier: test
-            probeSuites: [s]
-
-        """
-    }
-    let yaml = """
-      stateDir: \(dir)
-      tiers:
-        test: {probeInterval: 100ms, probeTimeout: 1s}
-      inspections:
-        interval: 1s
-      \(inspections)
-      scheduler: {membershipInterval: 500ms}
-      repair:
-        memberTimeout: 30s
-      \(repair)
-      clusters:
-      \(clusterYAML)
-      probeSuites:
-        - name: s
-          probes:
-            - kind: etcd.kv
-            - kind: etcd.member
-      """
-    let config = try ConfigLoader.parse(yaml)
-    var guarded: [GuardedCluster] = []
-    var targets: [RepairTarget] = []
-    for (i, (_, cluster)) in clusters.enumerated() {
-      var clientConfig = EtcdClientConfiguration(endpoints: await cluster.endpoints)
-      clientConfig.callTimeout = .seconds(5)
-      let client = try EtcdClient(configuration: clientConfig)
-      guarded.append(
-        GuardedCluster(config: config.clusters[i], client: client, quotaBytes: quotaBytes) { member in
-          try? await cluster.member(member).dataDir
-        })
-      targets.append(RepairTarget(config: config.clusters[i], client: client, runtime: LocalRuntime(cluster: cluster)))
-    }
-    let store = try HistoryStore(directory: dir)
-    let monitor = try Monitor(configuration: config, clusters: guarded, store: store)
-    let repairs = RepairCoordinator(
-      monitor: monitor, targets: targets, store: store, config: config.repair, stateDir: dir)
-    await monitor.start()
-    await repairs.start()
-    func stop() async {
-      await repairs.stop()
-      await monitor.stop()
-      for g in guarded { await g.client.shutdown() }
-    }
-    do {
-      try await body(monitor, repairs, dir)
-    } catch {
-      await stop()
-      throw error
-    }
-    await stop()
+  let yaml = """
+    tiers:
+      test: {probeInterval: 100ms, probeTimeout: 1s}
+    inspections:
+      interval: 1s
+    \(inspections)
+    scheduler: {membershipInterval: 500ms}
+    repair:
+      memberTimeout: 30s
+    \(repair)
+    probeSuites:
+      - name: s
+        probes:
+          - kind: etcd.kv
+          - kind: etcd.member
+    """
+  try await withEngine(clusters, yaml: yaml, cluster: "tier: test\n    probeSuites: [s]") { engine, dir in
+    try await body(engine.monitor, engine.repairs, dir)
   }
 }
 

@@ -112,7 +112,7 @@ struct RepairTests {
   @Test func noSpaceIsClearedAndWritesAreAcceptedAgain() async throws {
     let quota: Int64 = 4 << 20
     try await withTestCluster(configure: { $0.quotaBackendBytes = quota }) { cluster, client in
-      try await withRepair([("c", cluster)], repair: "  keepRevisions: 5", quotaBytes: quota) { monitor, _, _ in
+      try await withRepair([("c", cluster)], repair: "  keepRevisions: 5") { monitor, _, _ in
         #expect(try await eventually { await monitor.health(of: "c") == .healthy })
         // History, not live data, fills the quota: four keys overwritten again and again.
         let value = String(repeating: "x", count: 64 << 10)

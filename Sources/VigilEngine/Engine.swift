@@ -1,0 +1,231 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import VigilConfig
+import VigilEtcd
+import VigilLocal
+import VigilMonitor
+import VigilProbes
+import VigilRepair
+import VigilStore
+
+/// A cluster the caller already runs, for the engine to guard (drills, tests, benchmarks): its members are
+/// driven through the local runtime, their data dirs and quota come from it.
+public struct ClusterHookup: Sendable {
+  /// The running local cluster.
+  public var local: LocalCluster?
+  /// A client to use instead of one of the engine's own (several configured clusters may share one); the
+  /// caller shuts it down.
+  public var client: EtcdClient?
+
+  public init(local: LocalCluster? = nil, client: EtcdClient? = nil) {
+    self.local = local
+    self.client = client
+  }
+}
+
+/// An error building the engine, naming the setting at fault.
+public struct EngineError: Error, CustomStringConvertible {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}
+
+/// Vigil, built from a configuration: the one place that turns `vigil.yaml`
+/// into clients, runtime drivers, the history store, the monitor and the
+/// repair coordinator, and hands them back as swift-service-lifecycle
+/// services. `vigil serve`, `vigil demo`, drills, benchmarks and tests all
+/// build Vigil here; none wires the parts by hand.
+///
+/// ```swift
+/// let engine = try await Engine.build(configuration, logger: logger)
+/// let group = ServiceGroup(services: engine.services + [api], logger: logger)
+/// try await group.run()
+/// await engine.shutdown()
+/// ```
+public final class Engine: Sendable {
+  public let configuration: VigilConfiguration
+  public let store: HistoryStore
+  public let monitor: Monitor
+  public let repairs: RepairCoordinator
+  /// Where `exec` probes POST their JSON reports (its base URL is set once the API listens).
+  public let inbox: ReportInbox
+  /// Each configured cluster's client, in configuration order.
+  public let clients: [(name: String, client: EtcdClient)]
+  /// Local clusters the engine started itself (`runtime: local`); stopped by ``shutdown()``.
+  public let startedClusters: [LocalCluster]
+  private let ownedClients: [EtcdClient]
+
+  private init(
+    configuration: VigilConfiguration, store: HistoryStore, monitor: Monitor, repairs: RepairCoordinator,
+    inbox: ReportInbox, clients: [(name: String, client: EtcdClient)], startedClusters: [LocalCluster],
+    ownedClients: [EtcdClient]
+  ) {
+    self.configuration = configuration
+    self.store = store
+    self.monitor = monitor
+    self.repairs = repairs
+    self.inbox = inbox
+    self.clients = clients
+    self.startedClusters = startedClusters
+    self.ownedClients = ownedClients
+  }
+
+  /// Builds every part. Clusters with `runtime: local` are started fresh under `stateDir/local/NAME`, unless
+  /// `hookups` names a running one for them; nothing runs until ``start()`` or ``services`` run.
+  /// - Parameter hookups: clusters the caller runs, by configured name.
+  /// - Throws: ``EngineError`` naming the setting at fault (state directory, a cluster that cannot start, a
+  ///   missing password variable, an unusable TLS file).
+  public static func build(
+    _ configuration: VigilConfiguration, hookups: [String: ClusterHookup] = [:],
+    logger: Logger = Logger(label: "vigil")
+  ) async throws -> Engine {
+    let store: HistoryStore
+    do { store = try HistoryStore(directory: configuration.stateDir) } catch {
+      throw EngineError("stateDir: cannot open the history store in \"\(configuration.stateDir)\": \(error)")
+    }
+    var started: [LocalCluster] = []
+    var owned: [EtcdClient] = []
+    var guarded: [GuardedCluster] = []
+    var targets: [RepairTarget] = []
+    do {
+      for cluster in configuration.clusters {
+        let part = try await connect(cluster, hookup: hookups[cluster.name], stateDir: configuration.stateDir, logger: logger)
+        if let local = part.started { started.append(local) }
+        if part.owned { owned.append(part.guarded.client) }
+        guarded.append(part.guarded)
+        targets.append(RepairTarget(config: cluster, client: part.guarded.client, runtime: part.runtime))
+      }
+      let inbox = ReportInbox(baseURL: "http://\(configuration.listen)/v1/reports/")
+      let monitor = try Monitor(
+        configuration: configuration, clusters: guarded, store: store, inbox: inbox, logger: logger)
+      let repairs = RepairCoordinator(
+        monitor: monitor, targets: targets, store: store, config: configuration.repair,
+        stateDir: configuration.stateDir, logger: logger)
+      return Engine(
+        configuration: configuration, store: store, monitor: monitor, repairs: repairs, inbox: inbox,
+        clients: guarded.map { ($0.name, $0.client) }, startedClusters: started, ownedClients: owned)
+    } catch {
+      for client in owned { await client.shutdown() }
+      for local in started { await local.shutdown(graceful: true) }
+      throw error
+    }
+  }
+
+  /// The long-running parts as services of one service group: the monitor and the repair coordinator,
+  /// each running until the group shuts down gracefully.
+  public var services: [any Service] { [MonitorService(monitor: monitor), RepairService(repairs: repairs)] }
+
+  /// Starts the monitor and the repair coordinator without a service group (drills, tests, benchmarks).
+  public func start(repairs startRepairs: Bool = true) async {
+    await monitor.start()
+    if startRepairs { await repairs.start() }
+  }
+
+  /// Stops the repair coordinator and the monitor (plans in flight stay `running` in the journal and
+  /// resume at the next start).
+  public func stop() async {
+    await repairs.stop()
+    await monitor.stop()
+  }
+
+  /// Stops everything, closes the engine's clients and stops the local clusters it started.
+  public func shutdown() async {
+    await stop()
+    for client in ownedClients { await client.shutdown() }
+    for local in startedClusters { await local.shutdown(graceful: true) }
+  }
+
+  /// A client for a configured cluster and its runtime driver; a local runtime's members are started
+  /// first, fresh, under `stateDir/local/NAME`, unless a hookup names a running cluster.
+  static func connect(
+    _ cluster: ClusterConfig, hookup: ClusterHookup?, stateDir: String, logger: Logger
+  ) async throws -> (guarded: GuardedCluster, runtime: (any MemberRuntime)?, started: LocalCluster?, owned: Bool) {
+    var tls: EtcdTLSConfiguration?
+    if let t = cluster.tls { tls = EtcdTLSConfiguration(caFile: t.ca, certificateFile: t.cert, keyFile: t.key) }
+    var credentials: EtcdCredentials?
+    if let auth = cluster.auth {
+      guard let password = ProcessInfo.processInfo.environment[auth.passwordEnv] else {
+        throw EngineError(
+          "clusters[\(cluster.name)].auth.passwordEnv: environment variable \(auth.passwordEnv) is not set")
+      }
+      credentials = EtcdCredentials(username: auth.user, password: password)
+    }
+    func client(_ endpoints: [EtcdEndpoint]) throws -> EtcdClient {
+      do {
+        return try EtcdClient(
+          configuration: EtcdClientConfiguration(endpoints: endpoints, tls: tls, credentials: credentials),
+          logger: logger)
+      } catch {
+        throw EngineError("clusters[\(cluster.name)]: \(error)")
+      }
+    }
+    if let hookup, let local = hookup.local {
+      let endpoints = await local.endpoints
+      let c = try hookup.client ?? client(endpoints)
+      let guarded = GuardedCluster(config: cluster, client: c, quotaBytes: local.options.quotaBackendBytes) { member in
+        try? await local.member(member).dataDir
+      }
+      return (guarded, LocalRuntime(cluster: local), nil, hookup.client == nil)
+    }
+    switch cluster.runtime {
+    case .external:
+      let c = try hookup?.client ?? client(try parsedEndpoints(cluster))
+      return (GuardedCluster(config: cluster, client: c), nil, nil, hookup?.client == nil)
+    case .exec(let exec):
+      let c = try hookup?.client ?? client(try parsedEndpoints(cluster))
+      let runtime = ExecRuntime(cluster: cluster.name, config: exec)
+      let guarded = GuardedCluster(config: cluster, client: c, quotaBytes: cluster.quotaBytes) { member in
+        runtime.dataDir(of: member)
+      }
+      return (guarded, runtime, nil, hookup?.client == nil)
+    case .local(let members):
+      let dir = (stateDir as NSString).appendingPathComponent("local/\(cluster.name)")
+      try? FileManager.default.removeItem(atPath: dir)
+      var options = LocalClusterOptions(members: members, directory: dir)
+      options.quotaBackendBytes = cluster.quotaBytes
+      let local: LocalCluster
+      do { local = try await LocalCluster.start(options, logger: logger) } catch {
+        throw EngineError("clusters[\(cluster.name)]: cannot start the local cluster: \(error)")
+      }
+      do {
+        let endpoints = await local.endpoints
+        let c = try client(endpoints)
+        let guarded = GuardedCluster(config: cluster, client: c, quotaBytes: cluster.quotaBytes) { member in
+          try? await local.member(member).dataDir
+        }
+        return (guarded, LocalRuntime(cluster: local), local, true)
+      } catch {
+        await local.shutdown(graceful: true)
+        throw error
+      }
+    }
+  }
+
+  static func parsedEndpoints(_ cluster: ClusterConfig) throws -> [EtcdEndpoint] {
+    do { return try cluster.endpoints.map { e throws(EtcdError) in try EtcdEndpoint(parsing: e) } } catch {
+      throw EngineError("clusters[\(cluster.name)].endpoints: \(error)")
+    }
+  }
+}
+
+/// Runs the repair coordinator until the service group shuts down (plans in flight resume at the next start).
+struct RepairService: Service {
+  let repairs: RepairCoordinator
+
+  func run() async throws {
+    await repairs.start()
+    try? await gracefulShutdown()
+    await repairs.stop()
+  }
+}
+
+/// Runs the monitor until the service group shuts down.
+struct MonitorService: Service {
+  let monitor: Monitor
+
+  func run() async throws {
+    await monitor.start()
+    try? await gracefulShutdown()
+    await monitor.stop()
+  }
+}
