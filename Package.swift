@@ -13,6 +13,7 @@ let package = Package(
     .executable(name: "vigil", targets: ["vigil"]),
     .library(name: "VigilEtcd", targets: ["VigilEtcd"]),
     .library(name: "VigilCore", targets: ["VigilCore"]),
+    .library(name: "VigilOracle", targets: ["VigilOracle"]),
     .library(name: "VigilConfig", targets: ["VigilConfig"]),
     .library(name: "VigilProbes", targets: ["VigilProbes"]),
     .library(name: "VigilLocal", targets: ["VigilLocal"]),
@@ -71,9 +72,15 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
-    // Pure decisions: failure detector, diagnosis. No I/O, no clock.
+    // Pure decisions, in folders by stage of the loop (detect, diagnose, incidents, repair). No I/O, no clock.
     .target(
       name: "VigilCore",
+      swiftSettings: strict
+    ),
+    // The drills' oracle, pure: scenarios as data, recorded histories, the linearizability checker, reports.
+    .target(
+      name: "VigilOracle",
+      dependencies: ["VigilCore"],
       swiftSettings: strict
     ),
     // vigil.yaml: parsing, defaults, validation with paths.
@@ -161,7 +168,7 @@ let package = Package(
     .target(
       name: "VigilDrill",
       dependencies: [
-        "VigilCore", "VigilConfig", "VigilEngine", "VigilEtcd", "VigilLocal", "VigilMonitor", "VigilRepair",
+        "VigilCore", "VigilOracle", "VigilConfig", "VigilEngine", "VigilEtcd", "VigilLocal", "VigilMonitor", "VigilRepair",
         "VigilStore",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -191,6 +198,7 @@ let package = Package(
         "VigilMonitor",
         "VigilRepair",
         "VigilDrill",
+        "VigilOracle",
         "VigilServer",
         "VigilProbes",
         "VigilStore",
@@ -215,6 +223,11 @@ let package = Package(
     .testTarget(
       name: "VigilCoreTests",
       dependencies: ["VigilCore"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "VigilOracleTests",
+      dependencies: ["VigilOracle", "VigilCore"],
       swiftSettings: strict
     ),
     .testTarget(
@@ -256,7 +269,7 @@ let package = Package(
     ),
     .testTarget(
       name: "VigilDrillTests",
-      dependencies: ["VigilDrill", "VigilConfig", "VigilEtcd", "VigilLocal", "VigilTestKit"],
+      dependencies: ["VigilDrill", "VigilOracle", "VigilConfig", "VigilEtcd", "VigilLocal", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(

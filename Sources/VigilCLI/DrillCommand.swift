@@ -4,6 +4,7 @@ import Logging
 import VigilConfig
 import VigilCore
 import VigilDrill
+import VigilOracle
 
 /// `vigil drill`: real faults on a local cluster on test hosts, a recorded workload, a checked history, a report.
 struct DrillCommand: AsyncParsableCommand {

@@ -5,6 +5,7 @@ import VigilConfig
 import VigilCore
 import VigilEtcd
 import VigilLocal
+import VigilOracle
 import VigilStore
 
 /// One run in progress: injects the scenario's faults while the workload runs,

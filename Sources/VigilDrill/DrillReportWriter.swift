@@ -1,5 +1,6 @@
 import Foundation
 import VigilCore
+import VigilOracle
 
 /// Writes drill results: JSON (runs, summaries, histories), a table for people, and a self-contained HTML
 /// timeline per run (fault, detection, repair steps and client latency on one time axis).

@@ -5,6 +5,7 @@ import VigilConfig
 import VigilCore
 import VigilEtcd
 import VigilLocal
+import VigilOracle
 import VigilStore
 
 /// What a drill run leaves behind besides its verdict.

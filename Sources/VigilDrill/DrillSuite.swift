@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import VigilConfig
 import VigilCore
+import VigilOracle
 
 /// Runs scenarios with repeats, writes every run's report as it ends and the summary at the end.
 public struct DrillSuite: Sendable {

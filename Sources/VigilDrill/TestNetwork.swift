@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import VigilCore
 import VigilLocal
+import VigilOracle
 
 #if canImport(Glibc)
   import Glibc

@@ -1,6 +1,7 @@
 import NIOCore
 import VigilCore
 import VigilEtcd
+import VigilOracle
 
 /// A small deterministic random source (SplitMix64), so a seed replays a drill's choices.
 public struct SeededRandom: RandomNumberGenerator, Sendable {

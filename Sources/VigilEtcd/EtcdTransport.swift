@@ -1,9 +1,9 @@
 import Foundation
 import GRPCCore
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
-import NIOConcurrencyHelpers
 
 /// A grpc-swift-2 `ClientTransport` on Vigil's own HTTP/2 connection, so the
 /// generated stubs run over a connection whose limits Vigil sets (see

@@ -4,6 +4,7 @@ import NIOCore
 import VigilConfig
 import VigilCore
 import VigilEtcd
+import VigilLocal
 import VigilProbes
 import VigilStore
 
@@ -24,8 +25,6 @@ public actor Monitor {
   let logger: Logger
   let limiter: AsyncLimiter
   let execLimiter: AsyncLimiter
-  /// Age of each cluster's newest verified backup; the backup engine fills this in.
-  public var backupAge: @Sendable (_ cluster: String) async -> Duration? = { _ in nil }
 
   // Targets and their loops.
   var targets: [String: ProbeTarget] = [:]
@@ -258,7 +257,7 @@ public actor Monitor {
         observers[target.cluster]?.failed(
           name: member, kind: result.failure ?? .other, tcpReachable: tcpReachable, at: at)
         if result.failure == .refused, let dataDir = await clusters[target.cluster]?.dataDir(member) {
-          let lost = !FileManager.default.fileExists(atPath: dataDir + "/member/snap/db")
+          let lost = !EtcdDataDir.hasData(dataDir)
           observers[target.cluster]?.update(name: member) { $0.dataDirLost = lost }
         }
       }
@@ -550,10 +549,9 @@ public actor Monitor {
     var clients: [UInt64: EtcdClient] = [:]
     for m in listed { clients[m.id] = memberClient(cluster: cluster, m) }
     let leaderChanges = observers[cluster]?.leaderChanges(lastHourBefore: at) ?? 0
-    let age = await backupAge(cluster)
     let snapshot = await InspectionRunner.snapshot(
       cluster: guarded, members: listed, memberClient: { clients[$0.id] }, learnerFor: learnerFor,
-      leaderChanges: leaderChanges, now: at, timeout: .seconds(2), backupAge: age, backupMaxAge: nil)
+      leaderChanges: leaderChanges, now: at, timeout: .seconds(2), backupAge: nil, backupMaxAge: nil)
     var thresholds = InspectionThresholds()
     let c = configuration.inspections
     thresholds.quotaRatio = c.quotaRatio

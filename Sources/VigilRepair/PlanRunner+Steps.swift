@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import VigilCore
 import VigilEtcd
+import VigilLocal
 
 extension PlanRunner {
   /// Does one step; returns what it did. Throws when it fails.
@@ -14,7 +15,7 @@ extension PlanRunner {
       return "\(target.name) stopped (\(runtime.kind) runtime)"
     case .start:
       let target = try memberSpec(plan)
-      if !target.dataDir.isEmpty, !FileManager.default.fileExists(atPath: target.dataDir + "/member") {
+      if !target.dataDir.isEmpty, !EtcdDataDir.hasData(target.dataDir) {
         // Started without its data, it would come back as a stranger to its peers: that is replace-member's job.
         throw RuntimeError("\(target.name)'s data dir \(target.dataDir) is empty: restarting it is unsafe, it must be replaced")
       }

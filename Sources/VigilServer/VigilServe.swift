@@ -5,8 +5,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
 import VigilConfig
-import VigilEngine
 import VigilCore
+import VigilEngine
 import VigilEtcd
 import VigilLocal
 import VigilMonitor

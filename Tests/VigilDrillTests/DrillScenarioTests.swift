@@ -4,6 +4,7 @@ import Testing
 import VigilConfig
 import VigilCore
 import VigilDrill
+import VigilOracle
 
 /// The short suite: every built-in scenario once, against real etcd processes on test hosts, with Vigil
 /// guarding from outside. Each run must pass its own verdict: detected and repaired as expected, verified

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import Testing
-import VigilCore
 import VigilConfig
+import VigilCore
 import VigilDrill
 import VigilEtcd
 import VigilLocal

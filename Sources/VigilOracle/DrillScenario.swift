@@ -1,3 +1,5 @@
+import VigilCore
+
 /// What a drill does to the cluster.
 public enum DrillFaultKind: String, Sendable, Hashable, Codable, CaseIterable {
   /// SIGKILL the member's process.

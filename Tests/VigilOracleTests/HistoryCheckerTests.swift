@@ -1,5 +1,6 @@
 import Testing
 import VigilCore
+import VigilOracle
 
 /// The checker must catch what it must and accept what it may: hand-made histories with known answers.
 @Suite("History checker")

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// What a recorded client operation did to the key-value store.
 public enum OperationKind: String, Sendable, Hashable, Codable {
   /// Write a unique value to a register key (overwrites).

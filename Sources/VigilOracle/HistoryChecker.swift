@@ -1,3 +1,5 @@
+import VigilCore
+
 /// The smallest piece of history found that no order can explain.
 public struct LinearizabilityViolation: Sendable, Hashable, Codable {
   public var key: String

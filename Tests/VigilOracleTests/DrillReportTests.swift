@@ -1,5 +1,6 @@
 import Testing
 import VigilCore
+import VigilOracle
 
 /// The drill report's arithmetic: phases, unavailability, verdicts, spreads.
 @Suite("Drill report")

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// One fault of a drill run and what followed it; times in seconds since the run began.
 public struct DrillEpisode: Sendable, Hashable, Codable {
   public var member: String?
