@@ -19,6 +19,7 @@ let package = Package(
     .library(name: "VigilLocal", targets: ["VigilLocal"]),
     .library(name: "VigilTestKit", targets: ["VigilTestKit"]),
     .library(name: "VigilStore", targets: ["VigilStore"]),
+    .library(name: "VigilLoops", targets: ["VigilLoops"]),
     .library(name: "VigilMonitor", targets: ["VigilMonitor"]),
     .library(name: "VigilRepair", targets: ["VigilRepair"]),
     .library(name: "VigilEngine", targets: ["VigilEngine"]),
@@ -126,11 +127,21 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
-    // The engine: schedules probes and inspections, runs the detector, opens incidents, keeps metrics.
+    // What Vigil's long-running loops share: wake-ups, the concurrency limiter, liveness and its metrics.
+    .target(
+      name: "VigilLoops",
+      dependencies: [
+        "VigilCore",
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+      ],
+      swiftSettings: strict
+    ),
+    // Detection: schedules probes and inspections, runs the detector, opens incidents, keeps metrics.
     .target(
       name: "VigilMonitor",
       dependencies: [
-        "VigilCore", "VigilConfig", "VigilEtcd", "VigilProbes", "VigilStore", "VigilLocal",
+        "VigilCore", "VigilConfig", "VigilEtcd", "VigilLoops", "VigilProbes", "VigilStore", "VigilLocal",
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -142,7 +153,8 @@ let package = Package(
     .target(
       name: "VigilRepair",
       dependencies: [
-        "VigilCore", "VigilConfig", "VigilEtcd", "VigilLocal", "VigilMonitor", "VigilStore",
+        "VigilCore", "VigilConfig", "VigilEtcd", "VigilLocal", "VigilLoops", "VigilStore",
+        .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
       ],
@@ -153,7 +165,8 @@ let package = Package(
     .target(
       name: "VigilEngine",
       dependencies: [
-        "VigilConfig", "VigilEtcd", "VigilLocal", "VigilMonitor", "VigilProbes", "VigilRepair", "VigilStore",
+        "VigilConfig", "VigilEtcd", "VigilLocal", "VigilLoops", "VigilMonitor", "VigilProbes", "VigilRepair",
+        "VigilStore",
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -179,7 +192,8 @@ let package = Package(
     .target(
       name: "VigilServer",
       dependencies: [
-        "VigilEngine", "VigilMonitor", "VigilRepair", "VigilConfig", "VigilCore", "VigilProbes", "VigilStore",
+        "VigilEngine", "VigilLoops", "VigilMonitor", "VigilRepair", "VigilConfig", "VigilCore", "VigilProbes",
+        "VigilStore",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Logging", package: "swift-log"),
@@ -248,6 +262,11 @@ let package = Package(
     .testTarget(
       name: "VigilStoreTests",
       dependencies: ["VigilStore", "VigilTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "VigilLoopsTests",
+      dependencies: ["VigilLoops", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(

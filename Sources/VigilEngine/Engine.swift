@@ -99,8 +99,9 @@ public final class Engine: Sendable {
       let monitor = try Monitor(
         configuration: configuration, clusters: guarded, store: store, inbox: inbox, logger: logger)
       let repairs = RepairCoordinator(
-        monitor: monitor, targets: targets, store: store, config: configuration.repair,
-        stateDir: configuration.stateDir, logger: logger)
+        watch: monitor, liveness: monitor.liveness, metrics: RepairMetrics(registry: monitor.metrics.registry),
+        targets: targets, store: store, config: configuration.repair, stateDir: configuration.stateDir,
+        logger: logger)
       return Engine(
         configuration: configuration, store: store, monitor: monitor, repairs: repairs, inbox: inbox,
         clients: guarded.map { ($0.name, $0.client) }, startedClusters: started, ownedClients: owned)

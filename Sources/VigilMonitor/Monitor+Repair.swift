@@ -1,7 +1,7 @@
 import VigilConfig
 import VigilCore
 
-extension Monitor {
+extension Monitor: RepairWatch {
   /// The cluster as the repair planner needs it: members with their health,
   /// the current diagnoses, whether fragmentation was found, open incidents.
   /// `mode` and `busy` are the coordinator's to fill in.

@@ -5,6 +5,7 @@ import VigilConfig
 import VigilCore
 import VigilEtcd
 import VigilLocal
+import VigilLoops
 import VigilProbes
 import VigilStore
 

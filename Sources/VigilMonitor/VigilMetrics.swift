@@ -11,6 +11,8 @@ import VigilCore
 /// - `vigil_findings{cluster,check,severity}`: findings of the latest inspection
 /// - `vigil_incidents_open{cluster}`, `vigil_incidents_total{cluster}`
 /// - `vigil_detection_seconds{cluster}`: histogram of time to detect (incident onset → failed)
+///
+/// Repair keeps its own (`RepairMetrics`) and liveness its own (`Liveness`) on the same registry.
 public final class VigilMetrics: Sendable {
   public let registry = PrometheusCollectorRegistry()
   static let latencyBuckets: [Duration] = [
@@ -92,28 +94,5 @@ public final class VigilMetrics: Sendable {
     registry.makeDurationHistogram(
       name: "vigil_detection_seconds", labels: [("cluster", cluster)], buckets: Self.detectionBuckets
     ).record(.nanoseconds(Int64(max(0, seconds) * 1e9)))
-  }
-
-  /// A repair plan ended (`outcome`: succeeded, failed, abandoned, rejected, dry-run).
-  public func repairEnded(cluster: String, runbook: String, outcome: String, seconds: Double?) {
-    registry.makeCounter(
-      name: "vigil_repairs_total", labels: [("cluster", cluster), ("runbook", runbook), ("outcome", outcome)]
-    ).increment()
-    if let seconds {
-      registry.makeDurationHistogram(
-        name: "vigil_repair_duration_seconds", labels: [("cluster", cluster), ("runbook", runbook)],
-        buckets: Self.detectionBuckets
-      ).record(.nanoseconds(Int64(max(0, seconds) * 1e9)))
-    }
-  }
-
-  /// Automatic repair handed a fault to a person (storm brake, retries exhausted, no runbook, unsafe).
-  public func repairEscalated(cluster: String) {
-    registry.makeCounter(name: "vigil_repair_escalations_total", labels: [("cluster", cluster)]).increment()
-  }
-
-  /// Whether automatic repair of `cluster` is paused.
-  public func repairPaused(cluster: String, _ paused: Bool) {
-    registry.makeGauge(name: "vigil_repair_paused", labels: [("cluster", cluster)]).set(to: paused ? 1 : 0)
   }
 }

@@ -32,7 +32,7 @@ extension RepairCoordinator {
     plan.updatedAt = plan.finishedAt!
     try await store.update(plan: plan)
     if let key = keys[plan.id] { planner.rejected(key) }
-    monitor.metrics.repairEnded(cluster: plan.cluster, runbook: plan.runbook.rawValue, outcome: "rejected", seconds: nil)
+    metrics.repairEnded(cluster: plan.cluster, runbook: plan.runbook.rawValue, outcome: "rejected", seconds: nil)
     await audit(
       AuditEntry(
         at: Self.now(), actor: person, action: "rejected", cluster: plan.cluster, subject: subject(plan),
@@ -54,7 +54,7 @@ extension RepairCoordinator {
   public func pause(cluster: String, by person: String, reason: String) async throws {
     try known(cluster)
     paused.insert(cluster)
-    monitor.metrics.repairPaused(cluster: cluster, true)
+    metrics.repairPaused(cluster: cluster, true)
     try await store.setPaused(cluster: cluster, true, by: person, at: Self.now())
     await audit(
       AuditEntry(
@@ -66,7 +66,7 @@ extension RepairCoordinator {
   public func resume(cluster: String, by person: String, reason: String) async throws {
     try known(cluster)
     paused.remove(cluster)
-    monitor.metrics.repairPaused(cluster: cluster, false)
+    metrics.repairPaused(cluster: cluster, false)
     planner.resume(cluster: cluster)
     try await store.setPaused(cluster: cluster, false, by: person, at: Self.now())
     await audit(
@@ -89,7 +89,7 @@ extension RepairCoordinator {
     _ runbook: Runbook, cluster: String, member: String?, by person: String, reason: String, dryRun: Bool = false
   ) async throws -> RepairPlan {
     try known(cluster)
-    guard let view = await monitor.repairView(cluster: cluster) else {
+    guard let view = await watch.repairView(cluster: cluster) else {
       throw RepairRequestError("cluster \"\(cluster)\" is not monitored", status: 404)
     }
     if runbook.needsMember {

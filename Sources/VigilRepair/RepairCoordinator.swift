@@ -3,7 +3,7 @@ import Logging
 import VigilConfig
 import VigilCore
 import VigilEtcd
-import VigilMonitor
+import VigilLoops
 import VigilStore
 
 /// What the coordinator needs about one guarded cluster.
@@ -32,14 +32,18 @@ public struct RepairRequestError: Error, CustomStringConvertible, Sendable {
   public var description: String { message }
 }
 
-/// The repair loop: reads each cluster's view from the monitor, asks the
+/// The repair loop: reads each cluster's view from detection (``RepairWatch``), asks the
 /// pure ``RepairPlanner`` what to do, and makes, journals and runs plans (at
 /// most one per cluster) by the cluster's mode. Plans left running by a
 /// previous process are resumed at start. People drive it through
 /// approve/reject/pause/resume and manual runs.
 public actor RepairCoordinator {
   public nonisolated let store: HistoryStore
-  let monitor: Monitor
+  /// Detection, as repair sees it (the monitor).
+  let watch: any RepairWatch
+  /// Where the coordinator's loop reports its turns.
+  let liveness: Liveness
+  let metrics: RepairMetrics
   let targets: [String: RepairTarget]
   let config: RepairConfig
   let snapshotDir: String
@@ -56,10 +60,12 @@ public actor RepairCoordinator {
   public private(set) var finishedPlans: [RepairPlan] = []
 
   public init(
-    monitor: Monitor, targets: [RepairTarget], store: HistoryStore, config: RepairConfig, stateDir: String,
-    logger: Logger = Logger(label: "vigil.repair")
+    watch: any RepairWatch, liveness: Liveness, metrics: RepairMetrics, targets: [RepairTarget], store: HistoryStore,
+    config: RepairConfig, stateDir: String, logger: Logger = Logger(label: "vigil.repair")
   ) {
-    self.monitor = monitor
+    self.watch = watch
+    self.liveness = liveness
+    self.metrics = metrics
     self.targets = Dictionary(uniqueKeysWithValues: targets.map { ($0.config.name, $0) })
     self.store = store
     self.config = config
@@ -77,7 +83,7 @@ public actor RepairCoordinator {
     guard loop == nil else { return }
     paused = (try? store.pausedClusters()) ?? []
     awaiting = Set(((try? store.plans(states: [.awaitingApproval], limit: 1000)) ?? []).map(\.cluster))
-    for name in targets.keys { monitor.metrics.repairPaused(cluster: name, paused.contains(name)) }
+    for name in targets.keys { metrics.repairPaused(cluster: name, paused.contains(name)) }
     let unfinished = (try? store.plans(states: [.running, .ready], limit: 1000)) ?? []
     for plan in unfinished.sorted(by: { $0.id < $1.id }) {
       guard running[plan.cluster] == nil else {
@@ -86,7 +92,7 @@ public actor RepairCoordinator {
       }
       await resume(plan)
     }
-    let liveness = monitor.liveness
+    let liveness = self.liveness
     // One turn: the wait and a tick, whose audit and plan writes may wait on the store.
     liveness.register(Self.loopName, period: Self.tickInterval + .seconds(6))
     loop = Task { [weak self] in
@@ -112,7 +118,7 @@ public actor RepairCoordinator {
     loop?.cancel()
     await loop?.value
     loop = nil
-    monitor.liveness.remove(Self.loopName)
+    liveness.remove(Self.loopName)
     for task in running.values { task.cancel() }
     for task in running.values { await task.value }
     running = [:]
@@ -158,7 +164,7 @@ public actor RepairCoordinator {
   func tick() async {
     var views: [ClusterRepairView] = []
     for name in targets.keys.sorted() {
-      guard var view = await monitor.repairView(cluster: name) else { continue }
+      guard var view = await watch.repairView(cluster: name) else { continue }
       view.mode = mode(of: name)
       view.busy = running[name] != nil || awaiting.contains(name)
       views.append(view)
@@ -171,18 +177,18 @@ public actor RepairCoordinator {
         await make(request, view: view)
       case .escalate(let cluster, let subject, let reason, let incident):
         logger.warning("repair escalated to a person", metadata: ["cluster": "\(cluster)", "subject": "\(subject)", "reason": "\(reason)"])
-        monitor.metrics.repairEscalated(cluster: cluster)
+        metrics.repairEscalated(cluster: cluster)
         await audit(
           AuditEntry(
             at: Self.now(), actor: "vigil", action: "escalated", cluster: cluster, subject: subject, incidentID: incident,
             result: "waiting for a person", reason: reason))
-        if let incident { await monitor.recordRepair(incident: incident, text: "escalated: \(reason)", at: Self.now(), recovered: false) }
+        if let incident { await watch.recordRepair(incident: incident, text: "escalated: \(reason)", at: Self.now(), recovered: false) }
       case .refuse(let cluster, let subject, let reason, let incident):
         await audit(
           AuditEntry(
             at: Self.now(), actor: "vigil", action: "refused", cluster: cluster, subject: subject, incidentID: incident,
             result: "refused", reason: reason))
-        if let incident { await monitor.recordRepair(incident: incident, text: "refused: \(reason)", at: Self.now(), recovered: false) }
+        if let incident { await watch.recordRepair(incident: incident, text: "refused: \(reason)", at: Self.now(), recovered: false) }
       }
     }
   }
@@ -197,7 +203,7 @@ public actor RepairCoordinator {
     let mode = mode(of: request.cluster)
     if request.runbook.needsRuntime, targets[request.cluster]?.runtime == nil {
       planner.rejected(request.key)
-      monitor.metrics.repairEscalated(cluster: request.cluster)
+      metrics.repairEscalated(cluster: request.cluster)
       await audit(
         AuditEntry(
           at: Self.now(), actor: "vigil", action: "escalated", cluster: request.cluster,
@@ -227,14 +233,14 @@ public actor RepairCoordinator {
     keys[plan.id] = request.key
     let summary = "\(plan.runbook.rawValue) #\(plan.id)\(plan.member.map { " on \($0)" } ?? "") (\(mode.rawValue), attempt \(plan.attempt)): \(plan.steps.map(\.label).joined(separator: " → "))"
     if let incident = plan.incidentID {
-      await monitor.recordRepair(incident: incident, text: "plan \(summary)", at: Self.now(), recovered: false)
+      await watch.recordRepair(incident: incident, text: "plan \(summary)", at: Self.now(), recovered: false)
     }
     logger.info(
       "repair planned",
       metadata: ["cluster": "\(plan.cluster)", "plan.id": "\(plan.id)", "runbook": "\(plan.runbook.rawValue)", "mode": "\(mode.rawValue)"])
     if state == .ready { launch(plan, actor: "vigil", key: request.key) }
     if state == .dryRun {
-      monitor.metrics.repairEnded(cluster: plan.cluster, runbook: plan.runbook.rawValue, outcome: "dry-run", seconds: nil)
+      metrics.repairEnded(cluster: plan.cluster, runbook: plan.runbook.rawValue, outcome: "dry-run", seconds: nil)
     }
   }
 
@@ -260,13 +266,13 @@ public actor RepairCoordinator {
 
   func launch(_ plan: RepairPlan, actor: String, key: String?) {
     guard let target = targets[plan.cluster] else { return }
-    let monitor = self.monitor
+    let watch = self.watch
     let runner = PlanRunner(
       cluster: target.config, client: target.client, runtime: target.runtime, store: store, settings: config,
       snapshotDir: snapshotDir, logger: logger
     ) { plan, text, recovered in
       guard let incident = plan.incidentID else { return }
-      await monitor.recordRepair(incident: incident, text: text, at: Date().timeIntervalSince1970, recovered: recovered)
+      await watch.recordRepair(incident: incident, text: text, at: Date().timeIntervalSince1970, recovered: recovered)
     }
     running[plan.cluster] = Task { [weak self] in
       let finished = await runner.run(plan, actor: actor)
@@ -278,11 +284,11 @@ public actor RepairCoordinator {
     running[plan.cluster] = nil
     guard plan.state.isFinished else { return }  // cancelled while shutting down: resumes at the next start
     let took = plan.steps.compactMap(\.startedAt).min().flatMap { first in plan.finishedAt.map { $0 - first } }
-    monitor.metrics.repairEnded(cluster: plan.cluster, runbook: plan.runbook.rawValue, outcome: plan.state.rawValue, seconds: took)
+    metrics.repairEnded(cluster: plan.cluster, runbook: plan.runbook.rawValue, outcome: plan.state.rawValue, seconds: took)
     finishedPlans.append(plan)
     if finishedPlans.count > 100 { finishedPlans.removeFirst(finishedPlans.count - 100) }
     if let key = key ?? keys[plan.id] { planner.finished(key, succeeded: plan.state == .succeeded, at: Self.now()) }
-    await monitor.refreshNow(cluster: plan.cluster)
+    await watch.refreshNow(cluster: plan.cluster)
     wakeup.wake()
   }
 

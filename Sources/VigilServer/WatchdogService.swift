@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import VigilCore
+import VigilLoops
 import VigilMonitor
 
 /// Vigil's watchdog, as a service of `vigil serve`: once start-up is done it

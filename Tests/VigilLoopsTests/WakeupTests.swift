@@ -2,7 +2,7 @@ import Synchronization
 import Testing
 import VigilTestKit
 
-@testable import VigilMonitor
+@testable import VigilLoops
 
 /// The hand-made waiting primitives: every waiter resumes exactly once — woken, timed out or cancelled.
 /// Each test bounds its own waiting, so a lost wake-up fails it instead of hanging the run.

@@ -75,7 +75,7 @@ public final class Wakeup: Sendable {
 /// cancelled while it queues leaves the queue at once and runs its body
 /// without a slot (the body sees the cancellation and ends quickly), so a
 /// stopping monitor never waits behind probes it is cancelling.
-final class AsyncLimiter: Sendable {
+package final class AsyncLimiter: Sendable {
   private struct State {
     var available: Int
     var nextID = 0
@@ -84,9 +84,9 @@ final class AsyncLimiter: Sendable {
   }
   private let state: NIOLockedValueBox<State>
 
-  init(limit: Int) { state = NIOLockedValueBox(State(available: max(1, limit))) }
+  package init(limit: Int) { state = NIOLockedValueBox(State(available: max(1, limit))) }
 
-  func run<T: Sendable>(_ body: () async -> T) async -> T {
+  package func run<T: Sendable>(_ body: () async -> T) async -> T {
     let holdsSlot = await acquire()
     defer { if holdsSlot { release() } }
     return await body()
