@@ -41,6 +41,28 @@ struct ServeTests {
     echo "OK - the plain output, which the report replaces"
     """
 
+  /// `dir/vigil.yaml` guarding `cluster` as "c" at 100 ms probes with `probes` (kinds, or YAML flow mappings).
+  static func writeConfig(dir: String, port: Int, cluster: LocalCluster, probes: [String]) async throws -> String {
+    let config = dir + "/vigil.yaml"
+    let list = probes.map { $0.hasPrefix("{") ? "      - \($0)" : "      - kind: \($0)" }.joined(separator: "\n")
+    try """
+      stateDir: \(dir)/state
+      listen: 127.0.0.1:\(port)
+      tiers:
+        fast: {probeInterval: 100ms, probeTimeout: 1s}
+      clusters:
+        - name: c
+          endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))]
+          tier: fast
+          probeSuites: [basics]
+      probeSuites:
+        - name: basics
+          probes:
+      \(list)
+      """.write(toFile: config, atomically: true, encoding: .utf8)
+    return config
+  }
+
   @Test func historySurvivesAKill9AndTheIncidentClosesAfterARestart() async throws {
     try await withTestCluster { cluster, _ in
       try await withTemporaryDirectory { dir in
@@ -48,24 +70,9 @@ struct ServeTests {
         let script = dir + "/report-probe"
         try Self.reportScript.write(toFile: script, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
-        let config = dir + "/vigil.yaml"
-        try """
-          stateDir: \(dir)/state
-          listen: 127.0.0.1:\(port)
-          tiers:
-            fast: {probeInterval: 100ms, probeTimeout: 1s}
-          clusters:
-            - name: c
-              endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))]
-              tier: fast
-              probeSuites: [basics]
-          probeSuites:
-            - name: basics
-              probes:
-                - kind: etcd.kv
-                - kind: etcd.member
-                - {kind: exec, name: report, command: [\(script)], interval: 2s, timeout: 5s}
-          """.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try await Self.writeConfig(
+          dir: dir, port: port, cluster: cluster,
+          probes: ["etcd.kv", "etcd.member", "{kind: exec, name: report, command: [\(script)], interval: 2s, timeout: 5s}"])
 
         var serve = try ServeProcess(config: config, output: dir + "/serve1.out")
         #expect(try await eventually { try await VigilRun.run(["status", "--config", config]).status == 0 })
@@ -117,22 +124,7 @@ struct ServeTests {
     try await withTestCluster { cluster, _ in
       try await withTemporaryDirectory { dir in
         let port = try FreePort.pick(count: 1)[0]
-        let config = dir + "/vigil.yaml"
-        try """
-          stateDir: \(dir)/state
-          listen: 127.0.0.1:\(port)
-          tiers:
-            fast: {probeInterval: 100ms, probeTimeout: 1s}
-          clusters:
-            - name: c
-              endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))]
-              tier: fast
-              probeSuites: [basics]
-          probeSuites:
-            - name: basics
-              probes:
-                - kind: etcd.kv
-          """.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try await Self.writeConfig(dir: dir, port: port, cluster: cluster, probes: ["etcd.kv"])
         let notify = try NotifySocket(path: dir + "/notify")
         defer { notify.close() }
         // WatchdogSec=2s: systemd expects WATCHDOG=1 at least every 2 s; Vigil sends one every second.
