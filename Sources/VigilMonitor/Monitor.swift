@@ -368,8 +368,9 @@ public actor Monitor {
       let subject = "\(cluster)/\(m.name)"
       let mine = bySubject[subject] ?? []
       if let statusTarget = mine.first(where: { $0.probe.kind == .etcdMember }), let status = lastResults[statusTarget.key] {
-        let failing = mine.filter { $0.probe.kind == .etcdKV }.compactMap { lastResults[$0.key] }
-          .filter { !$0.result.succeeded }
+        // Its failing requests: KV round trips, and the status probe's own raft request (the alarm list).
+        let failing = mine.filter { $0.probe.kind == .etcdKV || $0.probe.kind == .etcdMember }
+          .compactMap { lastResults[$0.key] }.filter { !$0.result.succeeded }
         if let since = failing.map({ $0.at - $0.result.latency.seconds }).max() {
           // Two answers in a row, the last one after that request began: a status answered just before
           // a freeze does not count.

@@ -55,6 +55,14 @@ struct DiagnoserTests {
     let found = Diagnoser.diagnose(cluster: [leader, peer, healthy])
     #expect(found.map(\.fault) == [.crashed])
     #expect(found.first?.member == "m1")
+    // Nor is a peer with no leader yet, or slow writes, "partitioned" or a "slow disk" then; a peer that crashed
+    // too is still crashed.
+    var leaderless = MemberSignals(name: "m3", health: .healthy, hasLeader: false, slowWrites: true)
+    leaderless.raftIndexStalled = true
+    let crashedPeer = MemberSignals(name: "m2", health: .failed, lastFailure: .refused)
+    let two = Diagnoser.diagnose(cluster: [leader, crashedPeer, leaderless])
+    #expect(two.map(\.fault) == [.quorumLost, .crashed, .crashed])
+    #expect(!two.contains { $0.member == "m3" })
     // The same timeouts with the leader alive are the peer's own.
     var alive = leader
     alive.health = .healthy
@@ -64,6 +72,14 @@ struct DiagnoserTests {
     var follower = leader
     follower.wasLeader = false
     #expect(Set(Diagnoser.diagnose(cluster: [follower, peer, healthy]).map(\.fault)) == [.crashed, .hung])
+  }
+
+  @Test func slowWritesJustAfterAnElectionAreNotASlowDisk() {
+    var s = MemberSignals(name: "m1", health: .healthy, hasLeader: true, slowWrites: true)
+    s.electionUnderway = true
+    #expect(Diagnoser.diagnose(s) == nil)
+    s.electionUnderway = false
+    #expect(Diagnoser.diagnose(s)?.fault == .slowDisk)
   }
 
   @Test func timeoutsDuringAnElectionAreNotAHang() {

@@ -52,6 +52,9 @@ public struct MemberSignals: Sendable, Hashable {
   public var statusUndecided = false
   /// It was the leader the last time the cluster was seen with one.
   public var wasLeader = false
+  /// The cluster's leader refuses connections (crashed): this member's timeouts, missing leader and slow writes
+  /// are the election that follows, not faults of its own.
+  public var leaderCrashed = false
   /// A TCP connect to it failed moments ago (its network path was cut and may just have come back).
   public var recentlyUnreachable = false
   /// The cluster is electing a leader or just elected one: requests time out everywhere for a moment.
@@ -113,10 +116,12 @@ public enum Diagnoser {
     if m.alarms.contains("NOSPACE") {
       return Diagnosis(fault: .noSpace, member: m.name, reason: "NOSPACE alarm raised: writes are refused")
     }
+    if m.health == .failed || m.health == .suspect, m.lastFailure == .refused {
+      return Diagnosis(fault: .crashed, member: m.name, reason: "connection refused: nothing listens on its client port")
+    }
+    if m.leaderCrashed { return nil }
     if m.health == .failed || m.health == .suspect {
       switch m.lastFailure {
-      case .refused?:
-        return Diagnosis(fault: .crashed, member: m.name, reason: "connection refused: nothing listens on its client port")
       case .timeout?, .interrupted?:
         if m.tcpReachable == true {
           if m.hasLeader == false || m.raftIndexStalled {
@@ -152,7 +157,8 @@ public enum Diagnoser {
         fault: .partitioned, member: m.name,
         reason: m.hasLeader == false ? "reports no leader" : "its raft index stalled while its peers advanced")
     }
-    if m.slowWrites {
+    // Writes are slow for everyone just after an election; a slow disk shows outside one.
+    if m.slowWrites && !m.electionUnderway {
       return Diagnosis(fault: .slowDisk, member: m.name, reason: "answers, but writes are far slower than its baseline")
     }
     return nil
@@ -183,7 +189,7 @@ public enum Diagnoser {
       $0.wasLeader && ($0.health == .failed || $0.health == .suspect) && $0.lastFailure == .refused
     }
     for var member in members {
-      if leaderDown && !member.wasLeader { member.electionUnderway = true }
+      if leaderDown && !member.wasLeader { member.leaderCrashed = true }
       guard let diagnosis = diagnose(member) else { continue }
       // When nobody has a leader, "no leader" on each member is the cluster's fault, not a partition.
       if clusterLeaderless && diagnosis.fault == .partitioned && member.health == .healthy { continue }
