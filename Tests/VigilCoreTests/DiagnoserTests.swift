@@ -47,7 +47,7 @@ struct DiagnoserTests {
     #expect(Diagnoser.diagnose(s)?.fault == .hung)
   }
 
-  @Test func peersOfALeaderThatRefusesConnectionsAreElectingNotHung() {
+  @Test func peersOfALeaderInTroubleAreElectingNotFaulty() {
     var leader = MemberSignals(name: "m1", health: .failed, lastFailure: .refused)
     leader.wasLeader = true
     let peer = MemberSignals(name: "m2", health: .suspect, lastFailure: .timeout, tcpReachable: true, hasLeader: true)
@@ -63,6 +63,11 @@ struct DiagnoserTests {
     let two = Diagnoser.diagnose(cluster: [leader, crashedPeer, leaderless])
     #expect(two.map(\.fault) == [.quorumLost, .crashed, .crashed])
     #expect(!two.contains { $0.member == "m3" })
+    // A leader that times out (hung, cut off, restarting) is in trouble too: its peers wait for the election.
+    var hungLeader = leader
+    hungLeader.lastFailure = .timeout
+    hungLeader.tcpReachable = true
+    #expect(Diagnoser.diagnose(cluster: [hungLeader, peer, healthy]).map(\.member) == ["m1"])
     // The same timeouts with the leader alive are the peer's own.
     var alive = leader
     alive.health = .healthy

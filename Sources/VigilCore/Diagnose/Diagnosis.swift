@@ -52,9 +52,9 @@ public struct MemberSignals: Sendable, Hashable {
   public var statusUndecided = false
   /// It was the leader the last time the cluster was seen with one.
   public var wasLeader = false
-  /// The cluster's leader refuses connections (crashed): this member's timeouts, missing leader and slow writes
-  /// are the election that follows, not faults of its own.
-  public var leaderCrashed = false
+  /// The cluster's leader is in trouble (crashed, hung, cut off, restarting): this member's timeouts, missing
+  /// leader and slow writes are the leader's and the election's that follows, not faults of its own.
+  public var leaderInTrouble = false
   /// A TCP connect to it failed moments ago (its network path was cut and may just have come back).
   public var recentlyUnreachable = false
   /// The cluster is electing a leader or just elected one: requests time out everywhere for a moment.
@@ -119,7 +119,7 @@ public enum Diagnoser {
     if m.health == .failed || m.health == .suspect, m.lastFailure == .refused {
       return Diagnosis(fault: .crashed, member: m.name, reason: "connection refused: nothing listens on its client port")
     }
-    if m.leaderCrashed { return nil }
+    if m.leaderInTrouble { return nil }
     if m.health == .failed || m.health == .suspect {
       switch m.lastFailure {
       case .timeout?, .interrupted?:
@@ -184,12 +184,11 @@ public enum Diagnoser {
       }
     }
     let clusterLeaderless = result.contains { $0.fault == .noLeader }
-    // The leader refuses connections: its peers elect a new one, and their requests time out meanwhile.
-    let leaderDown = voters.contains {
-      $0.wasLeader && ($0.health == .failed || $0.health == .suspect) && $0.lastFailure == .refused
-    }
+    // The leader is in trouble: its peers' requests time out and they elect a new one; until a new leader is
+    // known, what they show is the leader's fault (named on the leader), not their own.
+    let leaderInTrouble = voters.contains { $0.wasLeader && ($0.health == .failed || $0.health == .suspect) }
     for var member in members {
-      if leaderDown && !member.wasLeader { member.leaderCrashed = true }
+      if leaderInTrouble && !member.wasLeader { member.leaderInTrouble = true }
       guard let diagnosis = diagnose(member) else { continue }
       // When nobody has a leader, "no leader" on each member is the cluster's fault, not a partition.
       if clusterLeaderless && diagnosis.fault == .partitioned && member.health == .healthy { continue }
