@@ -190,8 +190,8 @@ public actor Monitor {
         var confirmation = false
         while !Task.isCancelled {
           let result = await limiter.run { await target.run(target.timeout) }
-          let reachable = await Self.reachability(after: result, of: target)
-          let confirm = await self.handle(result, of: target, tcpReachable: reachable, confirmation: confirmation)
+          let reach = await Self.reachability(after: result, of: target)
+          let confirm = await self.handle(result, of: target, reach: reach, confirmation: confirmation)
           if !confirm || confirmation { break }
           confirmation = true
         }
@@ -216,20 +216,39 @@ public actor Monitor {
 
   static let reachabilityTimeout: Duration = .milliseconds(300)
 
-  /// After a member probe timed out: does its client port still accept TCP? (hung vs cut off)
-  static func reachability(after result: ProbeResult, of target: ProbeTarget) async -> Bool? {
+  /// What a TCP connect to a member's client port showed after one of its probes timed out or was cut off.
+  enum Reach: Sendable {
+    case notChecked
+    /// It accepts connections: the process lives (hung, or cut off from a quorum).
+    case accepting
+    /// The connect timed out: the network path is cut.
+    case silent
+    /// Nothing listens: the process is gone (a request cut off as it died is a crash, not a hang).
+    case refused
+
+    var tcpReachable: Bool? {
+      switch self {
+      case .accepting: true
+      case .silent: false
+      case .notChecked, .refused: nil
+      }
+    }
+  }
+
+  /// After a member probe timed out or was cut off: does its client port still accept TCP? (hung, cut off, gone)
+  static func reachability(after result: ProbeResult, of target: ProbeTarget) async -> Reach {
     guard !result.succeeded, let endpoint = target.memberEndpoint,
       result.failure == .timeout || result.failure == .interrupted
-    else { return nil }
+    else { return .notChecked }
     let tcp = TCPProbe(name: "reach", target: target.subject, host: endpoint.host, port: endpoint.port)
     let r = await tcp.run(timeout: ProbeTargetFactory.timeAmount(reachabilityTimeout))
-    return r.succeeded ? true : (r.failure == .refused ? nil : false)
+    return r.succeeded ? .accepting : (r.failure == .refused ? .refused : .silent)
   }
 
   // MARK: results
 
   /// Feeds one result; returns true when the detector wants a confirming re-probe.
-  func handle(_ result: ProbeResult, of target: ProbeTarget, tcpReachable: Bool?, confirmation: Bool) async -> Bool {
+  func handle(_ result: ProbeResult, of target: ProbeTarget, reach: Reach, confirmation: Bool) async -> Bool {
     guard var detector = detectors[target.key] else { return false }
     completedRuns += 1
     if !isReady, firstRound.remove(target.key) != nil, firstRound.isEmpty { isReady = true }
@@ -255,9 +274,9 @@ public actor Monitor {
           cluster: target.cluster, member: member, memberID: st.memberID, clusterID: st.clusterID, leader: st.leader,
           raftIndex: st.raftIndex, alarms: result.memberAlarms, at: at)
       } else if !result.succeeded {
-        observers[target.cluster]?.failed(
-          name: member, kind: result.failure ?? .other, tcpReachable: tcpReachable, at: at)
-        if result.failure == .refused, let dataDir = await clusters[target.cluster]?.dataDir(member) {
+        let kind: ProbeFailureKind = reach == .refused ? .refused : (result.failure ?? .other)
+        observers[target.cluster]?.failed(name: member, kind: kind, tcpReachable: reach.tcpReachable, at: at)
+        if kind == .refused, let dataDir = await clusters[target.cluster]?.dataDir(member) {
           let lost = !EtcdDataDir.hasData(dataDir)
           observers[target.cluster]?.update(name: member) { $0.dataDirLost = lost }
         }
@@ -420,7 +439,7 @@ public actor Monitor {
     await withTaskGroup(of: (ProbeTarget, ProbeResult).self) { group in
       for t in chosen { group.addTask { (t, await t.run(t.timeout)) } }
       for await (t, r) in group {
-        _ = await handle(r, of: t, tcpReachable: nil, confirmation: false)
+        _ = await handle(r, of: t, reach: .notChecked, confirmation: false)
         reports.append(Self.report(r, of: t))
       }
     }
