@@ -393,10 +393,13 @@ public actor Monitor {
         if let since = failing.map({ $0.at - $0.result.latency.seconds }).max() {
           // Two answers in a row, the last one after that request began: a status answered just before
           // a freeze does not count.
-          s.statusAnswers = statusStreak[statusTarget.key, default: 0] >= 2 && status.at > since
-          // Undecided until the status probe has failed, or answered twice, since that request began.
-          let statusFailedSince = status.result.memberStatus == nil && status.at > since
-          s.statusUndecided = s.statusAnswers != true && !statusFailedSince
+          if statusStreak[statusTarget.key, default: 0] >= 2 && status.at > since {
+            s.statusProbe = .answers
+          } else if status.result.memberStatus == nil && status.at > since {
+            s.statusProbe = .silent
+          } else {
+            s.statusProbe = .undecided
+          }
         }
       }
       s.electionUnderway = electing

@@ -24,26 +24,24 @@ struct DiagnoserTests {
 
   @Test func statusAnsweringWhileRequestsTimeOutIsCutOffNotHung() {
     var s = MemberSignals(name: "m1", health: .failed, lastFailure: .timeout, tcpReachable: true)
-    s.statusAnswers = true
+    s.statusProbe = .answers
     #expect(Diagnoser.diagnose(s)?.fault == .partitioned)
-    s.statusAnswers = false  // nothing answers: hung
+    s.statusProbe = .silent  // nothing answers: hung
     #expect(Diagnoser.diagnose(s)?.fault == .hung)
   }
 
   @Test func aReachableMemberIsNotNamedHungUntilItsStatusProbeTells() {
     // A leader cut off from its peers: its writes time out at once, its status answers a moment later.
     var s = MemberSignals(name: "m1", health: .failed, lastFailure: .timeout, tcpReachable: true)
-    s.statusAnswers = false
-    s.statusUndecided = true
+    s.statusProbe = .undecided
     #expect(Diagnoser.diagnose(s) == nil, "not named while undecided")
-    s.statusUndecided = false
-    s.statusAnswers = true
+    s.statusProbe = .answers
     #expect(Diagnoser.diagnose(s)?.fault == .partitioned)
     // A frozen member: its status probe fails too.
-    s.statusAnswers = false
+    s.statusProbe = .silent
     #expect(Diagnoser.diagnose(s)?.fault == .hung)
     // Without a status probe there is nothing to wait for.
-    s.statusAnswers = nil
+    s.statusProbe = nil
     #expect(Diagnoser.diagnose(s)?.fault == .hung)
   }
 

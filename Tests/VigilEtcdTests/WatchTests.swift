@@ -41,14 +41,14 @@ struct WatchTests {
       writerConfig.callTimeout = .seconds(15)
       let writerClient = try EtcdClient(configuration: writerConfig)
       let total = 40
-      let collector = Task { try await collectEvents(watch, count: total) }
+      async let collected = collectEvents(watch, count: total)
       // The watch connects to the first endpoint (m1); give it time to be created, so the kill interrupts it.
       try await Task.sleep(for: .milliseconds(300))
       // Distinct keys, written once each even if an election makes a write's outcome unknown.
       for i in 0..<20 { try await createEventually(writerClient, "/r/\(i)", "\(i)") }
       try await cluster.kill("m1")
       for i in 20..<total { try await createEventually(writerClient, "/r/\(i)", "\(i)") }
-      let values = try await collector.value.map(\.kv.valueString)
+      let values = try await collected.map(\.kv.valueString)
       await writerClient.shutdown()
       #expect(values == (0..<total).map(String.init))
       #expect(watch.reconnectCount >= 1)
@@ -66,13 +66,14 @@ struct WatchTests {
       var writerConfig = cluster.clientConfiguration(endpoints: [members[1].clientEndpoint, members[2].clientEndpoint])
       writerConfig.callTimeout = .seconds(15)
       let writer = try EtcdClient(configuration: writerConfig)
-      let collector = Task { try await collectEvents(watch, count: 10) }
+      async let collected = collectEvents(watch, count: 10)
       try await Task.sleep(for: .milliseconds(300))
       for i in 0..<5 { try await createEventually(writer, "/frozen/\(i)", "\(i)") }
       // SIGSTOP: the TCP connection stays up, nothing answers.
       try await cluster.freeze("m1")
       for i in 5..<10 { try await createEventually(writer, "/frozen/\(i)", "\(i)") }
-      let values = await collector.result
+      let values: Result<[EtcdWatchEvent], any Error>
+      do { values = .success(try await collected) } catch { values = .failure(error) }
       try await cluster.unfreeze("m1")
       await writer.shutdown()
       #expect(try values.get().map(\.kv.valueString) == (0..<10).map(String.init))

@@ -42,15 +42,16 @@ struct ServeLivenessTests {
   ) async throws {
     let (started, ready) = AsyncStream<(String, Monitor)>.makeStream()
     let server = Task {
+      // Ends the stream however serve ends, so a failed start is reported instead of awaited forever.
+      defer { ready.finish() }
       try await VigilServe.run(configuration: configuration, handleSignals: false, supervision: supervision) {
         info, monitor in ready.yield((info.url, monitor))
       }
     }
     var iterator = started.makeAsyncIterator()
     guard let (url, monitor) = await iterator.next() else {
-      server.cancel()
-      _ = await server.result
-      throw TestTimeout("vigil serve did not start")
+      if case .failure(let error) = await server.result { throw error }
+      throw TestTimeout("vigil serve ended before it served")
     }
     do { try await body(url, monitor) } catch {
       server.cancel()

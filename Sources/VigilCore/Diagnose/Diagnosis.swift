@@ -45,11 +45,8 @@ public struct MemberSignals: Sendable, Hashable {
   public var dataDirLost: Bool = false
   /// Its raft index went backwards under the same member id (its log was lost).
   public var raftIndexRegressed: Bool = false
-  /// Its status probe is healthy (nil: no status probe).
-  public var statusAnswers: Bool? = nil
-  /// Since its requests began to time out, its status probe has neither failed nor answered twice: whether it
-  /// is hung (answers nothing) or cut off from a quorum (still answers its status) is not known yet.
-  public var statusUndecided = false
+  /// What its status probe showed since its requests began to fail (nil: no status probe, or nothing failing).
+  public var statusProbe: StatusEvidence? = nil
   /// It was the leader the last time the cluster was seen with one.
   public var wasLeader = false
   /// The cluster's leader is in trouble (crashed, hung, cut off, restarting): this member's timeouts, missing
@@ -77,6 +74,17 @@ public struct MemberSignals: Sendable, Hashable {
     self.slowWrites = slowWrites
     self.isLearner = isLearner
   }
+}
+
+/// What a member's status probe showed since its requests began to fail: a hung process answers nothing, a
+/// member cut off from a quorum still answers its status.
+public enum StatusEvidence: Sendable, Hashable {
+  /// It answered twice in a row, the last time after the failing request began.
+  case answers
+  /// It failed too (no status) after the failing request began.
+  case silent
+  /// Neither yet: hung or cut off is not known.
+  case undecided
 }
 
 /// A fault, where it is, and why Vigil thinks so.
@@ -132,7 +140,7 @@ public enum Diagnoser {
               fault: .partitioned, member: m.name,
               reason: "reachable again after being cut off; its connections are still recovering")
           }
-          if m.statusAnswers == true {
+          if m.statusProbe == .answers {
             // A hung process answers nothing; this one answers its status, but requests through it time out.
             return Diagnosis(
               fault: .partitioned, member: m.name,
@@ -141,7 +149,7 @@ public enum Diagnoser {
           // Timeouts while the cluster elects a leader are the election's, not this member's.
           if m.electionUnderway { return nil }
           // Named once its status probe tells: a leader cut off from its peers still answers its status.
-          if m.statusUndecided { return nil }
+          if m.statusProbe == .undecided { return nil }
           return Diagnosis(fault: .hung, member: m.name, reason: "accepts connections but does not answer in time")
         }
         if m.tcpReachable == false {
