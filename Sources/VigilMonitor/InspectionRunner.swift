@@ -11,7 +11,7 @@ enum InspectionRunner {
   static func snapshot(
     cluster: GuardedCluster, members: [ListedMember], memberClient: (ListedMember) -> EtcdClient?,
     learnerFor: [UInt64: Duration], leaderChanges: Int, now: Double, timeout: TimeAmount,
-    backupAge: Duration?, backupMaxAge: Duration?
+    backupAge: Duration? = nil, backupMaxAge: Duration? = nil
   ) async -> ClusterSnapshot {
     let alarms = (try? await cluster.client.withCallTimeout(timeout).maintenance.alarms()) ?? []
     // Status of every member, in parallel.

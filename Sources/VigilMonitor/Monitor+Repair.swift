@@ -7,24 +7,24 @@ extension Monitor: RepairWatch {
   /// `mode` and `busy` are the coordinator's to fill in.
   public func repairView(cluster: String) -> ClusterRepairView? {
     guard let guarded = clusters[cluster] else { return nil }
-    let leader = observers[cluster]?.leader ?? 0
+    let leader = watch.leader(cluster: cluster)
     let rows = (members[cluster] ?? []).map { m in
       MemberHealthView(
-        name: m.name, isLearner: m.isLearner, health: subjectStates["\(cluster)/\(m.name)", default: .unknown],
+        name: m.name, isLearner: m.isLearner, health: watch.health(of: .member(m.name, of: cluster)),
         isLeader: leader != 0 && leader == m.id)
     }
     var incidents: [String: Int64] = [:]
-    for i in book.open.values where i.cluster == cluster { incidents[i.subject] = i.id }
+    for i in watch.book.open.values where i.cluster == cluster { incidents[i.subject] = i.id }
     return ClusterRepairView(
-      cluster: cluster, tier: guarded.config.tier, mode: .auto, members: rows, diagnoses: diagnoses[cluster] ?? [],
-      fragmented: (findings[cluster] ?? []).contains { $0.check == "fragmentation" }, incidents: incidents)
+      cluster: cluster, tier: guarded.config.tier, mode: .auto, members: rows, diagnoses: watch.diagnoses[cluster] ?? [],
+      fragmented: (watch.findings[cluster] ?? []).contains { $0.check == "fragmentation" }, incidents: incidents)
   }
 
   /// Adds a repair event to incident `id`: through the book while it is open
   /// (so the writer keeps every change in order), straight to the store once closed.
   public func recordRepair(incident id: Int64, text: String, at: Double, recovered: Bool) async {
-    if let change = book.repaired(incident: id, text: text, at: at, recovered: recovered) {
-      save(change)
+    if let directive = watch.repaired(incident: id, text: text, at: at, recovered: recovered) {
+      carryOut([directive])
       return
     }
     do {

@@ -9,12 +9,12 @@ import VigilLoops
 import VigilProbes
 import VigilStore
 
-/// The detection engine: runs every probe target on its schedule (interval
+/// The detection shell: runs every probe target on its schedule (interval
 /// ± jitter, one run at a time per target, a global and an `exec`
-/// concurrency limit), feeds results to a failure detector per target,
-/// derives each member's and cluster's health, names faults, keeps incidents,
-/// runs the directed inspections, and records everything in the store and
-/// the metrics.
+/// concurrency limit), reads member lists and runs the directed inspections,
+/// feeds all of it to the pure ``ClusterWatch`` (health, diagnoses,
+/// incidents), and carries out its directives: the store, the metrics, the
+/// logs and probes run at once.
 public actor Monitor {
   public nonisolated let configuration: VigilConfiguration
   public nonisolated let store: HistoryStore
@@ -35,19 +35,10 @@ public actor Monitor {
   var grpcClients: [String: EtcdClient] = [:]
   var memberClients: [String: (endpoint: EtcdEndpoint, client: EtcdClient)] = [:]
 
-  // What the engine believes.
-  var detectors: [String: FailureDetector] = [:]
-  var lastResults: [String: (result: ProbeResult, at: Double, runs: Int)] = [:]
-  /// Status results in a row that carried the member's status, per etcd.member target.
-  var statusStreak: [String: Int] = [:]
-  var subjectStates: [String: HealthState] = [:]
-  var lastGood: [String: Double] = [:]
-  var observers: [String: ClusterObserver] = [:]
+  /// What Vigil believes: health, diagnoses, incidents (pure; this actor carries out its directives).
+  var watch: ClusterWatch
+  /// The member lists with their client endpoints (for member clients and targets).
   var members: [String: [ListedMember]] = [:]
-  var learnerSince: [String: [UInt64: Double]] = [:]
-  var diagnoses: [String: [Diagnosis]] = [:]
-  var findings: [String: [Finding]] = [:]
-  var book: IncidentBook
   var pendingResults: [StoredResult] = []
   var pendingTransitions: [StoredTransition] = []
   var pendingIncidents: [IncidentChange] = []
@@ -65,7 +56,7 @@ public actor Monitor {
   /// Probe runs completed since start (for the engine-cost benchmark).
   public private(set) var completedRuns = 0
   /// Health transitions into "failed" since start.
-  public private(set) var failedTransitions = 0
+  public var failedTransitions: Int { watch.failedTransitions }
 
   public init(
     configuration: VigilConfiguration, clusters: [GuardedCluster], store: HistoryStore,
@@ -82,8 +73,9 @@ public actor Monitor {
     self.limiter = AsyncLimiter(limit: configuration.scheduler.maxConcurrentProbes)
     self.execLimiter = AsyncLimiter(limit: configuration.scheduler.maxConcurrentExec)
     // Incidents left open by a previous run (or a crash) continue; they close when healthy again.
-    self.book = IncidentBook(
+    let book = IncidentBook(
       restoring: try store.incidents(openOnly: true, limit: 100_000), nextID: try store.nextIncidentID())
+    self.watch = ClusterWatch(detector: configuration.detector.settings, book: book)
   }
 
   static func now() -> Double { Date().timeIntervalSince1970 }
@@ -94,10 +86,10 @@ public actor Monitor {
   public func start() async {
     guard !running else { return }
     running = true
-    for (_, incident) in book.open { metrics.incidentOpened(cluster: incident.cluster) }
+    for (_, incident) in watch.book.open { metrics.incidentOpened(cluster: incident.cluster) }
     for name in clusters.keys.sorted() {
       let cluster = clusters[name]!
-      observers[name] = ClusterObserver()
+      watch.add(cluster: name)
       for target in clusterTargets(cluster) { startLoop(target) }
       await refreshMembership(name)
       liveness.register(Self.membershipLoopName(name), period: membershipPeriod(name))
@@ -171,7 +163,7 @@ public actor Monitor {
 
   func startLoop(_ target: ProbeTarget) {
     targets[target.key] = target
-    detectors[target.key] = FailureDetector(settings: configuration.detector.settings)
+    watch.add(target.watched)
     let wakeup = Wakeup()
     wakeups[target.key] = wakeup
     let limiter = target.probe.kind == .exec ? execLimiter : limiter
@@ -209,31 +201,10 @@ public actor Monitor {
     loops.removeValue(forKey: key)?.cancel()
     targets[key] = nil
     wakeups[key] = nil
-    detectors[key] = nil
-    lastResults[key] = nil
-    statusStreak[key] = nil
+    watch.remove(target: key)
   }
 
   static let reachabilityTimeout: Duration = .milliseconds(300)
-
-  /// What a TCP connect to a member's client port showed after one of its probes timed out or was cut off.
-  enum Reach: Sendable {
-    case notChecked
-    /// It accepts connections: the process lives (hung, or cut off from a quorum).
-    case accepting
-    /// The connect timed out: the network path is cut.
-    case silent
-    /// Nothing listens: the process is gone (a request cut off as it died is a crash, not a hang).
-    case refused
-
-    var tcpReachable: Bool? {
-      switch self {
-      case .accepting: true
-      case .silent: false
-      case .notChecked, .refused: nil
-      }
-    }
-  }
 
   /// After a member probe timed out or was cut off: does its client port still accept TCP? (hung, cut off, gone)
   static func reachability(after result: ProbeResult, of target: ProbeTarget) async -> Reach {
@@ -247,9 +218,10 @@ public actor Monitor {
 
   // MARK: results
 
-  /// Feeds one result; returns true when the detector wants a confirming re-probe.
+  /// Feeds one result to the watch and carries out what it decides; true when the detector wants a
+  /// confirming re-probe.
   func handle(_ result: ProbeResult, of target: ProbeTarget, reach: Reach, confirmation: Bool) async -> Bool {
-    guard var detector = detectors[target.key] else { return false }
+    guard watch.targets[target.key] != nil else { return false }
     completedRuns += 1
     if !isReady, firstRound.remove(target.key) != nil, firstRound.isEmpty { isReady = true }
     let at = Self.now()
@@ -260,171 +232,62 @@ public actor Monitor {
       StoredResult(
         at: at, cluster: target.cluster, subject: target.subject, probe: target.probe.name, ok: result.succeeded,
         failure: result.failure?.rawValue, latency: result.latency.seconds, message: result.message))
-    let runs = (lastResults[target.key]?.runs ?? 0) + 1
-    lastResults[target.key] = (result, at, runs)
-    if target.probe.kind == .etcdMember {
-      statusStreak[target.key] = result.memberStatus == nil ? 0 : statusStreak[target.key, default: 0] + 1
+    var seen = WatchResult(observation: result.observation(confirmation: confirmation), reach: reach)
+    if let st = result.memberStatus {
+      seen.status = StatusSample(
+        memberID: st.memberID, clusterID: st.clusterID, leader: st.leader, raftIndex: st.raftIndex,
+        alarms: result.memberAlarms)
+    } else if !result.succeeded, reach == .refused || result.failure == .refused, let member = target.member,
+      let dataDir = await clusters[target.cluster]?.dataDir(member)
+    {
+      // Refused: a member whose data dir Vigil's runtime owns may have lost it.
+      seen.dataDirLost = !EtcdDataDir.hasData(dataDir)
     }
+    return carryOut(watch.observe(seen, of: target.key, at: at))
+  }
 
-    // What the result says about its member.
-    if let member = target.member {
-      if let st = result.memberStatus {
-        // Answered (even with a problem such as no leader or an alarm): its status tells identity, leader, index.
-        observe(
-          cluster: target.cluster, member: member, memberID: st.memberID, clusterID: st.clusterID, leader: st.leader,
-          raftIndex: st.raftIndex, alarms: result.memberAlarms, at: at)
-      } else if !result.succeeded {
-        let kind: ProbeFailureKind = reach == .refused ? .refused : (result.failure ?? .other)
-        observers[target.cluster]?.failed(name: member, kind: kind, tcpReachable: reach.tcpReachable, at: at)
-        if kind == .refused, let dataDir = await clusters[target.cluster]?.dataDir(member) {
-          let lost = !EtcdDataDir.hasData(dataDir)
-          observers[target.cluster]?.update(name: member) { $0.dataDirLost = lost }
-        }
-      }
-    }
-
-    let directives = detector.observe(result.observation(confirmation: confirmation))
-    detectors[target.key] = detector
-    if target.member != nil, target.probe.kind == .etcdKV {
-      let slow = result.succeeded && detector.consecutiveBad > 0
-      observers[target.cluster]?.update(name: target.member!) { $0.slowWrites = slow }
-    }
-    if detector.state == .healthy { lastGood[target.subject] = at }
+  /// Carries out the watch's directives; true when one asks for a confirming re-probe.
+  @discardableResult
+  func carryOut(_ directives: [WatchDirective]) -> Bool {
     var confirm = false
     for d in directives {
       switch d {
-      case .confirm: confirm = true
-      case .transition: subjectChanged(target.subject, cluster: target.cluster, member: target.member, at: at, cause: target.probe.name)
+      case .confirm:
+        confirm = true
+      case .healthChanged(let subject, let t, let at):
+        metrics.health(cluster: subject.cluster, subject: subject.key, state: t.to)
+        logger.info(
+          "health changed",
+          metadata: [
+            "subject": "\(subject)", "from": "\(t.from.rawValue)", "to": "\(t.to.rawValue)",
+            "evidence": "\(t.evidence.joined(separator: "; "))",
+          ])
+        pendingTransitions.append(
+          StoredTransition(
+            at: at, cluster: subject.cluster, subject: subject.key, from: t.from, to: t.to, evidence: t.evidence))
+        flushWakeup.wake()
+      case .incident(let change, let open):
+        if case .opened = change { metrics.incidentOpened(cluster: change.incident.cluster) }
+        pendingIncidents.append(change)
+        flushWakeup.wake()
+        metrics.incidents(cluster: change.incident.cluster, open: open)
+      case .detected(let cluster, let after):
+        metrics.detected(cluster: cluster, after: after)
+      case .probeNow(let cluster, let reason):
+        trigger(cluster: cluster, reason: reason)
+      case .noticed(let cluster, .leaderChanged(let from, let to)):
+        logger.info(
+          "leader changed",
+          metadata: ["cluster": "\(cluster)", "from": "\(String(from, radix: 16))", "to": "\(String(to, radix: 16))"])
+      case .noticed(let cluster, .identityChanged(let m, let detail)):
+        logger.warning("member identity changed", metadata: ["cluster": "\(cluster)", "member": "\(m)", "detail": "\(detail)"])
+      case .noticed(let cluster, .raftIndexRegressed(let m, let from, let to)):
+        logger.warning(
+          "raft index went backwards",
+          metadata: ["cluster": "\(cluster)", "member": "\(m)", "from": "\(from)", "to": "\(to)"])
       }
-    }
-    if !result.succeeded, let change = book.probeFailed(
-      subject: target.subject, text: "\(target.probe.name): \(result.message)", at: at)
-    {
-      save(change)
-    }
-    if subjectStates[target.subject, default: .unknown] != .healthy || !result.succeeded {
-      diagnose(target.cluster, at: at)
     }
     return confirm
-  }
-
-  func observe(
-    cluster: String, member: String, memberID: UInt64, clusterID: UInt64, leader: UInt64, raftIndex: UInt64,
-    alarms: Set<String>, at: Double
-  ) {
-    guard var observer = observers[cluster] else { return }
-    let events = observer.status(
-      name: member, memberID: memberID, clusterID: clusterID, leader: leader, raftIndex: raftIndex, alarms: alarms,
-      at: at)
-    observers[cluster] = observer
-    for e in events {
-      switch e {
-      case .leaderChanged(let from, let to):
-        logger.info(
-          "leader changed", metadata: ["cluster": "\(cluster)", "from": "\(String(from, radix: 16))", "to": "\(String(to, radix: 16))"])
-        trigger(cluster: cluster, reason: "leader change")
-      case .identityChanged(let m, let detail):
-        logger.warning("member identity changed", metadata: ["cluster": "\(cluster)", "member": "\(m)", "detail": "\(detail)"])
-      case .raftIndexRegressed(let m, let from, let to):
-        logger.warning(
-          "raft index went backwards", metadata: ["cluster": "\(cluster)", "member": "\(m)", "from": "\(from)", "to": "\(to)"])
-      }
-    }
-  }
-
-  /// Recomputes a subject's health from its targets' detectors and records a change.
-  func subjectChanged(_ subject: String, cluster: String, member: String?, at: Double, cause: String) {
-    let states = targets.values.filter { $0.subject == subject }.compactMap { detectors[$0.key]?.state }
-    let next = Self.combine(states)
-    let previous = subjectStates[subject, default: .unknown]
-    guard next != previous else { return }
-    subjectStates[subject] = next
-    if next == .failed { failedTransitions += 1 }
-    metrics.health(cluster: cluster, subject: subject, state: next)
-    let evidence = targets.values.filter { $0.subject == subject }.sorted { $0.key < $1.key }.compactMap { t -> String? in
-      guard let d = detectors[t.key], d.state != .healthy, let last = lastResults[t.key] else { return nil }
-      return "\(t.probe.name) \(d.state.rawValue): \(last.result.message)"
-    }
-    let transition = HealthTransition(from: previous, to: next, evidence: evidence.isEmpty ? ["\(cause) recovered"] : evidence)
-    logger.info(
-      "health changed",
-      metadata: ["subject": "\(subject)", "from": "\(previous.rawValue)", "to": "\(next.rawValue)", "evidence": "\(evidence.joined(separator: "; "))"])
-    pendingTransitions.append(
-      StoredTransition(at: at, cluster: cluster, subject: subject, from: previous, to: next, evidence: transition.evidence))
-    flushWakeup.wake()
-    if let change = book.transition(
-      cluster: cluster, subject: subject, member: member, transition, at: at, lastGoodAt: lastGood[subject])
-    {
-      if case .opened = change { metrics.incidentOpened(cluster: cluster) }
-      if let detected = change.incident.detectedAt, next == .failed, detected == at {
-        metrics.detected(cluster: cluster, after: detected - change.incident.onsetAt)
-      }
-      save(change)
-    }
-  }
-
-  /// failed > suspect > healthy; unknown only when nothing else is known.
-  static func combine(_ states: [HealthState]) -> HealthState {
-    if states.contains(.failed) { return .failed }
-    if states.contains(.suspect) { return .suspect }
-    if states.contains(.healthy) { return .healthy }
-    return .unknown
-  }
-
-  func diagnose(_ cluster: String, at: Double) {
-    guard let observer = observers[cluster] else { return }
-    let listed = members[cluster] ?? []
-    // Electing (some member answers with no leader) or elected in the last 5 s.
-    let electing =
-      (observer.leaderChanges.last.map { at - $0 < 5 } ?? false)
-      || observer.members.values.contains { $0.hasLeader == false && $0.lastFailure == nil }
-    let bySubject = Dictionary(grouping: targets.values.filter { $0.cluster == cluster }, by: \.subject)
-    let signals = listed.map { m in
-      var s = observer.signals(
-        name: m.name, health: subjectStates["\(cluster)/\(m.name)", default: .unknown], now: at)
-      // Whether its status answered while a request through it was timing out: a hung process answers
-      // nothing, a member cut off from a quorum still answers its status.
-      let subject = "\(cluster)/\(m.name)"
-      let mine = bySubject[subject] ?? []
-      if let statusTarget = mine.first(where: { $0.probe.kind == .etcdMember }), let status = lastResults[statusTarget.key] {
-        // Its failing requests: KV round trips, and the status probe's own raft request (the alarm list).
-        let failing = mine.filter { $0.probe.kind == .etcdKV || $0.probe.kind == .etcdMember }
-          .compactMap { lastResults[$0.key] }.filter { !$0.result.succeeded }
-        if let since = failing.map({ $0.at - $0.result.latency.seconds }).max() {
-          // Two answers in a row, the last one after that request began: a status answered just before
-          // a freeze does not count.
-          if statusStreak[statusTarget.key, default: 0] >= 2 && status.at > since {
-            s.statusProbe = .answers
-          } else if status.result.memberStatus == nil && status.at > since {
-            s.statusProbe = .silent
-          } else {
-            s.statusProbe = .undecided
-          }
-        }
-      }
-      s.electionUnderway = electing
-      return s
-    }
-    let found = Diagnoser.diagnose(cluster: signals)
-    diagnoses[cluster] = found
-    for d in found {
-      let subject = d.member.map { "\(cluster)/\($0)" } ?? cluster
-      if let change = book.diagnosed(subject: subject, d, at: at) { save(change) }
-    }
-    // NOSPACE is one alarm for the whole cluster (every member refuses writes): its incident names it too.
-    if let d = found.first(where: { $0.fault == .noSpace }),
-      let change = book.diagnosed(subject: cluster, Diagnosis(fault: .noSpace, member: nil, reason: d.reason), at: at)
-    {
-      save(change)
-    }
-  }
-
-  /// Queues an incident change for the writer, which stores changes in the order they happened.
-  func save(_ change: IncidentChange) {
-    pendingIncidents.append(change)
-    flushWakeup.wake()
-    let open = book.open.values.filter { $0.cluster == change.incident.cluster }.count
-    metrics.incidents(cluster: change.incident.cluster, open: open)
   }
 
   // MARK: events and on-demand runs
@@ -499,13 +362,7 @@ public actor Monitor {
     // The cluster's client (probes, repair, inspections) follows the live voters: configured endpoints are
     // only the seed list, and members replaced under new addresses must not leave it pointing at the dead.
     await guarded.client.follow(listed.filter { !$0.isLearner }.compactMap(\.endpoint))
-    let at = Self.now()
-    var since = learnerSince[cluster] ?? [:]
-    for m in listed {
-      observers[cluster]?.listed(name: m.name, id: m.id, isLearner: m.isLearner)
-      if m.isLearner { since[m.id] = since[m.id] ?? at } else { since[m.id] = nil }
-    }
-    learnerSince[cluster] = since.filter { id, _ in listed.contains { $0.id == id } }
+    let change = watch.listed(listed.map(\.watched), cluster: cluster, at: Self.now())
     let tier = configuration.tiers[guarded.config.tier] ?? TierConfig.defaults["P1"]!
     let probes = configuration.probes(for: guarded.config)
     var wanted: [String: ProbeTarget] = [:]
@@ -515,31 +372,18 @@ public actor Monitor {
         wanted[t.key] = t
       }
     }
-    let current = targets.values.filter { $0.cluster == cluster && $0.member != nil }
-    for t in current {
-      // A member whose role changed (learner promoted) gets its targets rebuilt.
+    for t in targets.values where t.cluster == cluster && t.member != nil {
+      // A member whose role or address changed (learner promoted, replaced) gets its targets rebuilt.
       let old = before.first { $0.name == t.member }
       let new = listed.first { $0.name == t.member }
       if wanted[t.key] == nil || old != new { stopLoop(t.key) }
     }
     for (key, t) in wanted where targets[key] == nil { startLoop(t) }
-    let gone = before.filter { old in !listed.contains { $0.name == old.name } }
-    // A removed member's diagnoses end with it (the planner must not repair a member that no longer exists).
-    let goneNames = Set(gone.map(\.name))
-    diagnoses[cluster]?.removeAll { $0.member.map(goneNames.contains) ?? false }
-    for m in gone {
-      observers[cluster]?.forget(name: m.name)
-      let subject = "\(cluster)/\(m.name)"
-      subjectStates[subject] = nil
-      if let change = book.retire(subject: subject, reason: "member \(m.name) left the cluster", at: at) {
-        save(change)
-      }
-    }
+    if let change { carryOut(change.directives) }
     if !before.isEmpty {
       logger.info(
         "membership changed",
         metadata: ["cluster": "\(cluster)", "members": "\(listed.map { $0.name + ($0.isLearner ? " (learner)" : "") })"])
-      trigger(cluster: cluster, reason: "membership change")
     }
   }
 
@@ -568,14 +412,12 @@ public actor Monitor {
     if members[cluster] == nil { await refreshMembership(cluster) }
     let listed = members[cluster] ?? []
     let at = Self.now()
-    let since = learnerSince[cluster] ?? [:]
-    let learnerFor = since.mapValues { Duration.seconds(at - $0) }
     var clients: [UInt64: EtcdClient] = [:]
     for m in listed { clients[m.id] = memberClient(cluster: cluster, m) }
-    let leaderChanges = observers[cluster]?.leaderChanges(lastHourBefore: at) ?? 0
     let snapshot = await InspectionRunner.snapshot(
-      cluster: guarded, members: listed, memberClient: { clients[$0.id] }, learnerFor: learnerFor,
-      leaderChanges: leaderChanges, now: at, timeout: .seconds(2), backupAge: nil, backupMaxAge: nil)
+      cluster: guarded, members: listed, memberClient: { clients[$0.id] },
+      learnerFor: watch.learnerAge(cluster: cluster, at: at),
+      leaderChanges: watch.leaderChanges(cluster: cluster, lastHourBefore: at), now: at, timeout: .seconds(2))
     var thresholds = InspectionThresholds()
     let c = configuration.inspections
     thresholds.quotaRatio = c.quotaRatio
@@ -586,17 +428,12 @@ public actor Monitor {
     thresholds.certificateDays = c.certificateDays
     thresholds.raftLag = UInt64(c.raftLag)
     let found = Inspector.inspect(snapshot, thresholds)
-    findings[cluster] = found
     metrics.findings(cluster: cluster, found)
-    let mismatched = Set(found.filter { $0.check == "hash-mismatch" }.compactMap(\.member))
-    for m in listed { observers[cluster]?.update(name: m.name) { $0.hashMismatch = mismatched.contains(m.name) } }
-    for m in snapshot.members where !m.alarms.isEmpty {
-      observers[cluster]?.update(name: m.name) { $0.alarms = Set(m.alarms) }
-    }
+    let alarms = Dictionary(snapshot.members.map { ($0.name, Set($0.alarms)) }, uniquingKeysWith: { a, _ in a })
+    carryOut(watch.inspected(cluster: cluster, findings: found, alarms: alarms, at: at))
     do { try await store.record(findings: found, at: at) } catch {
       logger.error("cannot store findings", metadata: ["error": "\(error)"])
     }
-    if !found.isEmpty || !mismatched.isEmpty { diagnose(cluster, at: at) }
     return found
   }
 
@@ -660,35 +497,35 @@ public actor Monitor {
     var out: [MonitorStatus.ClusterStatus] = []
     for name in clusters.keys.sorted() {
       let guarded = clusters[name]!
-      let clusterDiagnoses = diagnoses[name] ?? []
+      let clusterDiagnoses = watch.diagnoses[name] ?? []
       let memberRows = (members[name] ?? []).map { m in
         MonitorStatus.MemberStatus(
           name: m.name, id: String(m.id, radix: 16), endpoint: m.endpoint?.description, learner: m.isLearner,
-          health: subjectStates["\(name)/\(m.name)", default: .unknown],
+          health: watch.health(of: .member(m.name, of: name)),
           diagnosis: clusterDiagnoses.first { $0.member == m.name }.map { "\($0.fault.rawValue): \($0.reason)" })
       }
       let probeLines = targets.values.filter { $0.cluster == name }.sorted { $0.key < $1.key }.map { t in
-        let last = lastResults[t.key]
+        let last = watch.latest[t.key]
         return MonitorStatus.ProbeStatusLine(
-          subject: t.subject, probe: t.probe.name, health: detectors[t.key]?.state ?? .unknown,
-          lastOK: last?.result.succeeded, lastMessage: last?.result.message,
-          lastLatencyMs: last.map { $0.result.latency.seconds * 1000 }, lastAt: last?.at, runs: last?.runs ?? 0)
+          subject: t.subject, probe: t.probe.name, health: watch.detectors[t.key]?.state ?? .unknown,
+          lastOK: last?.observation.succeeded, lastMessage: last?.observation.detail,
+          lastLatencyMs: last.map { $0.observation.latency.seconds * 1000 }, lastAt: last?.at, runs: last?.runs ?? 0)
       }
       out.append(
         MonitorStatus.ClusterStatus(
-          name: name, tier: guarded.config.tier, health: subjectStates[name, default: .unknown],
+          name: name, tier: guarded.config.tier, health: watch.health(of: Subject(cluster: name)),
           endpoints: guarded.client.endpoints.map(\.description), members: memberRows,
-          diagnoses: clusterDiagnoses, findings: findings[name] ?? [], probes: probeLines,
-          openIncidents: book.open.values.filter { $0.cluster == name }.sorted { $0.openedAt < $1.openedAt }))
+          diagnoses: clusterDiagnoses, findings: watch.findings[name] ?? [], probes: probeLines,
+          openIncidents: watch.openIncidents(cluster: name)))
     }
     return MonitorStatus(generatedAt: Self.now(), clusters: out)
   }
 
   /// The health state of a subject (`cluster` or `cluster/member`).
-  public func health(of subject: String) -> HealthState { subjectStates[subject, default: .unknown] }
+  public func health(of subject: String) -> HealthState { watch.health(of: Subject(key: subject)) }
 
   /// Open incidents, oldest first.
-  public var openIncidents: [Incident] { book.open.values.sorted { $0.openedAt < $1.openedAt } }
+  public var openIncidents: [Incident] { watch.book.open.values.sorted { $0.openedAt < $1.openedAt } }
 
-  public func currentDiagnoses(cluster: String) -> [Diagnosis] { diagnoses[cluster] ?? [] }
+  public func currentDiagnoses(cluster: String) -> [Diagnosis] { watch.diagnoses[cluster] ?? [] }
 }

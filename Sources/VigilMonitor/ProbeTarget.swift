@@ -20,6 +20,17 @@ struct ProbeTarget: Sendable {
   /// The member's client endpoint, for the reachability check after a failure.
   let memberEndpoint: EtcdEndpoint?
   let run: @Sendable (Duration) async -> ProbeResult
+
+  /// The target as the pure watch sees it.
+  var watched: WatchTarget {
+    let role: WatchTarget.Role =
+      switch probe.kind {
+      case .etcdKV: .writes
+      case .etcdMember: .status
+      default: .other
+      }
+    return WatchTarget(key: key, subject: Subject(cluster: cluster, member: member), probe: probe.name, role: role)
+  }
 }
 
 /// A member as the member list gives it, with the name Vigil uses for it.
@@ -38,6 +49,8 @@ struct ListedMember: Sendable, Hashable {
     peerURLs = m.peerURLs
     isLearner = m.isLearner
   }
+
+  var watched: WatchMember { WatchMember(id: id, name: name, isLearner: isLearner) }
 }
 
 /// Builds a cluster's probe targets from the configuration.
