@@ -238,10 +238,11 @@ public actor Monitor {
         memberID: st.memberID, clusterID: st.clusterID, leader: st.leader, raftIndex: st.raftIndex,
         alarms: result.memberAlarms)
     } else if !result.succeeded, reach == .refused || result.failure == .refused, let member = target.member,
-      let dataDir = await clusters[target.cluster]?.dataDir(member)
+      let guarded = clusters[target.cluster]
     {
       // Refused: a member whose data dir Vigil's runtime owns may have lost it.
-      seen.dataDirLost = !EtcdDataDir.hasData(dataDir)
+      let dataDir = await guarded.dataDir(member)
+      if let dataDir { seen.dataDirLost = !EtcdDataDir.hasData(dataDir) }
     }
     return carryOut(watch.observe(seen, of: target.key, at: at))
   }

@@ -50,13 +50,13 @@ struct ClusterWatchTests {
 
     mutating func fail(
       _ key: String, _ kind: ProbeFailureKind, reach: Reach = .notChecked, confirmation: Bool = false,
-      after: Double = 0.1, took: Duration = .milliseconds(1), dataDirLost: Bool? = nil
+      after: Double? = nil, took: Duration = .milliseconds(1), dataDirLost: Bool? = nil
     ) {
       feed(
         key,
         WatchResult(
           observation: .failure(kind, after: took, detail: "\(kind)", confirmation: confirmation), reach: reach,
-          dataDirLost: dataDirLost), after: after)
+          dataDirLost: dataDirLost), after: after ?? max(0.1, took.seconds))
     }
 
     func fault(_ m: String) -> Fault? { watch.diagnoses["c"]?.first { $0.member == m }?.fault }
@@ -128,8 +128,10 @@ struct ClusterWatchTests {
         "c/m1|status",
         WatchResult(
           observation: .success(.milliseconds(2)),
-          status: StatusSample(memberID: 1, clusterID: 9, leader: 1, raftIndex: 200 + UInt64(i))))
+          status: StatusSample(memberID: 1, clusterID: 9, leader: 1, raftIndex: 200 + UInt64(i))), after: 0.3)
     }
+    // ... while the next write through it, begun before those answers, times out again.
+    f.fail("c/m1|kv", .timeout, reach: .accepting, after: 0.6, took: .seconds(1))
     #expect(f.fault("m1") == .partitioned)
     #expect(f.watch.book.open["c/m1"]?.fault == .partitioned)
   }
@@ -137,11 +139,14 @@ struct ClusterWatchTests {
   @Test func aStatusAnsweredBeforeTheFreezeDoesNotCountAsAnswering() {
     var f = Fixture()
     f.allHealthy()
-    // The status answered at t; then a write that began before t timed out: the answer may predate the freeze.
+    // Writes time out; a status answer arrives 0.1 s after a request that had been failing for 2 s began.
     f.fail("c/m2|kv", .timeout, reach: .accepting, took: .seconds(2))
     f.fail("c/m2|kv", .timeout, reach: .accepting, took: .seconds(2))
-    f.fail("c/m2|kv", .timeout, reach: .accepting, confirmation: true, took: .seconds(2))
-    #expect(f.fault("m2") == nil, "undecided: the last status answer is older than the failing request")
+    f.fail("c/m2|kv", .timeout, reach: .accepting, confirmation: true, after: 0.1, took: .seconds(2))
+    #expect(f.fault("m2") == nil, "undecided: its last status answers predate the failing request")
+    // Had its status answered twice after the request began, it would be cut off, not hung.
+    f.ok("m2", raftIndex: 102, after: 0)
+    #expect(f.fault("m2") == nil, "one answer is not two")
   }
 
   @Test func peersOfAKilledLeaderAreNotNamedWhileItIsInTrouble() {
@@ -229,7 +234,8 @@ struct ClusterWatchTests {
     var f = Fixture()
     f.allHealthy()
     let finding = Finding(
-      check: "hash-mismatch", severity: .critical, member: "m2", message: "HashKV differs at revision 10")
+      check: "hash-mismatch", cluster: "c", member: "m2", severity: .critical, summary: "HashKV differs",
+      evidence: ["revision 10"], action: "replace m2")
     let out = f.watch.inspected(cluster: "c", findings: [finding], alarms: [:], at: f.now + 1)
     #expect(f.fault("m2") == .corruption)
     #expect(f.watch.findings["c"] == [finding])

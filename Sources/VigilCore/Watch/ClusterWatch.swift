@@ -374,7 +374,8 @@ public struct ClusterWatch: Sendable {
       observers[cluster]?.update(name: m.name) { $0.hashMismatch = mismatched.contains(m.name) }
     }
     for (name, raised) in alarms where !raised.isEmpty { observers[cluster]?.update(name: name) { $0.alarms = raised } }
-    return found.isEmpty && mismatched.isEmpty ? [] : diagnose(cluster, at: at)
+    // Diagnosed again when something was found, or to drop what an earlier inspection made it name.
+    return found.isEmpty && (diagnoses[cluster] ?? []).isEmpty ? [] : diagnose(cluster, at: at)
   }
 
   // MARK: repairs
