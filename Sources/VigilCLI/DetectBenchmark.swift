@@ -26,6 +26,9 @@ struct DetectBenchmark: AsyncParsableCommand {
   @Option(help: "Comma-separated target counts for the CPU cost.")
   var targets: String = "1,100,1000"
 
+  @Option(help: "Comma-separated probe kinds for the CPU cost (etcd.kv, etcd.member, tcp).")
+  var probes: String = "etcd.kv,etcd.member,tcp"
+
   @Option(help: "Seconds to measure each cost cell.")
   var costSeconds: Double = 10
 
@@ -38,6 +41,9 @@ struct DetectBenchmark: AsyncParsableCommand {
       guard let n = Int(t), (1...10_000).contains(n) else {
         throw ValidationError("--targets \"\(t)\" is not a number from 1 to 10000")
       }
+    }
+    for p in probes.split(separator: ",") where !["etcd.kv", "etcd.member", "tcp"].contains(String(p)) {
+      throw ValidationError("--probes \"\(p)\" is not one of etcd.kv, etcd.member, tcp")
     }
     guard costSeconds > 0, soak >= 0 else { throw ValidationError("--cost-seconds must be > 0 and --soak ≥ 0") }
   }
@@ -98,7 +104,7 @@ struct DetectBenchmark: AsyncParsableCommand {
 
     // 2. The engine's own CPU per 1,000 probes.
     var cost = Table(["PROBE", "TARGETS", "PROBES", "PROBES/S", "VIGIL CPU-S", "CPU-S PER 1000", "PROBES PER CPU-S", "GOAL"])
-    for kind in ["etcd.kv", "etcd.member", "tcp"] {
+    for kind in probes.split(separator: ",").map(String.init) {
       for count in targets.split(separator: ",").compactMap({ Int($0) }) {
         // etcd.member targets are per member (3 per copy); tcp and etcd.kv one per copy.
         let perCopy = kind == "etcd.member" ? 3 : 1

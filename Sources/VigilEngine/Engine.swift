@@ -209,24 +209,22 @@ public final class Engine: Sendable {
   }
 }
 
-/// Runs the repair coordinator until the service group shuts down (plans in flight resume at the next start).
+/// Runs the repair coordinator's loop and plans, as children of this service's task, until the service group
+/// shuts down (plans cut off resume at the next start).
 struct RepairService: Service {
   let repairs: RepairCoordinator
 
   func run() async throws {
-    await repairs.start()
-    try? await gracefulShutdown()
-    await repairs.stop()
+    try await cancelWhenGracefulShutdown { await repairs.run() }
   }
 }
 
-/// Runs the monitor until the service group shuts down.
+/// Runs the monitor's loops, as children of this service's task, until the service group shuts down.
 struct MonitorService: Service {
   let monitor: Monitor
 
   func run() async throws {
-    await monitor.start()
-    try? await gracefulShutdown()
-    await monitor.stop()
+    // Graceful shutdown cancels the loops; the monitor then writes what is pending before returning.
+    try await cancelWhenGracefulShutdown { await monitor.run() }
   }
 }

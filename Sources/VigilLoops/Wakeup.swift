@@ -1,4 +1,6 @@
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 
 /// A sleep that another task can cut short: a probe loop waits for its next
 /// turn, and an event (leader change, membership change, a finished repair,
@@ -7,20 +9,30 @@ import NIOConcurrencyHelpers
 /// Every waiter's continuation is resumed exactly once — by ``wake()``, by its
 /// own timeout, or by its cancellation — and any number of tasks may wait at
 /// once (each is woken).
+///
+/// The timeout is a timer on one of NIO's event loops, not a sleeping task: a wait costs one continuation,
+/// no child tasks and no dispatch timer (probe loops wait hundreds of times a second; see `vigil bench
+/// detect`).
 public final class Wakeup: Sendable {
+  private struct Waiter {
+    var continuation: CheckedContinuation<Void, Never>
+    var timer: Scheduled<Void>?
+  }
   private struct State {
     /// A wake with nobody waiting: the next wait returns at once.
     var pending = false
     var nextID = 0
-    var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    var waiters: [Int: Waiter] = [:]
   }
   private let state = NIOLockedValueBox(State())
+  private let loops: any EventLoopGroup
 
-  public init() {}
+  /// - Parameter loops: where the timeouts run (NIO's shared event loops by default).
+  public init(loops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) { self.loops = loops }
 
   /// Wakes every current wait, or the next one if nobody waits.
   public func wake() {
-    let woken = state.withLockedValue { s -> [CheckedContinuation<Void, Never>] in
+    let woken = state.withLockedValue { s -> [Waiter] in
       guard !s.waiters.isEmpty else {
         s.pending = true
         return []
@@ -28,7 +40,10 @@ public final class Wakeup: Sendable {
       defer { s.waiters = [:] }
       return Array(s.waiters.values)
     }
-    for w in woken { w.resume() }
+    for w in woken {
+      w.timer?.cancel()
+      w.continuation.resume()
+    }
   }
 
   /// Tasks waiting now (tests).
@@ -40,16 +55,8 @@ public final class Wakeup: Sendable {
       s.nextID += 1
       return s.nextID
     }
-    // Both children end once either does: the sleep on cancellation, the wake wait through its handler.
-    await withTaskGroup(of: Void.self) { group in
-      group.addTask { try? await Task.sleep(for: duration) }
-      group.addTask { await self.waitForWake(id) }
-      _ = await group.next()
-      group.cancelAll()
-    }
-  }
-
-  private func waitForWake(_ id: Int) async {
+    let (seconds, attoseconds) = duration.components
+    let nanoseconds = max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     await withTaskCancellationHandler {
       await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
         let resumeNow = state.withLockedValue { s -> Bool in
@@ -59,14 +66,30 @@ public final class Wakeup: Sendable {
           }
           // Cancelled before it could register: the handler found nothing to resume.
           if Task.isCancelled { return true }
-          s.waiters[id] = c
+          s.waiters[id] = Waiter(continuation: c, timer: nil)
           return false
         }
-        if resumeNow { c.resume() }
+        if resumeNow {
+          c.resume()
+          return
+        }
+        let timer = loops.any().scheduleTask(in: .nanoseconds(nanoseconds)) { [self] () -> Void in
+          let waiter = state.withLockedValue { $0.waiters.removeValue(forKey: id) }
+          waiter?.continuation.resume()
+        }
+        // Kept so a wake cancels it; if the waiter is already gone, so is the need for the timer.
+        let gone = state.withLockedValue { s -> Bool in
+          guard s.waiters[id] != nil else { return true }
+          s.waiters[id]?.timer = timer
+          return false
+        }
+        if gone { timer.cancel() }
       }
     } onCancel: {
-      // Whoever removes the waiter resumes it: here, or wake() before us.
-      state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
+      // Whoever removes the waiter resumes it: here, the timer, or wake() — exactly one of them.
+      let waiter = state.withLockedValue { $0.waiters.removeValue(forKey: id) }
+      waiter?.timer?.cancel()
+      waiter?.continuation.resume()
     }
   }
 }
@@ -87,7 +110,13 @@ package final class AsyncLimiter: Sendable {
   package init(limit: Int) { state = NIOLockedValueBox(State(available: max(1, limit))) }
 
   package func run<T: Sendable>(_ body: () async -> T) async -> T {
-    let holdsSlot = await acquire()
+    // A free slot is taken without suspending (the common case: probes rarely queue).
+    let free = state.withLockedValue { s -> Bool in
+      guard s.available > 0 else { return false }
+      s.available -= 1
+      return true
+    }
+    let holdsSlot = free ? true : await acquire()
     defer { if holdsSlot { release() } }
     return await body()
   }
@@ -134,4 +163,20 @@ package final class AsyncLimiter: Sendable {
 
   /// Slots free now (tests).
   var availableSlots: Int { state.withLockedValue { $0.available } }
+}
+
+/// One loop among many in a task group that must end on its own (a probe loop whose member left): the loop
+/// checks ``isStopped`` each turn, and ``stop()`` wakes it so it sees it at once.
+public final class LoopControl: Sendable {
+  public let wakeup = Wakeup()
+  private let stopped = NIOLockedValueBox(false)
+
+  public init() {}
+
+  public var isStopped: Bool { stopped.withLockedValue { $0 } }
+
+  public func stop() {
+    stopped.withLockedValue { $0 = true }
+    wakeup.wake()
+  }
 }

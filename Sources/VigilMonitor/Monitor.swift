@@ -29,9 +29,11 @@ public actor Monitor {
 
   // Targets and their loops.
   var targets: [String: ProbeTarget] = [:]
-  var loops: [String: Task<Void, Never>] = [:]
-  var wakeups: [String: Wakeup] = [:]
-  var background: [Task<Void, Never>] = []
+  var loops: [String: LoopControl] = [:]
+  /// Loops to start in the running task group (probe loops come and go with the member list).
+  var spawn: AsyncStream<@Sendable () async -> Void>.Continuation?
+  /// The task running ``runLoops()`` when started with ``start()`` rather than ``run()``.
+  var runner: Task<Void, Never>?
   var grpcClients: [String: EtcdClient] = [:]
   var memberClients: [String: (endpoint: EtcdEndpoint, client: EtcdClient)] = [:]
 
@@ -82,10 +84,37 @@ public actor Monitor {
 
   // MARK: lifecycle
 
-  /// Starts every loop; returns once they run. ``stop()`` ends them.
+  /// Runs every loop as a child of this task until it is cancelled (the service group's graceful shutdown
+  /// cancels it), then writes what is pending.
+  public func run() async {
+    guard await prepare() else { return }
+    await runLoops()
+    await finish()
+  }
+
+  /// Starts every loop in a task of its own and returns once they run (drills, tests, benchmarks);
+  /// ``stop()`` ends them. ``run()`` is the structured form.
   public func start() async {
-    guard !running else { return }
+    guard await prepare() else { return }
+    runner = Task { await self.runLoops() }
+  }
+
+  /// Stops the loops started by ``start()`` and writes what is pending.
+  public func stop() async {
+    guard let runner else { return }
+    runner.cancel()
+    await runner.value
+    self.runner = nil
+    await finish()
+  }
+
+  /// Builds the targets and reads each member list; false when already running.
+  func prepare() async -> Bool {
+    guard !running else { return false }
     running = true
+    let (jobs, spawn) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
+    self.spawn = spawn
+    self.jobs = jobs
     for (_, incident) in watch.book.open { metrics.incidentOpened(cluster: incident.cluster) }
     for name in clusters.keys.sorted() {
       let cluster = clusters[name]!
@@ -93,28 +122,37 @@ public actor Monitor {
       for target in clusterTargets(cluster) { startLoop(target) }
       await refreshMembership(name)
       liveness.register(Self.membershipLoopName(name), period: membershipPeriod(name))
-      background.append(
-        Task { [weak self] in await self?.membershipLoop(name) })
+      spawn.yield { [weak self] in await self?.membershipLoop(name) }
       liveness.register(Self.inspectionLoopName(name), period: inspectionPeriod)
-      background.append(Task { [weak self] in await self?.inspectionLoop(name) })
+      spawn.yield { [weak self] in await self?.inspectionLoop(name) }
     }
     firstRound = Set(targets.keys)
     isReady = firstRound.isEmpty
     liveness.register(Self.writerLoopName, period: .seconds(1) + Self.storeWriteAllowance)
-    background.append(Task { [weak self] in await self?.flushLoop() })
+    spawn.yield { [weak self] in await self?.flushLoop() }
     liveness.register(Self.compactionLoopName, period: Self.compactionInterval + .seconds(300))
-    background.append(Task { [weak self] in await self?.compactionLoop() })
+    spawn.yield { [weak self] in await self?.compactionLoop() }
     logger.info("monitor started", metadata: ["clusters": "\(clusters.count)", "targets": "\(targets.count)"])
+    return true
   }
 
-  /// Stops every loop and writes what is pending.
-  public func stop() async {
-    guard running else { return }
+  var jobs: AsyncStream<@Sendable () async -> Void>?
+
+  /// Every loop, each a child of one task group; returns once cancelled and every loop has ended.
+  func runLoops() async {
+    guard let jobs else { return }
+    await withDiscardingTaskGroup { group in
+      // Ends when the task is cancelled; leaving the group then waits for every loop to see it.
+      for await job in jobs { group.addTask { await job() } }
+    }
+  }
+
+  /// After the loops ended: their liveness entries go, pending history is written, clients close.
+  func finish() async {
+    spawn?.finish()
+    spawn = nil
+    jobs = nil
     running = false
-    for task in loops.values { task.cancel() }
-    for task in background { task.cancel() }
-    for task in loops.values { await task.value }
-    for task in background { await task.value }
     for key in loops.keys { liveness.remove(Self.probeLoopName(key)) }
     for name in clusters.keys {
       liveness.remove(Self.membershipLoopName(name))
@@ -123,7 +161,6 @@ public actor Monitor {
     liveness.remove(Self.writerLoopName)
     liveness.remove(Self.compactionLoopName)
     loops = [:]
-    background = []
     await flush()
     for (_, c) in memberClients { await c.client.shutdown() }
     for (_, c) in grpcClients { await c.shutdown() }
@@ -164,8 +201,9 @@ public actor Monitor {
   func startLoop(_ target: ProbeTarget) {
     targets[target.key] = target
     watch.add(target.watched)
-    let wakeup = Wakeup()
-    wakeups[target.key] = wakeup
+    let control = LoopControl()
+    loops[target.key] = control
+    let wakeup = control.wakeup
     let limiter = target.probe.kind == .exec ? execLimiter : limiter
     let jitter = configuration.scheduler.jitter
     let liveness = self.liveness
@@ -173,15 +211,17 @@ public actor Monitor {
     // One turn: the wait, a run, the reachability check and a confirming re-probe.
     liveness.register(
       loopName, period: target.interval * (1 + jitter) + target.timeout * 2 + Self.reachabilityTimeout)
-    loops[target.key] = Task { [weak self] in
+    spawn?.yield { [weak self] in
       // Spread first runs over one interval so targets do not fire together.
       await wakeup.wait(target.interval * Double.random(in: 0..<1))
-      while !Task.isCancelled {
+      while !Task.isCancelled && !control.isStopped {
         guard let self else { return }
         await liveness.checkpoint(loopName)
         var confirmation = false
         while !Task.isCancelled {
           let result = await limiter.run { await target.run(target.timeout) }
+          // A loop stopped while its probe ran (its member left or was rebuilt) reports nothing.
+          if control.isStopped { return }
           let reach = await Self.reachability(after: result, of: target)
           let confirm = await self.handle(result, of: target, reach: reach, confirmation: confirmation)
           if !confirm || confirmation { break }
@@ -198,9 +238,8 @@ public actor Monitor {
     liveness.remove(Self.probeLoopName(key))
     // A target stopped before its first result (its member left) no longer holds readiness back.
     if firstRound.remove(key) != nil, firstRound.isEmpty, running { isReady = true }
-    loops.removeValue(forKey: key)?.cancel()
+    loops.removeValue(forKey: key)?.stop()
     targets[key] = nil
-    wakeups[key] = nil
     watch.remove(target: key)
   }
 
@@ -295,7 +334,7 @@ public actor Monitor {
 
   /// Probes every target of `cluster` now (a membership or leader change, a finished repair).
   public func trigger(cluster: String, reason: String) {
-    for target in targets.values where target.cluster == cluster { wakeups[target.key]?.wake() }
+    for target in targets.values where target.cluster == cluster { loops[target.key]?.wakeup.wake() }
   }
 
   /// Runs the probes named `name` (of `cluster`, or of every cluster) now; results feed the detector too.

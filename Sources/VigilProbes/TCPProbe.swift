@@ -9,12 +9,16 @@ public struct TCPProbe: Sendable {
   public let target: String
   public let host: String
   public let port: Int
+  /// The address, when the host is an IP literal: connected to directly, with no name lookup per run
+  /// (a lookup cost more than the connect itself).
+  let address: SocketAddress?
 
   public init(name: String, target: String, host: String, port: Int) {
     self.name = name
     self.target = target
     self.host = host
     self.port = port
+    self.address = try? SocketAddress(ipAddress: host, port: port)
   }
 
   public func run(timeout: TimeAmount, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async
@@ -23,8 +27,11 @@ public struct TCPProbe: Sendable {
     let clock = ContinuousClock()
     let start = clock.now
     do {
-      let channel = try await ClientBootstrap(group: group).connectTimeout(timeout)
-        .connect(host: host, port: port).get()
+      let bootstrap = ClientBootstrap(group: group).connectTimeout(timeout)
+      let channel =
+        if let address { try await bootstrap.connect(to: address).get() } else {
+          try await bootstrap.connect(host: host, port: port).get()
+        }
       let latency = start.duration(to: clock.now)
       try? await channel.close()
       return ProbeResult(

@@ -117,7 +117,10 @@ extension RepairCoordinator {
     let plan = try await newPlan(draft, view: view)
     if dryRun { return plan }
     launch(plan, actor: person, key: nil)
-    await running[cluster]?.value
+    // The person's request returns when the plan ends (or the request is cancelled).
+    if let control = running[cluster] {
+      while !control.isStopped && !Task.isCancelled { await control.wakeup.wait(.seconds(5)) }
+    }
     return try store.plan(id: plan.id) ?? plan
   }
 

@@ -49,12 +49,18 @@ public actor RepairCoordinator {
   let snapshotDir: String
   let logger: Logger
   var planner: RepairPlanner
-  var running: [String: Task<Void, Never>] = [:]
+  /// The plan running on each cluster (one at a time); stopped with the coordinator.
+  var running: [String: LoopControl] = [:]
   var keys: [Int64: String] = [:]
   var paused: Set<String> = []
   /// Clusters with a plan waiting for approval (they get no other plan meanwhile).
   var awaiting: Set<String> = []
-  var loop: Task<Void, Never>?
+  /// Plans to run in the running task group.
+  var spawn: AsyncStream<@Sendable () async -> Void>.Continuation?
+  var jobs: AsyncStream<@Sendable () async -> Void>?
+  /// The task running ``runLoop()`` when started with ``start()`` rather than ``run()``.
+  var runner: Task<Void, Never>?
+  var started = false
   let wakeup = Wakeup()
   /// The last 100 plans finished since start.
   public private(set) var finishedPlans: [RepairPlan] = []
@@ -78,9 +84,36 @@ public actor RepairCoordinator {
 
   // MARK: lifecycle
 
-  /// Resumes plans a previous run left unfinished, then starts the loop.
+  /// Resumes plans a previous run left unfinished, then runs the loop and every plan as children of this
+  /// task until it is cancelled (the service group's graceful shutdown cancels it). Plans cut off stay
+  /// `running` in the journal and resume at the next start.
+  public func run() async {
+    guard await prepare() else { return }
+    await runLoop()
+    finish()
+  }
+
+  /// Starts the loop in a task of its own and returns (drills, tests, benchmarks); ``stop()`` ends it.
   public func start() async {
-    guard loop == nil else { return }
+    guard await prepare() else { return }
+    runner = Task { await self.runLoop() }
+  }
+
+  /// Stops the loop and the running plans (they stay `running` in the journal and resume at the next start).
+  public func stop() async {
+    guard let runner else { return }
+    runner.cancel()
+    await runner.value
+    self.runner = nil
+    finish()
+  }
+
+  func prepare() async -> Bool {
+    guard !started else { return false }
+    started = true
+    let (jobs, spawn) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
+    self.jobs = jobs
+    self.spawn = spawn
     paused = (try? store.pausedClusters()) ?? []
     awaiting = Set(((try? store.plans(states: [.awaitingApproval], limit: 1000)) ?? []).map(\.cluster))
     for name in targets.keys { metrics.repairPaused(cluster: name, paused.contains(name)) }
@@ -95,7 +128,7 @@ public actor RepairCoordinator {
     let liveness = self.liveness
     // One turn: the wait and a tick, whose audit and plan writes may wait on the store.
     liveness.register(Self.loopName, period: Self.tickInterval + .seconds(6))
-    loop = Task { [weak self] in
+    spawn.yield { [weak self] in
       while !Task.isCancelled {
         guard let self else { return }
         await liveness.checkpoint(Self.loopName)
@@ -104,25 +137,32 @@ public actor RepairCoordinator {
         await self.wakeup.wait(Self.tickInterval)
       }
     }
+    return true
+  }
+
+  /// The tick loop and every plan, each a child of one task group; returns once cancelled and all ended.
+  func runLoop() async {
+    guard let jobs else { return }
+    await withDiscardingTaskGroup { group in
+      for await job in jobs { group.addTask { await job() } }
+    }
+  }
+
+  func finish() {
+    spawn?.finish()
+    spawn = nil
+    jobs = nil
+    started = false
+    liveness.remove(Self.loopName)
+    running = [:]
   }
 
   /// True while the loop runs.
-  public var isStarted: Bool { loop != nil }
+  public var isStarted: Bool { started }
 
   /// The coordinator's loop as `/healthz` names it.
   public static let loopName = "repair"
   static let tickInterval: Duration = .milliseconds(200)
-
-  /// Stops the loop and the running plans (they stay `running` in the journal and resume at the next start).
-  public func stop() async {
-    loop?.cancel()
-    await loop?.value
-    loop = nil
-    liveness.remove(Self.loopName)
-    for task in running.values { task.cancel() }
-    for task in running.values { await task.value }
-    running = [:]
-  }
 
   /// A plan found unfinished at start: check the cluster is the same one, then finish it.
   func resume(_ plan: RepairPlan) async {
@@ -274,9 +314,12 @@ public actor RepairCoordinator {
       guard let incident = plan.incidentID else { return }
       await watch.recordRepair(incident: incident, text: text, at: Date().timeIntervalSince1970, recovered: recovered)
     }
-    running[plan.cluster] = Task { [weak self] in
+    let control = LoopControl()
+    running[plan.cluster] = control
+    spawn?.yield { [weak self] in
       let finished = await runner.run(plan, actor: actor)
       await self?.ended(finished, key: key)
+      control.stop()
     }
   }
 

@@ -1,4 +1,5 @@
 import Foundation
 import VigilCLI
 
+VigilMain.installExecutor()
 exit(await VigilMain.run())

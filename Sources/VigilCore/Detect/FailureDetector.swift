@@ -55,7 +55,25 @@ public struct FailureDetector: Sendable, Hashable {
   /// True while a confirming re-probe has been requested and not yet answered.
   public private(set) var awaitingConfirmation = false
   public private(set) var baseline: LatencyBaseline
-  private var recentEvidence: [String] = []
+  /// The last five observations, as they came (turned into words only when a transition needs them:
+  /// formatting every result cost more than the rest of the detector).
+  private var recent: [Note] = []
+
+  struct Note: Sendable, Hashable {
+    var failure: ProbeFailureKind?
+    var latency: Duration
+    var detail: String
+    /// The latency threshold a slow success went over; nil when it was not slow.
+    var slowOver: Duration?
+
+    var text: String {
+      if let failure {
+        return "probe failed (\(failure.rawValue)) after \(FailureDetector.ms(latency))" + (detail.isEmpty ? "" : ": \(detail)")
+      }
+      if let slowOver { return "probe took \(FailureDetector.ms(latency)), above the \(FailureDetector.ms(slowOver)) threshold" }
+      return "probe succeeded in \(FailureDetector.ms(latency))"
+    }
+  }
 
   public init(settings: DetectorSettings = DetectorSettings()) {
     self.settings = settings
@@ -70,16 +88,11 @@ public struct FailureDetector: Sendable, Hashable {
     // a cold start (connecting, granting a lease) is slow without being sick.
     let slow = o.succeeded && settings.slowIsBad && baseline.isTrained && o.latency > threshold
     let bad = !o.succeeded || slow
-    let note: String
-    if !o.succeeded {
-      note = "probe failed (\(o.failure?.rawValue ?? "error")) after \(Self.ms(o.latency))" + (o.detail.isEmpty ? "" : ": \(o.detail)")
-    } else if slow {
-      note = "probe took \(Self.ms(o.latency)), above the \(Self.ms(threshold)) threshold"
-    } else {
-      note = "probe succeeded in \(Self.ms(o.latency))"
-    }
     if o.succeeded && !slow { baseline.add(o.latency) }
-    remember(note)
+    remember(
+      Note(
+        failure: o.succeeded ? nil : (o.failure ?? .other), latency: o.latency, detail: o.succeeded ? "" : o.detail,
+        slowOver: slow ? threshold : nil))
 
     var directives: [DetectorDirective] = []
     if bad {
@@ -125,10 +138,13 @@ public struct FailureDetector: Sendable, Hashable {
     state = next
   }
 
-  private mutating func remember(_ note: String) {
-    recentEvidence.append(note)
-    if recentEvidence.count > 5 { recentEvidence.removeFirst(recentEvidence.count - 5) }
+  private mutating func remember(_ note: Note) {
+    if recent.count == 5 { recent.removeFirst() }
+    recent.append(note)
   }
+
+  /// The last five observations in words, oldest first.
+  public var recentEvidence: [String] { recent.map(\.text) }
 
   static func ms(_ d: Duration) -> String {
     let v = d.seconds * 1000
