@@ -24,6 +24,7 @@ let package = Package(
     .library(name: "VigilRepair", targets: ["VigilRepair"]),
     .library(name: "VigilEngine", targets: ["VigilEngine"]),
     .library(name: "VigilEngineTesting", targets: ["VigilEngineTesting"]),
+    .library(name: "VigilAPI", targets: ["VigilAPI"]),
     .library(name: "VigilServer", targets: ["VigilServer"]),
     .library(name: "VigilDrill", targets: ["VigilDrill"]),
   ],
@@ -43,6 +44,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
   ],
   targets: [
     // Generated protobuf messages and gRPC client stubs (scripts/generate-protos).
@@ -55,10 +57,16 @@ let package = Package(
       ],
       swiftSettings: [.swiftLanguageMode(.v6)]
     ),
+    // etcd endpoints (http(s)://host:port), parsed and validated: shared by the client and the configuration.
+    .target(
+      name: "VigilEndpoints",
+      swiftSettings: strict
+    ),
     // The native etcd v3 client: HTTP/2 connection, gRPC transport, async API.
     .target(
       name: "VigilEtcd",
       dependencies: [
+        "VigilEndpoints",
         "VigilEtcdProto",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -87,7 +95,7 @@ let package = Package(
     // vigil.yaml: parsing, defaults, validation with paths.
     .target(
       name: "VigilConfig",
-      dependencies: ["VigilCore", "VigilEtcd", .product(name: "Yams", package: "Yams")],
+      dependencies: ["VigilCore", "VigilEndpoints", .product(name: "Yams", package: "Yams")],
       swiftSettings: strict
     ),
     // Probes: black-box checks that act like users, returning results for the detector.
@@ -139,11 +147,22 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // The HTTP API's JSON types and a client for it (the CLI, scripts, tests): shared by server and CLI.
+    .target(
+      name: "VigilAPI",
+      dependencies: [
+        "VigilCore",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      swiftSettings: strict
+    ),
     // Detection: schedules probes and inspections, runs the detector, opens incidents, keeps metrics.
     .target(
       name: "VigilMonitor",
       dependencies: [
-        "VigilCore", "VigilConfig", "VigilEtcd", "VigilLoops", "VigilProbes", "VigilStore", "VigilLocal",
+        "VigilAPI", "VigilCore", "VigilConfig", "VigilEtcd", "VigilLoops", "VigilProbes", "VigilStore", "VigilLocal",
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -194,8 +213,8 @@ let package = Package(
     .target(
       name: "VigilServer",
       dependencies: [
-        "VigilEngine", "VigilLoops", "VigilMonitor", "VigilRepair", "VigilConfig", "VigilCore", "VigilProbes",
-        "VigilStore",
+        "VigilAPI", "VigilEngine", "VigilLoops", "VigilMonitor", "VigilRepair", "VigilConfig", "VigilCore",
+        "VigilProbes", "VigilStore",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Logging", package: "swift-log"),
@@ -207,6 +226,7 @@ let package = Package(
     .target(
       name: "VigilCLI",
       dependencies: [
+        "VigilAPI",
         "VigilConfig",
         "VigilEngine",
         "VigilEtcd",
@@ -279,7 +299,7 @@ let package = Package(
     ),
     .testTarget(
       name: "VigilServerTests",
-      dependencies: ["VigilServer", "VigilConfig", "VigilMonitor", "VigilProbes", "VigilLocal", "VigilTestKit"],
+      dependencies: ["VigilAPI", "VigilServer", "VigilConfig", "VigilMonitor", "VigilProbes", "VigilLocal", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(

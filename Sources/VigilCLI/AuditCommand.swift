@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilAPI
 import VigilConfig
 import VigilStore
 
@@ -18,9 +19,7 @@ struct AuditCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
-      var query = ["limit=\(limit)"]
-      if let cluster { query.append("cluster=\(cluster)") }
-      let entries = try await server.call(.GET, "/v1/audit?" + query.joined(separator: "&"), as: [AuditEntry].self)
+      let entries = try await server.call { api throws(APIError) in try await api.audit(cluster: cluster, limit: limit) }
       var table = Table(["SEQ", "TIME", "ACTOR", "ACTION", "SUBJECT", "PLAN", "STEP", "RESULT", "WHY"])
       for e in entries.reversed() {
         table.add([

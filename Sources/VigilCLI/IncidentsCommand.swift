@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilAPI
 import VigilCore
 
 /// `vigil incidents [--open] [--cluster C] [--id N]`: incidents with MTTD, MTTR and (for one) the timeline.
@@ -16,17 +17,16 @@ struct IncidentsCommand: AsyncParsableCommand {
 
   func run() async throws {
     if let id {
-      let incident = try await server.call(.GET, "/v1/incidents/\(id)", as: Incident.self)
+      let incident = try await server.call { api throws(APIError) in try await api.incident(id: id) }
       print(Self.summary(incident))
       for e in incident.timeline {
         print("  \(Self.time(e.at))  \(e.kind.padding(toLength: 13, withPad: " ", startingAt: 0)) \(e.text)")
       }
       return
     }
-    var query = ["limit=\(limit)"]
-    if open { query.append("open=true") }
-    if let cluster { query.append("cluster=\(cluster)") }
-    let incidents = try await server.call(.GET, "/v1/incidents?" + query.joined(separator: "&"), as: [Incident].self)
+    let incidents = try await server.call { api throws(APIError) in
+      try await api.incidents(openOnly: open, cluster: cluster, limit: limit)
+    }
     var table = Table(["ID", "SUBJECT", "STATE", "FAULT", "OPENED", "MTTD", "MTTR", "WORST"])
     for i in incidents {
       table.add([

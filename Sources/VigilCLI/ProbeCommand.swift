@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilAPI
 import VigilCore
 import VigilMonitor
 
@@ -27,9 +28,7 @@ struct ProbeCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
-      var body = ["probe": name]
-      if let cluster { body["cluster"] = cluster }
-      let reports = try await server.call(.POST, "/v1/probes/run", body: body, as: [ProbeRunReport].self)
+      let reports = try await server.call { api throws(APIError) in try await api.runProbe(name, cluster: cluster) }
       print(ProbeCommand.render(reports))
       if reports.contains(where: { !$0.ok }) { throw ExitCode(2) }
     }
@@ -61,8 +60,7 @@ struct InspectCommand: AsyncParsableCommand {
   @OptionGroup var server: ServerOptions
 
   func run() async throws {
-    let body = cluster.map { ["cluster": $0] } ?? [:]
-    let found = try await server.call(.POST, "/v1/inspect", body: body, as: [String: [Finding]].self)
+    let found = try await server.call { api throws(APIError) in try await api.inspect(cluster: cluster) }
     var critical = false
     for name in found.keys.sorted() {
       let findings = found[name]!

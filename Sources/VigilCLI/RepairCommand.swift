@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilAPI
 import VigilCore
 
 /// `vigil repair run|list|approve|reject|pause|resume`: drives repairs through a running `vigil serve`.
@@ -24,14 +25,14 @@ struct RepairCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
-      guard Runbook(rawValue: runbook) != nil else {
+      guard let chosen = Runbook(rawValue: runbook) else {
         throw CLIError(
           "RUNBOOK: \"\(runbook)\" is not a runbook (expected one of \(Runbook.allCases.map(\.rawValue).joined(separator: ", ")))",
           exitCode: 64)
       }
-      var body = ["runbook": runbook, "cluster": cluster, "operator": person, "reason": reason, "dryRun": dryRun ? "true" : "false"]
-      if let member { body["member"] = member }
-      let plan = try await server.call(.POST, "/v1/repairs", body: body, as: RepairPlan.self, timeout: .seconds(600))
+      let plan = try await server.call { api throws(APIError) in
+        try await api.repair(chosen, cluster: cluster, member: member, operator: person, reason: reason, dryRun: dryRun)
+      }
       print(RepairCommand.render(plan))
       if plan.state != .succeeded && plan.state != .dryRun { throw ExitCode(2) }
     }
@@ -45,10 +46,9 @@ struct RepairCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
-      var query = ["limit=\(limit)"]
-      if let cluster { query.append("cluster=\(cluster)") }
-      if let state { query.append("state=\(state)") }
-      let plans = try await server.call(.GET, "/v1/repairs?" + query.joined(separator: "&"), as: [RepairPlan].self)
+      let plans = try await server.call { api throws(APIError) in
+        try await api.repairs(cluster: cluster, state: state, limit: limit)
+      }
       var table = Table(["ID", "CLUSTER", "RUNBOOK", "MEMBER", "STATE", "BY", "STEPS", "OUTCOME"])
       for p in plans {
         let done = p.steps.filter { $0.state == .done }.count
@@ -68,7 +68,7 @@ struct RepairCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
-      let plan = try await server.call(.POST, "/v1/repairs/\(id)/approve", body: ["operator": person], as: RepairPlan.self)
+      let plan = try await server.call { api throws(APIError) in try await api.approve(plan: id, operator: person) }
       print("plan #\(plan.id) approved by \(person): \(plan.runbook.rawValue) is running")
     }
   }
@@ -81,8 +81,9 @@ struct RepairCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
-      let plan = try await server.call(
-        .POST, "/v1/repairs/\(id)/reject", body: ["operator": person, "reason": reason], as: RepairPlan.self)
+      let plan = try await server.call { api throws(APIError) in
+        try await api.reject(plan: id, operator: person, reason: reason)
+      }
       print("plan #\(plan.id) rejected by \(person)")
     }
   }
@@ -95,8 +96,7 @@ struct RepairCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
-      _ = try await server.call(
-        .POST, "/v1/clusters/\(cluster)/pause", body: ["operator": person, "reason": reason], as: [String: String].self)
+      try await server.call { api throws(APIError) in try await api.pause(cluster: cluster, operator: person, reason: reason) }
       print("automatic repair of \(cluster) paused by \(person)")
     }
   }
@@ -110,8 +110,7 @@ struct RepairCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
-      _ = try await server.call(
-        .POST, "/v1/clusters/\(cluster)/resume", body: ["operator": person, "reason": reason], as: [String: String].self)
+      try await server.call { api throws(APIError) in try await api.resume(cluster: cluster, operator: person, reason: reason) }
       print("automatic repair of \(cluster) resumed by \(person)")
     }
   }

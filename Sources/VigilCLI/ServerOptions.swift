@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
-import NIOCore
-import NIOHTTP1
 import VigilConfig
-import VigilProbes
+import VigilAPI
 
 /// Where a running `vigil serve` is: `--server URL`, or the `listen` address of `--config FILE`.
 struct ServerOptions: ParsableArguments {
@@ -32,24 +30,22 @@ struct ServerOptions: ParsableArguments {
     return "http://\(listen)"
   }
 
-  /// Sends a request to the server and decodes the JSON answer.
-  func call<T: Decodable>(
-    _ method: HTTPMethod, _ path: String, body: [String: String]? = nil, as type: T.Type, timeout: TimeAmount = .seconds(60)
-  ) async throws -> T {
-    let base = try baseURL()
-    let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
-    let response: HTTPExchange.Response
-    do { response = try await HTTPExchange.send(method, url: base + path, json: data, timeout: timeout) } catch {
-      throw CLIError("no vigil serve answers at \(base): \(error.message) (start one with: vigil serve --config FILE)")
-    }
-    guard (200..<300).contains(response.status) else {
-      let message =
-        (try? JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: String])?["error"]
-        ?? response.body
-      throw CLIError("\(base)\(path): \(message)", exitCode: response.status == 400 || response.status == 404 ? 64 : 1)
-    }
-    do { return try JSONDecoder().decode(T.self, from: Data(response.body.utf8)) } catch {
-      throw CLIError("\(base)\(path): unexpected answer: \(error)")
+  /// A client for the server's API.
+  func client() throws -> APIClient { APIClient(baseURL: try baseURL()) }
+
+  /// Runs one API call; its failure becomes one line for the person at the terminal (exit 64 when the
+  /// request itself was wrong).
+  func call<T>(_ body: (APIClient) async throws(APIError) -> T) async throws -> T {
+    let api = try client()
+    do { return try await body(api) } catch {
+      switch error.kind {
+      case .unreachable:
+        throw CLIError("\(error.message) (start one with: vigil serve --config FILE)")
+      case .rejected(let status):
+        throw CLIError("\(api.baseURL): \(error.message)", exitCode: status == 400 || status == 404 ? 64 : 1)
+      case .badAnswer:
+        throw CLIError(error.message)
+      }
     }
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilAPI
 import VigilCore
 import VigilEtcd
 import VigilMonitor
@@ -22,7 +23,7 @@ struct StatusCommand: AsyncParsableCommand {
 
   func run() async throws {
     if server.isGiven {
-      let status = try await server.call(.GET, "/status", as: MonitorStatus.self)
+      let status = try await server.call { api throws(APIError) in try await api.status() }
       print(Self.render(status))
       let healthy = status.clusters.allSatisfy { c in c.health == .healthy && c.members.allSatisfy { $0.health == .healthy } }
       if !healthy { throw ExitCode(2) }

@@ -1,6 +1,6 @@
 import Foundation
 import VigilCore
-import VigilEtcd
+import VigilEndpoints
 import Yams
 
 /// One thing wrong with a configuration file, at its path in the file.

@@ -1,5 +1,4 @@
 import VigilCore
-import VigilEtcd
 
 /// Vigil's whole configuration (`vigil.yaml`), resolved: every default
 /// filled in, every reference checked.

@@ -203,7 +203,7 @@ public final class Engine: Sendable {
   }
 
   static func parsedEndpoints(_ cluster: ClusterConfig) throws -> [EtcdEndpoint] {
-    do { return try cluster.endpoints.map { e throws(EtcdError) in try EtcdEndpoint(parsing: e) } } catch {
+    do { return try cluster.endpoints.map { e throws(EndpointError) in try EtcdEndpoint(parsing: e) } } catch {
       throw EngineError("clusters[\(cluster.name)].endpoints: \(error)")
     }
   }

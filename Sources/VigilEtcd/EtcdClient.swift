@@ -59,9 +59,9 @@ public final class EtcdClient: Sendable {
   public convenience init(endpoints: String, tls: EtcdTLSConfiguration? = nil, credentials: EtcdCredentials? = nil)
     throws(EtcdError)
   {
-    try self.init(
-      configuration: EtcdClientConfiguration(
-        endpoints: try EtcdEndpoint.parseList(endpoints), tls: tls, credentials: credentials))
+    let list: [EtcdEndpoint]
+    do { list = try EtcdEndpoint.parseList(endpoints) } catch { throw EtcdError(error) }
+    try self.init(configuration: EtcdClientConfiguration(endpoints: list, tls: tls, credentials: credentials))
   }
 
   private init(

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import VigilConfig
+import VigilAPI
 import VigilCore
 import VigilEtcd
 import VigilLocal

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import VigilAPI
 import VigilCore
 import VigilMonitor
 import VigilProbes

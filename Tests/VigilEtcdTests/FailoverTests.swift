@@ -105,7 +105,7 @@ struct FailoverTests {
       _ = try EtcdEndpoint(parsing: input)
       Issue.record("\(input) was accepted")
     } catch {
-      #expect(error.code == .invalidArgument)
+      #expect(EtcdError(error).code == .invalidArgument)
       #expect(error.message.contains(input))
       #expect(error.message.contains(expected))
     }

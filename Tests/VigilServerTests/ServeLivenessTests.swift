@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import VigilAPI
 import VigilConfig
 import VigilCore
 import VigilLocal
@@ -123,6 +124,45 @@ struct ServeLivenessTests {
           #expect(try await eventually { !gaveUp.names.isEmpty })
           #expect(gaveUp.names == ["probe:c|etcd.kv"])
           monitor.liveness.release()
+        }
+      }
+    }
+  }
+
+  @Test func theAPIClientReadsWhatTheServerServesAndNamesWhatItRefuses() async throws {
+    try await withTestCluster { cluster, _ in
+      try await withTemporaryDirectory { dir in
+        let config = try await configuration(cluster, dir: dir, watchdog: "{stallAfter: off}")
+        try await withServe(config, supervision: ServeSupervision(notifier: nil)) { (url: String, _: Monitor) async throws in
+          let api = APIClient(baseURL: url + "/")
+          #expect(try await eventually { try await api.status().clusters.first?.health == .healthy })
+          let status = try await api.status()
+          #expect(status.clusters.map(\.name) == ["c"])
+          #expect(status.clusters[0].members.map(\.name) == ["m1", "m2", "m3"])
+          let reports = try await api.runProbe("etcd.kv", cluster: "c")
+          #expect(!reports.isEmpty && reports.allSatisfy { $0.ok && $0.probe == "etcd.kv" }, "\(reports)")
+          #expect(try await api.incidents(openOnly: true, cluster: "c").isEmpty)
+          // Refusals carry the server's words and status.
+          do throws(APIError) {
+            _ = try await api.incident(id: 999_999)
+            Issue.record("a missing incident was found")
+          } catch {
+            #expect(error.kind == .rejected(status: 404), "\(error)")
+          }
+          do throws(APIError) {
+            _ = try await api.runProbe("no-such-probe")
+            Issue.record("an unknown probe ran")
+          } catch {
+            #expect(error.kind == .rejected(status: 400) || error.kind == .rejected(status: 404), "\(error)")
+            #expect(error.message.contains("no-such-probe"), "\(error.message)")
+          }
+        }
+        // Nothing listens any more.
+        do throws(APIError) {
+          _ = try await APIClient(baseURL: "http://127.0.0.1:1").status()
+          Issue.record("port 1 answered")
+        } catch {
+          #expect(error.kind == .unreachable, "\(error)")
         }
       }
     }

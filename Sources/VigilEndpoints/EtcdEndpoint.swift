@@ -21,13 +21,11 @@ public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
   }
 
   /// Parses an endpoint string.
-  /// - Throws: ``EtcdError`` with code `.invalidArgument` naming the value and the expected form.
-  public init(parsing text: String) throws(EtcdError) {
+  /// - Throws: ``EndpointError`` naming the value and the expected form.
+  public init(parsing text: String) throws(EndpointError) {
     let trimmed = text.trimmingCharacters(in: .whitespaces)
-    func invalid(_ why: String) -> EtcdError {
-      EtcdError(
-        .invalidArgument,
-        "endpoint \"\(text)\" \(why) (expected http(s)://host:port, e.g. http://127.0.0.1:2379)")
+    func invalid(_ why: String) -> EndpointError {
+      EndpointError("endpoint \"\(text)\" \(why) (expected http(s)://host:port, e.g. http://127.0.0.1:2379)")
     }
     var rest = Substring(trimmed)
     var scheme = Scheme.http
@@ -66,10 +64,10 @@ public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
   }
 
   /// Parses a comma-separated list such as `--endpoints a:1,b:2`.
-  public static func parseList(_ text: String) throws(EtcdError) -> [EtcdEndpoint] {
+  public static func parseList(_ text: String) throws(EndpointError) -> [EtcdEndpoint] {
     let parts = text.split(separator: ",", omittingEmptySubsequences: true)
     guard !parts.isEmpty else {
-      throw EtcdError(.invalidArgument, "no endpoints given (expected a comma-separated list of http(s)://host:port)")
+      throw EndpointError("no endpoints given (expected a comma-separated list of http(s)://host:port)")
     }
     var result: [EtcdEndpoint] = []
     for part in parts { result.append(try EtcdEndpoint(parsing: String(part))) }
@@ -82,7 +80,14 @@ public struct EtcdEndpoint: Sendable, Hashable, CustomStringConvertible {
   public var description: String { "\(scheme.rawValue)://\(authority)" }
 
   /// True when the host is an IPv4 or IPv6 literal (no SNI is sent then).
-  var hostIsIPAddress: Bool {
+  public var hostIsIPAddress: Bool {
     host.contains(":") || host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
   }
+}
+
+/// An endpoint that does not parse: the value and the form expected.
+public struct EndpointError: Error, Sendable, Hashable, CustomStringConvertible {
+  public var message: String
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
 }
