@@ -16,7 +16,7 @@ let package = Package(
     .library(name: "VigilOracle", targets: ["VigilOracle"]),
     .library(name: "VigilConfig", targets: ["VigilConfig"]),
     .library(name: "VigilProbes", targets: ["VigilProbes"]),
-    .library(name: "VigilLocal", targets: ["VigilLocal"]),
+    .library(name: "VigilRuntime", targets: ["VigilRuntime"]),
     .library(name: "VigilTestKit", targets: ["VigilTestKit"]),
     .library(name: "VigilStore", targets: ["VigilStore"]),
     .library(name: "VigilLoops", targets: ["VigilLoops"]),
@@ -112,11 +112,12 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
-    // Runs etcd members as local processes (the embedded default runtime).
+    // The runtime drivers, together: the member-runtime protocol, local processes (the embedded default),
+    // the exec driver for any other platform; etcd's data-dir layout is decided here once.
     .target(
-      name: "VigilLocal",
+      name: "VigilRuntime",
       dependencies: [
-        "VigilEtcd",
+        "VigilConfig", "VigilEtcd",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict
@@ -124,7 +125,7 @@ let package = Package(
     // Helpers any test target uses: fresh real clusters, certificates.
     .target(
       name: "VigilTestKit",
-      dependencies: ["VigilEtcd", "VigilLocal"],
+      dependencies: ["VigilEtcd", "VigilRuntime"],
       swiftSettings: strict
     ),
     // History: results, transitions, findings and incidents in SQLite (GRDB).
@@ -162,7 +163,7 @@ let package = Package(
     .target(
       name: "VigilMonitor",
       dependencies: [
-        "VigilAPI", "VigilCore", "VigilConfig", "VigilEtcd", "VigilLoops", "VigilProbes", "VigilStore", "VigilLocal",
+        "VigilAPI", "VigilCore", "VigilConfig", "VigilEtcd", "VigilLoops", "VigilProbes", "VigilStore", "VigilRuntime",
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -174,7 +175,7 @@ let package = Package(
     .target(
       name: "VigilRepair",
       dependencies: [
-        "VigilCore", "VigilConfig", "VigilEtcd", "VigilLocal", "VigilLoops", "VigilStore",
+        "VigilCore", "VigilConfig", "VigilEtcd", "VigilRuntime", "VigilLoops", "VigilStore",
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -186,7 +187,7 @@ let package = Package(
     .target(
       name: "VigilEngine",
       dependencies: [
-        "VigilConfig", "VigilEtcd", "VigilLocal", "VigilLoops", "VigilMonitor", "VigilProbes", "VigilRepair",
+        "VigilConfig", "VigilEtcd", "VigilRuntime", "VigilLoops", "VigilMonitor", "VigilProbes", "VigilRepair",
         "VigilStore",
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Logging", package: "swift-log"),
@@ -196,13 +197,13 @@ let package = Package(
     // Tests get a running engine on real clusters in one call.
     .target(
       name: "VigilEngineTesting",
-      dependencies: ["VigilEngine", "VigilConfig", "VigilLocal", "VigilTestKit"],
+      dependencies: ["VigilEngine", "VigilConfig", "VigilRuntime", "VigilTestKit"],
       swiftSettings: strict
     ),
     .target(
       name: "VigilDrill",
       dependencies: [
-        "VigilCore", "VigilOracle", "VigilConfig", "VigilEngine", "VigilEtcd", "VigilLocal", "VigilMonitor", "VigilRepair",
+        "VigilCore", "VigilOracle", "VigilConfig", "VigilEngine", "VigilEtcd", "VigilRuntime", "VigilMonitor", "VigilRepair",
         "VigilStore",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -230,7 +231,7 @@ let package = Package(
         "VigilConfig",
         "VigilEngine",
         "VigilEtcd",
-        "VigilLocal",
+        "VigilRuntime",
         "VigilMonitor",
         "VigilRepair",
         "VigilDrill",
@@ -278,8 +279,8 @@ let package = Package(
       swiftSettings: strict
     ),
     .testTarget(
-      name: "VigilLocalTests",
-      dependencies: ["VigilLocal", "VigilTestKit"],
+      name: "VigilRuntimeTests",
+      dependencies: ["VigilRuntime", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(
@@ -299,7 +300,7 @@ let package = Package(
     ),
     .testTarget(
       name: "VigilServerTests",
-      dependencies: ["VigilAPI", "VigilServer", "VigilConfig", "VigilMonitor", "VigilProbes", "VigilLocal", "VigilTestKit"],
+      dependencies: ["VigilAPI", "VigilServer", "VigilConfig", "VigilMonitor", "VigilProbes", "VigilRuntime", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(
@@ -311,7 +312,7 @@ let package = Package(
     ),
     .testTarget(
       name: "VigilDrillTests",
-      dependencies: ["VigilDrill", "VigilOracle", "VigilConfig", "VigilEtcd", "VigilLocal", "VigilTestKit"],
+      dependencies: ["VigilDrill", "VigilOracle", "VigilConfig", "VigilEtcd", "VigilRuntime", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(

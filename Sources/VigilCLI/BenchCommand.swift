@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 
 /// `vigil bench …`: benchmarks that print numbers beside a floor measured in the same run.
 struct BenchCommand: AsyncParsableCommand {

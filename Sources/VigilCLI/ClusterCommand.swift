@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 
 /// `vigil cluster …`: the local runtime.
 struct ClusterCommand: AsyncParsableCommand {

@@ -5,7 +5,7 @@ import VigilConfig
 import VigilCore
 import VigilEngine
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 import VigilMonitor
 import VigilStore
 

@@ -1,7 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 
 /// One measured cell of `vigil bench kv`.
 public struct KVBenchResult: Sendable, Codable, Hashable {

@@ -29,29 +29,20 @@ public enum StatusReport {
     let members = (try? await client.cluster.list()) ?? []
     let alarms = (try? await client.maintenance.alarms()) ?? []
     let endpoints = client.configuration.endpoints
-    var rows = [MemberStatusRow?](repeating: nil, count: endpoints.count)
-    await withTaskGroup(of: (Int, MemberStatusRow).self) { group in
-      for (index, endpoint) in endpoints.enumerated() {
-        group.addTask {
-          var row = MemberStatusRow(endpoint: endpoint)
-          do {
-            let status = try await client.member(endpoint).maintenance.status()
-            row.status = status
-            row.name = members.first { $0.id == status.memberID }?.name
-            row.alarms = alarms.filter { $0.memberID == status.memberID }.map(\.kind)
-          } catch let error as EtcdError {
-            row.error = error.code == .unreachable || error.code == .timedOut ? error.message : error.description
-            row.name = members.first { $0.clientURLs.contains(endpoint.description) }?.name
-          } catch {
-            row.error = "\(error)"
-            row.name = members.first { $0.clientURLs.contains(endpoint.description) }?.name
-          }
-          return (index, row)
-        }
+    let statuses = await client.statuses(of: endpoints, timeout: client.configuration.callTimeout)
+    return zip(endpoints, statuses).map { endpoint, result in
+      var row = MemberStatusRow(endpoint: endpoint)
+      switch result {
+      case .success(let status):
+        row.status = status
+        row.name = members.first { $0.id == status.memberID }?.name
+        row.alarms = alarms.filter { $0.memberID == status.memberID }.map(\.kind)
+      case .failure(let error):
+        row.error = error.code == .unreachable || error.code == .timedOut ? error.message : error.description
+        row.name = members.first { $0.clientURLs.contains(endpoint.description) }?.name
       }
-      for await (index, row) in group { rows[index] = row }
+      return row
     }
-    return rows.compactMap { $0 }
   }
 
   /// The table `vigil status` prints.

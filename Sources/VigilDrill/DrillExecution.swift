@@ -4,7 +4,7 @@ import NIOCore
 import VigilConfig
 import VigilCore
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 import VigilOracle
 import VigilStore
 

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import VigilConfig
 import VigilEngine
-import VigilLocal
+import VigilRuntime
 import VigilMonitor
 import VigilRepair
 import VigilStore

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import VigilCore
-import VigilLocal
+import VigilRuntime
 import VigilOracle
 
 #if canImport(Glibc)

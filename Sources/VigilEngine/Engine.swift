@@ -3,7 +3,7 @@ import Logging
 import ServiceLifecycle
 import VigilConfig
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 import VigilMonitor
 import VigilProbes
 import VigilRepair

@@ -1,7 +1,7 @@
 import Foundation
 import VigilConfig
 import VigilEngine
-import VigilLocal
+import VigilRuntime
 import VigilTestKit
 
 /// Runs `body` with an engine guarding real local clusters (one per entry of

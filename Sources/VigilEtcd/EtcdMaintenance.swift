@@ -134,3 +134,27 @@ public struct EtcdMaintenance: Sendable {
     return EtcdAlarm(memberID: a.memberID, kind: kind)
   }
 }
+
+extension EtcdClient {
+  /// Each member's own status, asked of all of them at once (each call bounded by `timeout`): one result per
+  /// endpoint, in the order given. Connections opened for endpoints this client does not hold are closed
+  /// afterwards. `vigil status`, the inspections and the repair's pre-step reading all ask this way.
+  public func statuses(of endpoints: [EtcdEndpoint], timeout: TimeAmount) async -> [Result<EtcdMemberStatus, EtcdError>] {
+    var results = [Result<EtcdMemberStatus, EtcdError>?](repeating: nil, count: endpoints.count)
+    await withTaskGroup(of: (Int, Result<EtcdMemberStatus, EtcdError>).self) { group in
+      for (index, endpoint) in endpoints.enumerated() {
+        let pinned = member(endpoint)
+        group.addTask {
+          let result: Result<EtcdMemberStatus, EtcdError>
+          do throws(EtcdError) { result = .success(try await pinned.withCallTimeout(timeout).maintenance.status()) } catch {
+            result = .failure(error)
+          }
+          await pinned.shutdown()  // closes only a connection it opened itself
+          return (index, result)
+        }
+      }
+      for await (index, result) in group { results[index] = result }
+    }
+    return results.map { $0! }
+  }
+}

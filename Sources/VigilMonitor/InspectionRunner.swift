@@ -14,36 +14,30 @@ enum InspectionRunner {
     backupAge: Duration? = nil, backupMaxAge: Duration? = nil
   ) async -> ClusterSnapshot {
     let alarms = (try? await cluster.client.withCallTimeout(timeout).maintenance.alarms()) ?? []
-    // Status of every member, in parallel.
+    // Status of every started member, in parallel.
     var snapshots: [MemberSnapshot] = []
     var statuses: [UInt64: EtcdMemberStatus] = [:]
-    await withTaskGroup(of: (ListedMember, Result<EtcdMemberStatus, EtcdError>?).self) { group in
-      for m in members {
-        let client = memberClient(m)?.withCallTimeout(timeout)
-        group.addTask {
-          guard let client else { return (m, nil) }
-          do throws(EtcdError) { return (m, .success(try await client.maintenance.status())) } catch {
-            return (m, .failure(error))
-          }
-        }
+    let started = members.filter { $0.endpoint != nil }
+    let answers = await cluster.client.statuses(of: started.compactMap(\.endpoint), timeout: timeout)
+    var results: [UInt64: Result<EtcdMemberStatus, EtcdError>] = [:]
+    for (m, answer) in zip(started, answers) { results[m.id] = answer }
+    for m in members {
+      let result = results[m.id]
+      var s = MemberSnapshot(
+        name: m.name, id: m.id, endpoint: m.endpoint?.description ?? "-", isLearner: m.isLearner,
+        alarms: alarms.filter { $0.memberID == m.id }.map(\.kind.rawValue), learnerFor: learnerFor[m.id])
+      switch result {
+      case .success(let st)?:
+        statuses[m.id] = st
+        s.status = MemberSnapshot.Status(
+          version: st.version, dbSize: st.dbSize, dbSizeInUse: st.dbSizeInUse, leader: st.leader,
+          raftIndex: st.raftIndex, raftAppliedIndex: st.raftAppliedIndex, raftTerm: st.raftTerm)
+      case .failure(let e)?:
+        s.error = e.description
+      case nil:
+        s.error = "not started (no client URL)"
       }
-      for await (m, result) in group {
-        var s = MemberSnapshot(
-          name: m.name, id: m.id, endpoint: m.endpoint?.description ?? "-", isLearner: m.isLearner,
-          alarms: alarms.filter { $0.memberID == m.id }.map(\.kind.rawValue), learnerFor: learnerFor[m.id])
-        switch result {
-        case .success(let st)?:
-          statuses[m.id] = st
-          s.status = MemberSnapshot.Status(
-            version: st.version, dbSize: st.dbSize, dbSizeInUse: st.dbSizeInUse, leader: st.leader,
-            raftIndex: st.raftIndex, raftAppliedIndex: st.raftAppliedIndex, raftTerm: st.raftTerm)
-        case .failure(let e)?:
-          s.error = e.description
-        case nil:
-          s.error = m.endpoint == nil ? "not started (no client URL)" : "no client"
-        }
-        snapshots.append(s)
-      }
+      snapshots.append(s)
     }
     // KV hashes at the lowest revision every answering member has reached.
     if let revision = statuses.values.map(\.revision).min(), revision > 0 {

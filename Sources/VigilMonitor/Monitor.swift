@@ -5,7 +5,7 @@ import VigilConfig
 import VigilAPI
 import VigilCore
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 import VigilLoops
 import VigilProbes
 import VigilStore

@@ -13,19 +13,12 @@ enum LiveClusterReader {
 
   static func read(_ client: EtcdClient, timeout: TimeAmount = .milliseconds(700)) async throws -> Reading {
     let list = try await client.withCallTimeout(.seconds(2)).cluster.list()
-    var statuses: [UInt64: EtcdMemberStatus] = [:]
-    await withTaskGroup(of: (UInt64, EtcdMemberStatus?).self) { group in
-      for m in list {
-        guard let url = m.clientURLs.first, let endpoint = try? EtcdEndpoint(parsing: url) else { continue }
-        group.addTask {
-          let pinned = client.member(endpoint)
-          let status = try? await pinned.withCallTimeout(timeout).maintenance.status()
-          await pinned.shutdown()  // closes only a connection it opened itself
-          return (m.id, status)
-        }
-      }
-      for await (id, status) in group { statuses[id] = status }
+    let reachable = list.compactMap { m in
+      m.clientURLs.first.flatMap { try? EtcdEndpoint(parsing: $0) }.map { (m.id, $0) }
     }
+    var statuses: [UInt64: EtcdMemberStatus] = [:]
+    let answers = await client.statuses(of: reachable.map(\.1), timeout: timeout)
+    for ((id, _), answer) in zip(reachable, answers) { statuses[id] = try? answer.get() }
     let members = list.map { m in
       let s = statuses[m.id]
       return LiveMember(

@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import VigilCore
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 
 extension PlanRunner {
   /// Does one step; returns what it did. Throws when it fails.

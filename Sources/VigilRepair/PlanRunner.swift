@@ -4,6 +4,7 @@ import NIOCore
 import VigilConfig
 import VigilCore
 import VigilEtcd
+import VigilRuntime
 import VigilStore
 
 /// Runs one plan step by step. Before each step the safety guard checks the

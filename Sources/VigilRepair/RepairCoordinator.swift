@@ -4,6 +4,7 @@ import VigilConfig
 import VigilCore
 import VigilEtcd
 import VigilLoops
+import VigilRuntime
 import VigilStore
 
 /// What the coordinator needs about one guarded cluster.

@@ -8,7 +8,7 @@ import VigilConfig
 import VigilCore
 import VigilEngine
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 import VigilMonitor
 import VigilProbes
 import VigilRepair

@@ -1,5 +1,5 @@
 import Foundation
-import VigilLocal
+import VigilRuntime
 
 /// A throwaway CA plus server and client certificates made with `openssl`,
 /// for TLS tests. The server certificate covers 127.0.0.1 and localhost.

@@ -1,6 +1,6 @@
 import Foundation
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 
 /// Runs `body` with a fresh real etcd cluster and a client for it; the
 /// cluster is torn down afterwards, also when `body` throws. The client's

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import VigilCLI
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 import VigilTestKit
 
 /// Runs the built `vigil` executable and captures its output.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VigilLocal
+import VigilRuntime
 import VigilProbes
 import VigilTestKit
 

@@ -5,7 +5,7 @@ import VigilConfig
 import VigilCore
 import VigilDrill
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 import VigilTestKit
 
 /// The test hosts are real: namespaces, veth pairs, a bridge, iptables rules — and all gone afterwards.

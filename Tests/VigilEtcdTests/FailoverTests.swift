@@ -1,6 +1,6 @@
 import Testing
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 import VigilTestKit
 
 @Suite("Endpoint failover and errors")

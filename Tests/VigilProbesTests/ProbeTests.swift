@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import VigilCore
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 import VigilProbes
 import VigilTestKit
 

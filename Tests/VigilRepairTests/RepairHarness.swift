@@ -4,7 +4,7 @@ import VigilConfig
 import VigilCore
 import VigilEngineTesting
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 import VigilMonitor
 import VigilRepair
 import VigilStore

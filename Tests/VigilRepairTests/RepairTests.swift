@@ -3,7 +3,7 @@ import GRDB
 import Testing
 import VigilCore
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 import VigilMonitor
 import VigilRepair
 import VigilStore

@@ -4,7 +4,7 @@ import Testing
 import VigilAPI
 import VigilConfig
 import VigilCore
-import VigilLocal
+import VigilRuntime
 import VigilMonitor
 import VigilProbes
 import VigilServer

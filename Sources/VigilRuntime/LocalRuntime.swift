@@ -1,5 +1,4 @@
 import VigilEtcd
-import VigilLocal
 
 /// The `local` driver: members are processes of a ``LocalCluster`` that Vigil runs itself.
 public struct LocalRuntime: MemberRuntime {

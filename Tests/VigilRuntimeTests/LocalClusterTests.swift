@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import VigilEtcd
-import VigilLocal
+import VigilRuntime
 import VigilTestKit
 
 #if canImport(Glibc)

@@ -1,7 +1,6 @@
 import Foundation
 import VigilConfig
 import VigilEtcd
-import VigilLocal
 
 /// The `exec` driver: every action is a command the user configured (a
 /// systemd unit, a script, another supervisor), run with the member in its
