@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilBench
 import VigilEtcd
 import VigilRuntime
 
@@ -8,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
     abstract: "Benchmarks (numbers with a floor or peer measured in the same run).",
-    subcommands: [KV.self, DetectBenchmark.self, RepairBenchmark.self]
+    subcommands: [KV.self, Detect.self, Repair.self]
   )
 
   struct KV: AsyncParsableCommand {
@@ -66,7 +67,8 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-      let goBinary = noGo ? nil : try await KVBenchmark.buildGoPeer()
+      let goBinary: String?
+      do { goBinary = noGo ? nil : try await KVBenchmark.buildGoPeer() } catch { throw CLIError("\(error)") }
       var cluster: LocalCluster?
       let list: [EtcdEndpoint]
       if let endpoints {
@@ -87,13 +89,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     private func measure(_ list: [EtcdEndpoint], goBinary: String?) async throws {
-      let probe = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: list))
-      let leaderID = try await probe.maintenance.status().leader
-      var leader = list[0]
-      for endpoint in list where (try? await probe.member(endpoint).maintenance.status().memberID) == leaderID {
-        leader = endpoint
-      }
-      await probe.shutdown()
+      let leader = try await KVBenchmark.leader(of: list)
       let client = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: [leader]))
       try await KVBenchmark.seed(client: client, valueSize: valueSize)
       print(
@@ -107,22 +103,9 @@ struct BenchCommand: AsyncParsableCommand {
       var results: [[String: KVBenchResult]] = []
       for workload in workloads.split(separator: ",").map(String.init) {
         for count in callers.split(separator: ",").compactMap({ Int($0) }) {
-          var swiftRounds: [KVBenchResult] = []
-          var goRounds: [KVBenchResult] = []
-          for _ in 0..<rounds {
-            swiftRounds.append(
-              await KVBenchmark.run(
-                client: client, workload: workload, callers: count, duration: .milliseconds(Int64(duration * 1000)),
-                valueSize: valueSize))
-            if let goBinary {
-              goRounds.append(
-                try await KVBenchmark.runGo(
-                  binary: goBinary, endpoint: leader, workload: workload, callers: count, duration: duration,
-                  valueSize: valueSize))
-            }
-          }
-          let swift = KVBenchmark.median(swiftRounds)!
-          let go = KVBenchmark.median(goRounds)
+          let (swift, go) = try await KVBenchmark.cell(
+            client: client, leader: leader, goBinary: goBinary, workload: workload, callers: count, rounds: rounds,
+            duration: duration, valueSize: valueSize)
           var cell = ["swift": swift]
           if let go { cell["go"] = go }
           results.append(cell)

@@ -1,7 +1,6 @@
 import Foundation
 import Testing
-
-@testable import VigilCLI
+import VigilBench
 
 /// `vigil bench kv` compares Vigil's client with etcd's Go client; the Go peer
 /// must build on a fresh machine with Debian's Go (1.19) after bootstrap.

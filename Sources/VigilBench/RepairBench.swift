@@ -1,79 +1,88 @@
-import ArgumentParser
 import Foundation
 import Logging
 import VigilConfig
 import VigilCore
 import VigilEngine
 import VigilEtcd
-import VigilRuntime
 import VigilMonitor
 import VigilRepair
+import VigilRuntime
 import VigilStore
 
-/// `vigil bench repair`: MTTR (fault injected → cluster verified healthy with
-/// every voter) for a killed, a frozen and a wiped member of a local 3-member
-/// cluster holding `--data-mb` of data, beside the floors measured in the same
-/// run: a bare member's start-to-healthy time, and the time etcd itself takes
-/// to add a learner, send it the snapshot and promote it.
-struct RepairBenchmark: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "repair",
-    abstract: "MTTR of killed, frozen and wiped members under Vigil (P0, auto), beside etcd's own floors.",
-    discussion: "Starts its own local 3-member cluster and loads it with --data-mb of data first."
-  )
+/// What `vigil bench repair` measures, on a local 3-member cluster it starts and loads with data: the MTTR
+/// (fault injected → cluster verified healthy with every voter) of a killed, a frozen and a wiped member under
+/// Vigil, beside the floors measured in the same run — a bare member's start-to-healthy time, and the time
+/// etcd itself takes to add a learner, send it the snapshot and promote it. The command renders; this measures.
+public struct RepairBench: Sendable {
+  public enum Fault: String, Sendable, CaseIterable {
+    case killed, frozen, wiped
 
-  @Option(help: "Trials per fault (and per floor).") var trials: Int = 10
-  @Option(help: "Megabytes of data in the cluster.") var dataMb: Int = 100
-
-  func validate() throws {
-    guard (1...1000).contains(trials) else { throw ValidationError("--trials \(trials) is out of range (1 to 1000)") }
-    guard (0...1000).contains(dataMb) else { throw ValidationError("--data-mb \(dataMb) is out of range (0 to 1000)") }
+    /// The runbook expected to repair it.
+    var runbook: Runbook {
+      switch self {
+      case .killed: .restartMember
+      case .frozen: .unstickMember
+      case .wiped: .replaceMember
+      }
+    }
   }
 
-  func run() async throws {
+  /// The MTTR of one fault over its trials, and runbooks other than the expected one that repaired it.
+  public struct MTTR: Sendable {
+    public var fault: Fault
+    public var times: [Double]
+    public var otherRunbooks: Set<String>
+  }
+
+  public let cluster: LocalCluster
+  public let client: EtcdClient
+  let logger: Logger
+
+  /// Starts the cluster (8 GiB quota) the measurements run against.
+  public static func start() async throws -> RepairBench {
     var logger = Logger(label: "vigil.bench")
     logger.logLevel = .warning
     var options = LocalClusterOptions(members: 3)
     options.quotaBackendBytes = 8 << 30
     let cluster = try await LocalCluster.start(options, logger: logger)
-    let client = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: await cluster.endpoints))
     do {
-      try await measure(cluster, client: client, logger: logger)
+      let client = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: await cluster.endpoints))
+      return RepairBench(cluster: cluster, client: client, logger: logger)
     } catch {
-      await client.shutdown()
       await cluster.shutdown()
       throw error
     }
+  }
+
+  public func shutdown() async {
     await client.shutdown()
     await cluster.shutdown()
   }
 
-  func measure(_ cluster: LocalCluster, client: EtcdClient, logger: Logger) async throws {
-    print("vigil bench repair: local 3-member cluster, tier P0, repair mode auto, \(dataMb) MB of data, \(trials) trials each")
+  /// Writes `megabytes` of 256 KiB values; returns the database size.
+  public func load(megabytes: Int) async throws -> Int64 {
     let value = String(repeating: "v", count: 256 << 10)
-    for i in 0..<(dataMb * 4) { try await client.withCallTimeout(.seconds(30)).kv.put("/bench/data/\(i)", value) }
-    let db = try await client.maintenance.status().dbSize
-    print("loaded: \(db >> 20) MB database")
+    for i in 0..<(megabytes * 4) { try await client.withCallTimeout(.seconds(30)).kv.put("/bench/data/\(i)", value) }
+    return try await client.maintenance.status().dbSize
+  }
 
-    var table = Table(["FAULT", "TRIALS", "MEDIAN", "P90", "MAX", "FLOOR (MEDIAN)", "MEDIAN/FLOOR", "GOAL"])
-    let startFloor = try await Self.startFloor(cluster, trials: trials)
-    let learnerFloor = try await Self.learnerFloor(cluster, client: client, trials: trials)
-    try await withGuard(cluster, logger: logger) { monitor, repairs in
-      let expected: [String: Runbook] = ["killed": .restartMember, "frozen": .unstickMember, "wiped": .replaceMember]
-      var runbooks: [String: Set<String>] = [:]
-      for fault in ["killed", "frozen", "wiped"] {
-        var times: [Double] = []
+  /// MTTR of each fault under a guard at P0 in auto mode, `trials` times each (a follower, taking turns).
+  public func mttr(trials: Int) async throws -> [MTTR] {
+    var out: [MTTR] = []
+    try await withGuard { monitor in
+      for fault in Fault.allCases {
+        var result = MTTR(fault: fault, times: [], otherRunbooks: [])
         for trial in 0..<trials {
           guard try await BenchTiming.wait(timeout: .seconds(60), { await Self.settled(monitor, client: client) }) else {
-            throw CLIError("the cluster did not settle healthy before \(fault) trial \(trial + 1)")
+            throw BenchError("the cluster did not settle healthy before \(fault.rawValue) trial \(trial + 1)")
           }
           let victim = try await Self.follower(client, trial: trial)
           let before = try monitor.store.plans(cluster: "bench", limit: 1).first?.id ?? 0
           let injected = Date().timeIntervalSince1970
           switch fault {
-          case "killed": try await cluster.kill(victim)
-          case "frozen": try await cluster.freeze(victim)
-          default:
+          case .killed: try await cluster.kill(victim)
+          case .frozen: try await cluster.freeze(victim)
+          case .wiped:
             try await cluster.kill(victim)
             try await cluster.wipe(victim)
           }
@@ -86,36 +95,19 @@ struct RepairBenchmark: AsyncParsableCommand {
               plan = made.first { $0.state == .succeeded }
               return plan != nil
             })
-          else { throw CLIError("\(fault) \(victim) was not repaired within 120 s (trial \(trial + 1))") }
-          guard let done = plan?.finishedAt else { continue }
-          if plan?.runbook != expected[fault] { runbooks[fault, default: []].insert(plan!.runbook.rawValue) }
-          times.append(done - injected)
+          else { throw BenchError("\(fault.rawValue) \(victim) was not repaired within 120 s (trial \(trial + 1))") }
+          guard let plan, let done = plan.finishedAt else { continue }
+          if plan.runbook != fault.runbook { result.otherRunbooks.insert(plan.runbook.rawValue) }
+          result.times.append(done - injected)
         }
-        let floor = fault == "wiped" ? learnerFloor : startFloor
-        let (median, p90, worst) = BenchTiming.spread(times)
-        table.add([
-          fault, "\(times.count)", BenchTiming.seconds(median), BenchTiming.seconds(p90), BenchTiming.seconds(worst),
-          BenchTiming.seconds(floor), String(format: "%.1f", median / floor),
-          fault == "killed" ? "≤ 3 s" : fault == "wiped" ? "≤ 10 s" : "-",
-        ])
+        out.append(result)
       }
-      _ = repairs
-      for (fault, names) in runbooks { print("note: \(fault) was also repaired by \(names.sorted().joined(separator: ", "))") }
     }
-    print("\nMTTR (fault injected → cluster verified healthy, every voter answering with one leader, writes accepted):")
-    print(table.render())
-    print(
-      """
-
-      Floors: killed/frozen — a bare member's start-to-healthy time (etcd started on its data dir until it answers
-      with a leader); wiped — etcd adding a learner, sending it the \(db >> 20) MB snapshot and accepting its promotion.
-      """)
+    return out
   }
 
   /// A monitor and a repair coordinator guarding the cluster at P0.
-  func withGuard(_ cluster: LocalCluster, logger: Logger, _ body: (Monitor, RepairCoordinator) async throws -> Void)
-    async throws
-  {
+  func withGuard(_ body: (Monitor) async throws -> Void) async throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-\(UUID().uuidString.prefix(8))").path
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let yaml = """
@@ -132,10 +124,10 @@ struct RepairBenchmark: AsyncParsableCommand {
         - {name: bench, endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))], tier: P0, probeSuites: [s]}
       """
     let config: VigilConfiguration
-    do { config = try ConfigLoader.parse(yaml, file: "bench") } catch { throw CLIError("\(error)") }
+    do { config = try ConfigLoader.parse(yaml, file: "bench") } catch { throw BenchError("\(error)") }
     let engine = try await Engine.build(config, hookups: ["bench": ClusterHookup(local: cluster)], logger: logger)
     await engine.start()
-    do { try await body(engine.monitor, engine.repairs) } catch {
+    do { try await body(engine.monitor) } catch {
       await engine.shutdown()
       throw error
     }
@@ -153,12 +145,12 @@ struct RepairBenchmark: AsyncParsableCommand {
   static func follower(_ client: EtcdClient, trial: Int) async throws -> String {
     let leader = try await client.maintenance.status().leader
     let followers = try await client.cluster.list().filter { $0.id != leader && !$0.isLearner }.map(\.name).sorted()
-    guard !followers.isEmpty else { throw CLIError("no follower to fault") }
+    guard !followers.isEmpty else { throw BenchError("no follower to fault") }
     return followers[trial % followers.count]
   }
 
   /// Median time for a stopped member to start on its data dir and answer with a leader.
-  static func startFloor(_ cluster: LocalCluster, trials: Int) async throws -> Double {
+  public func startFloor(trials: Int) async throws -> Double {
     var times: [Double] = []
     let name = await cluster.members.last!.name
     for _ in 0..<trials {
@@ -171,7 +163,7 @@ struct RepairBenchmark: AsyncParsableCommand {
   }
 
   /// Median time for etcd to add a learner, catch it up from the snapshot and accept its promotion.
-  static func learnerFloor(_ cluster: LocalCluster, client: EtcdClient, trials: Int) async throws -> Double {
+  public func learnerFloor(trials: Int) async throws -> Double {
     var times: [Double] = []
     for i in 0..<trials {
       let m = try await cluster.prepareMember(name: "floor\(i)")
@@ -190,7 +182,7 @@ struct RepairBenchmark: AsyncParsableCommand {
       try await cluster.startJoining(m.name, initialCluster: initial, waitHealthy: false)
       var promoted = false
       while !promoted {
-        if (ContinuousClock.now - t0) > .seconds(120) { throw CLIError("the floor learner did not catch up in 120 s") }
+        if (ContinuousClock.now - t0) > .seconds(120) { throw BenchError("the floor learner did not catch up in 120 s") }
         do {
           _ = try await client.cluster.promote(id: added.member.id)
           promoted = true

@@ -91,6 +91,41 @@ public enum KVBenchmark {
       seconds: Double(c.seconds) + Double(c.attoseconds) / 1e18, p50Ms: pct(0.5), p99Ms: pct(0.99))
   }
 
+  /// One cell (a workload at a caller count): `rounds` rounds, Vigil's client and the Go peer alternating, the
+  /// median round of each.
+  public static func cell(
+    client: EtcdClient, leader: EtcdEndpoint, goBinary: String?, workload: String, callers: Int, rounds: Int,
+    duration: Double, valueSize: Int
+  ) async throws -> (swift: KVBenchResult, go: KVBenchResult?) {
+    var swiftRounds: [KVBenchResult] = []
+    var goRounds: [KVBenchResult] = []
+    for _ in 0..<max(1, rounds) {
+      swiftRounds.append(
+        await run(
+          client: client, workload: workload, callers: callers, duration: .milliseconds(Int64(duration * 1000)),
+          valueSize: valueSize))
+      if let goBinary {
+        goRounds.append(
+          try await runGo(
+            binary: goBinary, endpoint: leader, workload: workload, callers: callers, duration: duration,
+            valueSize: valueSize))
+      }
+    }
+    return (median(swiftRounds)!, median(goRounds))
+  }
+
+  /// The member that leads the cluster `endpoints` belong to.
+  public static func leader(of endpoints: [EtcdEndpoint]) async throws -> EtcdEndpoint {
+    let client = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: endpoints))
+    let statuses = await client.statuses(of: endpoints, timeout: .seconds(2))
+    await client.shutdown()
+    let answered = statuses.compactMap { try? $0.get() }
+    guard let leaderID = answered.first(where: { $0.leader != 0 })?.leader else {
+      throw BenchError("no member of \(endpoints.map(\.description).joined(separator: ", ")) knows a leader")
+    }
+    return zip(endpoints, statuses).first { (try? $0.1.get().memberID) == leaderID }?.0 ?? endpoints[0]
+  }
+
   /// The round with the median throughput (nil for no rounds).
   public static func median(_ rounds: [KVBenchResult]) -> KVBenchResult? {
     guard !rounds.isEmpty else { return nil }
@@ -98,7 +133,7 @@ public enum KVBenchmark {
   }
 
   /// Builds (once) and runs the Go peer for one cell.
-  static func runGo(
+  public static func runGo(
     binary: String, endpoint: EtcdEndpoint, workload: String, callers: Int, duration: Double, valueSize: Int
   ) async throws -> KVBenchResult {
     let result = try await ChildProcess.run(
@@ -108,7 +143,7 @@ public enum KVBenchmark {
         "-duration", "\(Int(duration * 1000))ms", "-value-size", String(valueSize),
       ])
     guard result.status == 0 else {
-      throw CLIError(
+      throw BenchError(
         "Go peer benchmark failed: \(result.stderr.split(separator: "\n").last ?? "exit \(result.status)")")
     }
     return try JSONDecoder().decode(KVBenchResult.self, from: Data(result.stdout.utf8))
@@ -116,17 +151,17 @@ public enum KVBenchmark {
 
   /// Finds bench/go-kv/main.go and builds it with Debian's Go in GOPATH mode
   /// (offline, against clientv3 from golang-etcd-server-dev).
-  static func buildGoPeer() async throws -> String {
+  public static func buildGoPeer() async throws -> String {
     let fm = FileManager.default
     var candidates = [fm.currentDirectoryPath]
     let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     candidates.append(exe.deletingLastPathComponent().appendingPathComponent("../../..").standardized.path)
     candidates.append(exe.deletingLastPathComponent().appendingPathComponent("../..").standardized.path)
     guard let root = candidates.first(where: { fm.fileExists(atPath: $0 + "/bench/go-kv/main.go") }) else {
-      throw CLIError("cannot find bench/go-kv/main.go (run from the Vigil source tree, or pass --no-go)")
+      throw BenchError("cannot find bench/go-kv/main.go (run from the Vigil source tree, or pass --no-go)")
     }
     guard fm.isExecutableFile(atPath: "/usr/bin/go") else {
-      throw CLIError("Go is not installed (apt-get install -y golang-go golang-etcd-server-dev, or pass --no-go)")
+      throw BenchError("Go is not installed (apt-get install -y golang-go golang-etcd-server-dev, or pass --no-go)")
     }
     let output = root + "/.build-go/go-kv"
     var env = ProcessInfo.processInfo.environment
@@ -136,7 +171,7 @@ public enum KVBenchmark {
     // The file by its path, not `go -C DIR`: `-C` needs Go 1.20 and Debian's golang-go is 1.19.
     let result = try await ChildProcess.run(
       "/usr/bin/go", ["build", "-o", output, root + "/bench/go-kv/main.go"], environment: env)
-    guard result.status == 0 else { throw CLIError("building the Go peer failed: \(result.stderr)") }
+    guard result.status == 0 else { throw BenchError("building the Go peer failed: \(result.stderr)") }
     return output
   }
 }
