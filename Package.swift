@@ -43,6 +43,7 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -142,7 +143,7 @@ let package = Package(
       name: "VigilLoops",
       dependencies: [
         "VigilCore",
-        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "CoreMetrics", package: "swift-metrics"),
         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -165,25 +166,24 @@ let package = Package(
       name: "VigilMonitor",
       dependencies: [
         "VigilAPI", "VigilCore", "VigilConfig", "VigilEtcd", "VigilLoops", "VigilProbes", "VigilStore", "VigilRuntime",
-        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "CoreMetrics", package: "swift-metrics"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
       ],
       swiftSettings: strict
     ),
-    // Repair: runtime drivers (local, exec), the journaled executor, the coordinator that plans from diagnoses.
+    // Repair: the journaled executor of runbooks and the coordinator that plans from diagnoses.
     .target(
       name: "VigilRepair",
       dependencies: [
         "VigilCore", "VigilConfig", "VigilEtcd", "VigilRuntime", "VigilLoops", "VigilStore",
-        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "CoreMetrics", package: "swift-metrics"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
       ],
       swiftSettings: strict
     ),
-    // Drills: test hosts in network namespaces, faults, the recorded workload, reports.
     // The one place that builds Vigil from a configuration: clients, runtimes, store, monitor, repair, as services.
     .target(
       name: "VigilEngine",
@@ -192,6 +192,8 @@ let package = Package(
         "VigilStore",
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "CoreMetrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
       ],
       swiftSettings: strict
     ),
@@ -254,6 +256,7 @@ let package = Package(
         "VigilProbes",
         "VigilStore",
         "VigilCore",
+        .product(name: "CoreMetrics", package: "swift-metrics"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),

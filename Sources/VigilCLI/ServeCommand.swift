@@ -1,7 +1,9 @@
 import ArgumentParser
+import CoreMetrics
 import Foundation
 import Logging
 import VigilConfig
+import VigilEngine
 import VigilServer
 
 /// `vigil serve --config FILE`: probes, inspections, detector, incidents, history, `/metrics`, `/status`.
@@ -34,10 +36,13 @@ struct ServeCommand: AsyncParsableCommand {
     var logger = Logger(label: "vigil")
     logger.logLevel = .info
     let log = logger
+    // The process's metrics system is the registry `/metrics` renders: Vigil's and any library's metrics.
+    let metrics = PrometheusMetrics()
+    MetricsSystem.bootstrap(metrics.factory)
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask {
         do {
-          try await VigilServe.run(configuration: configuration, logger: log) { info, _ in
+          try await VigilServe.run(configuration: configuration, metrics: metrics, logger: log) { info, _ in
             var lines = [
               "vigil: serving \(info.url)  (GET /status, GET /metrics, GET /healthz, GET /v1/incidents, GET /v1/repairs)"
             ]

@@ -47,6 +47,8 @@ public final class Engine: Sendable {
   public let store: HistoryStore
   public let monitor: Monitor
   public let repairs: RepairCoordinator
+  /// Every metric the engine's parts write (monitor, repair, liveness), as `/metrics` renders them.
+  public let metrics: PrometheusMetrics
   /// Where `exec` probes POST their JSON reports (its base URL is set once the API listens).
   public let inbox: ReportInbox
   /// Each configured cluster's client, in configuration order.
@@ -57,13 +59,14 @@ public final class Engine: Sendable {
 
   private init(
     configuration: VigilConfiguration, store: HistoryStore, monitor: Monitor, repairs: RepairCoordinator,
-    inbox: ReportInbox, clients: [(name: String, client: EtcdClient)], startedClusters: [LocalCluster],
+    metrics: PrometheusMetrics, inbox: ReportInbox, clients: [(name: String, client: EtcdClient)], startedClusters: [LocalCluster],
     ownedClients: [EtcdClient]
   ) {
     self.configuration = configuration
     self.store = store
     self.monitor = monitor
     self.repairs = repairs
+    self.metrics = metrics
     self.inbox = inbox
     self.clients = clients
     self.startedClusters = startedClusters
@@ -72,12 +75,14 @@ public final class Engine: Sendable {
 
   /// Builds every part. Clusters with `runtime: local` are started fresh under `stateDir/local/NAME`, unless
   /// `hookups` names a running one for them; nothing runs until ``start()`` or ``services`` run.
-  /// - Parameter hookups: clusters the caller runs, by configured name.
+  /// - Parameters:
+  ///   - hookups: clusters the caller runs, by configured name.
+  ///   - metrics: where the parts' metrics go (a registry of the engine's own by default).
   /// - Throws: ``EngineError`` naming the setting at fault (state directory, a cluster that cannot start, a
   ///   missing password variable, an unusable TLS file).
   public static func build(
     _ configuration: VigilConfiguration, hookups: [String: ClusterHookup] = [:],
-    logger: Logger = Logger(label: "vigil")
+    metrics: PrometheusMetrics = PrometheusMetrics(), logger: Logger = Logger(label: "vigil")
   ) async throws -> Engine {
     let store: HistoryStore
     do { store = try HistoryStore(directory: configuration.stateDir) } catch {
@@ -96,14 +101,16 @@ public final class Engine: Sendable {
         targets.append(RepairTarget(config: cluster, client: part.guarded.client, runtime: part.runtime))
       }
       let inbox = ReportInbox(baseURL: "http://\(configuration.listen)/v1/reports/")
+      let monitorMetrics = VigilMetrics(factory: metrics.factory) { metrics.exposition() }
       let monitor = try Monitor(
-        configuration: configuration, clusters: guarded, store: store, inbox: inbox, logger: logger)
+        configuration: configuration, clusters: guarded, store: store, metrics: monitorMetrics, inbox: inbox,
+        logger: logger)
       let repairs = RepairCoordinator(
-        watch: monitor, liveness: monitor.liveness, metrics: RepairMetrics(registry: monitor.metrics.registry),
+        watch: monitor, liveness: monitor.liveness, metrics: RepairMetrics(factory: metrics.factory),
         targets: targets, store: store, config: configuration.repair, stateDir: configuration.stateDir,
         logger: logger)
       return Engine(
-        configuration: configuration, store: store, monitor: monitor, repairs: repairs, inbox: inbox,
+        configuration: configuration, store: store, monitor: monitor, repairs: repairs, metrics: metrics, inbox: inbox,
         clients: guarded.map { ($0.name, $0.client) }, startedClusters: started, ownedClients: owned)
     } catch {
       for client in owned { await client.shutdown() }

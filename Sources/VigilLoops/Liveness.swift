@@ -1,6 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
-import Prometheus
+import CoreMetrics
 import VigilCore
 
 /// Vigil watching itself: every long-running loop (each probe target, each
@@ -20,21 +20,21 @@ public final class Liveness: Sendable {
     var held: [AsyncStream<Never>.Continuation] = []
   }
   private let state: NIOLockedValueBox<State>
-  private let registry: PrometheusCollectorRegistry?
+  private let factory: (any MetricsFactory)?
   private let stalledGauge: Gauge?
   private let now: @Sendable () -> Double
 
   /// - Parameters:
-  ///   - registry: where the loop metrics go (nil: none).
+  ///   - metrics: where the loop metrics go, through the swift-metrics API (nil: none).
   ///   - now: seconds since 1970 (injected in tests).
   public init(
-    settings: LivenessSettings = LivenessSettings(), registry: PrometheusCollectorRegistry? = nil,
+    settings: LivenessSettings = LivenessSettings(), metrics factory: (any MetricsFactory)? = nil,
     now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
   ) {
     self.state = NIOLockedValueBox(State(book: LoopLiveness(settings: settings)))
-    self.registry = registry
-    self.stalledGauge = registry?.makeGauge(
-      name: "vigil_stalled_loops", help: "Vigil's own loops that have not turned for several of their periods")
+    self.factory = factory
+    // Vigil's own loops that have not turned for several of their periods.
+    self.stalledGauge = factory.map { Gauge(label: "vigil_stalled_loops", factory: $0) }
     self.now = now
   }
 
@@ -46,12 +46,12 @@ public final class Liveness: Sendable {
     let gauge = state.withLockedValue { s -> Gauge? in
       s.book.register(loop, period: period, at: at)
       if let g = s.gauges[loop] { return g }
-      guard let registry else { return nil }
-      let g = registry.makeGauge(name: "vigil_loop_last_turn_timestamp_seconds", labels: [("loop", loop)])
+      guard let factory else { return nil }
+      let g = Gauge(label: "vigil_loop_last_turn_timestamp_seconds", dimensions: [("loop", loop)], factory: factory)
       s.gauges[loop] = g
       return g
     }
-    gauge?.set(at)
+    gauge?.record(at)
   }
 
   /// Records a turn of `loop`.
@@ -61,7 +61,7 @@ public final class Liveness: Sendable {
       s.book.turned(loop, at: at)
       return s.gauges[loop]
     }
-    gauge?.set(at)
+    gauge?.record(at)
   }
 
   /// Stops watching `loop` (it ended on purpose: a member left, the monitor stopped).
@@ -70,7 +70,7 @@ public final class Liveness: Sendable {
       s.book.remove(loop)
       return s.gauges.removeValue(forKey: loop)
     }
-    if let gauge { registry?.unregisterGauge(gauge) }
+    gauge?.destroy()
   }
 
   /// Loops watched now.
@@ -83,7 +83,7 @@ public final class Liveness: Sendable {
   public func stalled() -> [StalledLoop] {
     let at = now()
     let found = state.withLockedValue { $0.book.stalled(at: at) }
-    stalledGauge?.set(Double(found.count))
+    stalledGauge?.record(Double(found.count))
     return found
   }
 
@@ -92,8 +92,8 @@ public final class Liveness: Sendable {
     let at = now()
     let verdict = state.withLockedValue { $0.book.verdict(at: at) }
     switch verdict {
-    case .alive: stalledGauge?.set(0.0)
-    case .stalled(let s), .giveUp(let s): stalledGauge?.set(Double(s.count))
+    case .alive: stalledGauge?.record(0.0)
+    case .stalled(let s), .giveUp(let s): stalledGauge?.record(Double(s.count))
     }
     return verdict
   }

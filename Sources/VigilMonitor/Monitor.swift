@@ -70,7 +70,7 @@ public actor Monitor {
     self.clusters = Dictionary(uniqueKeysWithValues: clusters.map { ($0.name, $0) })
     self.store = store
     self.metrics = metrics
-    self.liveness = Liveness(settings: configuration.watchdog.settings, registry: metrics.registry)
+    self.liveness = Liveness(settings: configuration.watchdog.settings, metrics: metrics.factory)
     self.inbox = inbox
     self.logger = logger
     self.limiter = AsyncLimiter(limit: configuration.scheduler.maxConcurrentProbes)

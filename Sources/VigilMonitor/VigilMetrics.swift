@@ -1,5 +1,5 @@
+import CoreMetrics
 import NIOConcurrencyHelpers
-import Prometheus
 import VigilCore
 
 /// Vigil's Prometheus metrics, exposed at `/metrics`.
@@ -12,9 +12,17 @@ import VigilCore
 /// - `vigil_incidents_open{cluster}`, `vigil_incidents_total{cluster}`
 /// - `vigil_detection_seconds{cluster}`: histogram of time to detect (incident onset → failed)
 ///
-/// Repair keeps its own (`RepairMetrics`) and liveness its own (`Liveness`) on the same registry.
+/// Repair keeps its own (`RepairMetrics`) and liveness its own (`Liveness`), through the same factory.
+///
+/// Written through the swift-metrics API: which backend collects them is the caller's choice (the engine
+/// feeds a Prometheus registry, which `vigil serve` also bootstraps as the process's metrics system).
 public final class VigilMetrics: Sendable {
-  public let registry = PrometheusCollectorRegistry()
+  let factory: any MetricsFactory
+  private let render: (@Sendable () -> String)?
+  /// Histogram buckets of Vigil's timers by metric name, for the backend to apply.
+  public static let durationBuckets: [String: [Duration]] = [
+    "vigil_probe_duration_seconds": latencyBuckets, "vigil_detection_seconds": detectionBuckets,
+  ]
   static let latencyBuckets: [Duration] = [
     .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
     .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
@@ -28,15 +36,21 @@ public final class VigilMetrics: Sendable {
     let ok: Counter
     let failed: Counter
     let success: Gauge
-    let duration: DurationHistogram
+    let duration: CoreMetrics.Timer
   }
   private let probeSeries = NIOLockedValueBox<[String: ProbeSeries]>([:])
   private let findingGauges = NIOLockedValueBox<[String: Gauge]>([:])
 
-  public init() {}
+  /// - Parameters:
+  ///   - factory: where the metrics go (the process's metrics system by default).
+  ///   - exposition: renders everything the backend collected (`/metrics`), when it can.
+  public init(factory: any MetricsFactory = MetricsSystem.factory, exposition: (@Sendable () -> String)? = nil) {
+    self.factory = factory
+    self.render = exposition
+  }
 
-  /// The text exposition of every metric.
-  public func exposition() -> String { registry.emitToString() }
+  /// The text exposition of every metric the backend collected ("" when it cannot render one).
+  public func exposition() -> String { render?() ?? "" }
 
   func probe(cluster: String, subject: String, probe: String, ok: Bool, latency: Duration) {
     let key = "\(cluster)\u{0}\(subject)\u{0}\(probe)"
@@ -44,23 +58,24 @@ public final class VigilMetrics: Sendable {
       if let s = all[key] { return s }
       let labels = [("cluster", cluster), ("subject", subject), ("probe", probe)]
       let s = ProbeSeries(
-        ok: registry.makeCounter(name: "vigil_probe_runs_total", labels: labels + [("result", "ok")]),
-        failed: registry.makeCounter(name: "vigil_probe_runs_total", labels: labels + [("result", "failed")]),
-        success: registry.makeGauge(name: "vigil_probe_success", labels: labels),
-        duration: registry.makeDurationHistogram(
-          name: "vigil_probe_duration_seconds", labels: labels, buckets: Self.latencyBuckets))
+        ok: Counter(label: "vigil_probe_runs_total", dimensions: labels + [("result", "ok")], factory: factory),
+        failed: Counter(label: "vigil_probe_runs_total", dimensions: labels + [("result", "failed")], factory: factory),
+        success: Gauge(label: "vigil_probe_success", dimensions: labels, factory: factory),
+        duration: CoreMetrics.Timer(label: "vigil_probe_duration_seconds", dimensions: labels, factory: factory))
       all[key] = s
       return s
     }
     (ok ? series.ok : series.failed).increment()
-    series.success.set(to: ok ? 1.0 : 0.0)
-    series.duration.record(latency)
+    series.success.record(ok ? 1.0 : 0.0)
+    series.duration.recordNanoseconds(Self.nanoseconds(latency))
   }
 
   func health(cluster: String, subject: String, state: HealthState) {
     for s in HealthState.allCases {
-      registry.makeGauge(name: "vigil_health_state", labels: [("cluster", cluster), ("subject", subject), ("state", s.rawValue)])
-        .set(to: s == state ? 1.0 : 0.0)
+      Gauge(
+        label: "vigil_health_state", dimensions: [("cluster", cluster), ("subject", subject), ("state", s.rawValue)],
+        factory: factory
+      ).record(s == state ? 1.0 : 0.0)
     }
   }
 
@@ -68,31 +83,36 @@ public final class VigilMetrics: Sendable {
     var counts: [String: Int] = [:]
     for f in findings { counts["\(f.check)\u{0}\(f.severity.rawValue)", default: 0] += 1 }
     findingGauges.withLockedValue { gauges in
-      for (key, gauge) in gauges where key.hasPrefix(cluster + "\u{0}") { gauge.set(to: 0.0) }
+      for (key, gauge) in gauges where key.hasPrefix(cluster + "\u{0}") { gauge.record(0.0) }
       for (key, n) in counts {
         let parts = key.split(separator: "\u{0}").map(String.init)
         let full = "\(cluster)\u{0}\(key)"
         let gauge =
           gauges[full]
-          ?? registry.makeGauge(
-            name: "vigil_findings", labels: [("cluster", cluster), ("check", parts[0]), ("severity", parts[1])])
+          ?? Gauge(
+            label: "vigil_findings", dimensions: [("cluster", cluster), ("check", parts[0]), ("severity", parts[1])],
+            factory: factory)
         gauges[full] = gauge
-        gauge.set(to: Double(n))
+        gauge.record(Double(n))
       }
     }
   }
 
   func incidents(cluster: String, open: Int) {
-    registry.makeGauge(name: "vigil_incidents_open", labels: [("cluster", cluster)]).set(to: Double(open))
+    Gauge(label: "vigil_incidents_open", dimensions: [("cluster", cluster)], factory: factory).record(Double(open))
   }
 
   func incidentOpened(cluster: String) {
-    registry.makeCounter(name: "vigil_incidents_total", labels: [("cluster", cluster)]).increment()
+    Counter(label: "vigil_incidents_total", dimensions: [("cluster", cluster)], factory: factory).increment()
   }
 
   func detected(cluster: String, after seconds: Double) {
-    registry.makeDurationHistogram(
-      name: "vigil_detection_seconds", labels: [("cluster", cluster)], buckets: Self.detectionBuckets
-    ).record(.nanoseconds(Int64(max(0, seconds) * 1e9)))
+    CoreMetrics.Timer(label: "vigil_detection_seconds", dimensions: [("cluster", cluster)], factory: factory)
+      .recordNanoseconds(Int64(max(0, seconds) * 1e9))
+  }
+
+  static func nanoseconds(_ d: Duration) -> Int64 {
+    let (s, atto) = d.components
+    return s * 1_000_000_000 + atto / 1_000_000_000
   }
 }

@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import VigilAPI
 import VigilCore
+import VigilEngine
 import VigilMonitor
 import VigilProbes
 import VigilRepair
@@ -30,7 +31,9 @@ import VigilStore
 /// | `GET /v1/audit?cluster=C&limit=N`, `GET /v1/audit/verify` | the audit log, and its hash chain checked |
 /// | `GET /v1/repair-control` | paused clusters and faults escalated to a person |
 public enum HTTPAPI {
-  public static func router(monitor: Monitor, repairs: RepairCoordinator, inbox: ReportInbox) -> Router<BasicRequestContext> {
+  public static func router(
+    monitor: Monitor, repairs: RepairCoordinator, inbox: ReportInbox, metrics: PrometheusMetrics
+  ) -> Router<BasicRequestContext> {
     let router = Router()
     let store = monitor.store
     router.get("/") { _, _ in
@@ -57,7 +60,7 @@ public enum HTTPAPI {
     router.get("/metrics") { _, _ in
       Response(
         status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-        body: .init(byteBuffer: ByteBuffer(string: monitor.metrics.exposition())))
+        body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
     }
     router.get("/status") { _, _ in try json(await monitor.status()) }
     router.get("/v1/incidents") { request, _ in

@@ -60,14 +60,15 @@ public struct ServeSupervision: Sendable {
 /// gracefully on SIGTERM/SIGINT (or when the calling task is cancelled).
 public enum VigilServe {
   public static func run(
-    configuration: VigilConfiguration, logger: Logger = Logger(label: "vigil"), handleSignals: Bool = true,
+    configuration: VigilConfiguration, metrics: PrometheusMetrics = PrometheusMetrics(),
+    logger: Logger = Logger(label: "vigil"), handleSignals: Bool = true,
     supervision: ServeSupervision? = nil,
     onReady: @escaping @Sendable (ServeInfo, Monitor) async -> Void = { _, _ in }
   ) async throws {
     let listen = try parseListen(configuration.listen)
     let supervision = try supervision ?? ServeSupervision.fromEnvironment()
     let engine: Engine
-    do { engine = try await Engine.build(configuration, logger: logger) } catch let error as EngineError {
+    do { engine = try await Engine.build(configuration, metrics: metrics, logger: logger) } catch let error as EngineError {
       throw ServeError(description: error.description)
     }
     let monitor = engine.monitor
@@ -76,7 +77,7 @@ public enum VigilServe {
     let clusterList = engine.clients.map { ($0.name, $0.client.endpoints.map(\.description).joined(separator: ",")) }
     let listening = NIOLockedValueBox(false)
     let app = Application(
-      router: HTTPAPI.router(monitor: monitor, repairs: repairs, inbox: inbox),
+      router: HTTPAPI.router(monitor: monitor, repairs: repairs, inbox: inbox, metrics: metrics),
       configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "vigil"),
       onServerRunning: { channel in
         listening.withLockedValue { $0 = true }
