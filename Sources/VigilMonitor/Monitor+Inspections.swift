@@ -1,0 +1,55 @@
+import Foundation
+import VigilConfig
+import VigilCore
+import VigilEtcd
+
+extension Monitor {
+
+  func inspectionLoop(_ cluster: String) async {
+    let name = Self.inspectionLoopName(cluster)
+    let interval = configuration.inspections.interval.duration
+    try? await Task.sleep(for: interval * Double.random(in: 0.05..<0.3))
+    while !Task.isCancelled {
+      await liveness.checkpoint(name)
+      _ = await inspect(cluster: cluster)
+      liveness.turned(name)
+      try? await Task.sleep(for: interval * (1 + Double.random(in: -0.1...0.1)))
+    }
+  }
+
+  /// One inspection turn: the wait (± 10 %), the member reads (2 s deadline each), a membership read, the store write.
+  var inspectionPeriod: Duration {
+    configuration.inspections.interval.duration * 1.1 + .seconds(4) + Self.storeWriteAllowance
+  }
+
+  /// Runs the directed inspections of `cluster` now and records the findings.
+  public func inspect(cluster: String) async -> [Finding] {
+    guard let guarded = clusters[cluster] else { return [] }
+    if members[cluster] == nil { await refreshMembership(cluster) }
+    let listed = members[cluster] ?? []
+    let at = Self.now()
+    var clients: [UInt64: EtcdClient] = [:]
+    for m in listed { clients[m.id] = memberClient(cluster: cluster, m) }
+    let snapshot = await InspectionRunner.snapshot(
+      cluster: guarded, members: listed, memberClient: { clients[$0.id] },
+      learnerFor: watch.learnerAge(cluster: cluster, at: at),
+      leaderChanges: watch.leaderChanges(cluster: cluster, lastHourBefore: at), now: at, timeout: .seconds(2))
+    var thresholds = InspectionThresholds()
+    let c = configuration.inspections
+    thresholds.quotaRatio = c.quotaRatio
+    thresholds.fragmentationRatio = c.fragmentationRatio
+    thresholds.fragmentationMinimumBytes = c.fragmentationMinimumBytes
+    thresholds.learnerGrace = c.learnerGrace.duration
+    thresholds.leaderChangesPerHour = c.leaderChangesPerHour
+    thresholds.certificateDays = c.certificateDays
+    thresholds.raftLag = UInt64(c.raftLag)
+    let found = Inspector.inspect(snapshot, thresholds)
+    metrics.findings(cluster: cluster, found)
+    let alarms = Dictionary(snapshot.members.map { ($0.name, Set($0.alarms)) }, uniquingKeysWith: { a, _ in a })
+    carryOut(watch.inspected(cluster: cluster, findings: found, alarms: alarms, at: at))
+    do { try await store.record(findings: found, at: at) } catch {
+      logger.error("cannot store findings", metadata: ["error": "\(error)"])
+    }
+    return found
+  }
+}
