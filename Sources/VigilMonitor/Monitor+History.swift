@@ -3,7 +3,6 @@ import VigilCore
 import VigilStore
 
 extension Monitor {
-
   /// Writes pending results every second, and transitions and incident changes as soon as they happen.
   func flushLoop() async {
     while !Task.isCancelled {

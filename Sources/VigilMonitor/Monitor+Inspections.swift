@@ -4,7 +4,6 @@ import VigilCore
 import VigilEtcd
 
 extension Monitor {
-
   func inspectionLoop(_ cluster: String) async {
     let name = Self.inspectionLoopName(cluster)
     let interval = configuration.inspections.interval.duration

@@ -4,7 +4,6 @@ import VigilCore
 import VigilEtcd
 
 extension Monitor {
-
   func membershipLoop(_ cluster: String) async {
     let name = Self.membershipLoopName(cluster)
     while !Task.isCancelled {

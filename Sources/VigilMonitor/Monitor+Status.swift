@@ -3,7 +3,6 @@ import VigilAPI
 import VigilCore
 
 extension Monitor {
-
   public func status() -> MonitorStatus {
     var out: [MonitorStatus.ClusterStatus] = []
     for name in clusters.keys.sorted() {

@@ -375,5 +375,4 @@ public actor Monitor {
   static func inspectionLoopName(_ cluster: String) -> String { "inspections:\(cluster)" }
   static let writerLoopName = "history-writer"
   static let compactionLoopName = "history-compaction"
-
 }
