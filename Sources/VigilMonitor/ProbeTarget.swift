@@ -111,7 +111,7 @@ enum ProbeTargetFactory {
   static func memberTargets(
     cluster: String, member: ListedMember, client: EtcdClient, probes: [ProbeConfig], tier: TierConfig
   ) -> [ProbeTarget] {
-    let subject = "\(cluster)/\(member.name)"
+    let subject = Subject.member(member.name, of: cluster).key
     var out: [ProbeTarget] = []
     // A learner serves no linearizable reads or writes: only its status is probed.
     for p in probes

@@ -147,7 +147,7 @@ public struct PlanRunner: Sendable {
   ) async {
     let entry = AuditEntry(
       at: Self.now(), actor: actor, action: action, cluster: plan.cluster,
-      subject: plan.member.map { "\(plan.cluster)/\($0)" } ?? plan.cluster, incidentID: plan.incidentID, planID: plan.id,
+      subject: Subject(cluster: plan.cluster, member: plan.member).key, incidentID: plan.incidentID, planID: plan.id,
       runbook: plan.runbook.rawValue, step: step?.label, inputs: inputs, result: result, reason: reason)
     do { try await store.append(audit: entry) } catch {
       logger.error("cannot append to the audit log", metadata: ["plan.id": "\(plan.id)", "error": "\(error)"])

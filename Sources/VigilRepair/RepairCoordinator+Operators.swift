@@ -108,7 +108,7 @@ extension RepairCoordinator {
     if running[cluster] != nil {
       throw RepairRequestError("a plan is already running on \(cluster): one plan per cluster at a time", status: 409)
     }
-    let subjectName = member.map { "\(cluster)/\($0)" } ?? cluster
+    let subjectName = Subject(cluster: cluster, member: member).key
     var draft = RepairPlan(
       cluster: cluster, member: runbook.needsMember ? member : nil, runbook: runbook, fault: nil,
       reason: reason.isEmpty ? "run by \(person)" : reason, incidentID: view.incidents[subjectName] ?? view.incidents[cluster],

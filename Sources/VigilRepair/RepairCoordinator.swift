@@ -248,7 +248,7 @@ public actor RepairCoordinator {
       await audit(
         AuditEntry(
           at: Self.now(), actor: "vigil", action: "escalated", cluster: request.cluster,
-          subject: request.member.map { "\(request.cluster)/\($0)" } ?? request.cluster, incidentID: request.incidentID,
+          subject: Subject(cluster: request.cluster, member: request.member).key, incidentID: request.incidentID,
           runbook: request.runbook.rawValue, result: "waiting for a person",
           reason: "\(request.reason); \(request.runbook.rawValue) needs a runtime driver and \(request.cluster) has none (runtime: external)"))
       return
@@ -342,5 +342,5 @@ public actor RepairCoordinator {
     }
   }
 
-  func subject(_ plan: RepairPlan) -> String { plan.member.map { "\(plan.cluster)/\($0)" } ?? plan.cluster }
+  func subject(_ plan: RepairPlan) -> String { Subject(cluster: plan.cluster, member: plan.member).key }
 }

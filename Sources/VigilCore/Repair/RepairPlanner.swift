@@ -174,7 +174,7 @@ public struct RepairPlanner: Sendable {
   mutating func decideCluster(_ view: ClusterRepairView, episodes: [Episode], now: Double) -> RepairDecision? {
     for e in episodes where !handedOff.contains(e.key) {
       let d = e.diagnosis
-      let subject = d.member.map { "\(view.cluster)/\($0)" } ?? view.cluster
+      let subject = Subject(cluster: view.cluster, member: d.member).key
       let incident = view.incidents[subject] ?? view.incidents[view.cluster]
       let rule = settings.policy.rule(for: d.fault, tier: view.tier)
       let since = firstSeen[e.key] ?? now
@@ -282,9 +282,10 @@ public struct RepairPlanner: Sendable {
   }
 
   func subjectOf(_ key: String, _ view: ClusterRepairView) -> String {
+    // Planner keys are `cluster/member/fault` (member empty for the cluster) or `cluster/storm`.
     let parts = key.split(separator: "/", omittingEmptySubsequences: false)
-    if parts.count >= 2, !parts[1].isEmpty { return "\(view.cluster)/\(parts[1])" }
-    return view.cluster
+    let member = parts.count >= 3 && !parts[1].isEmpty ? String(parts[1]) : nil
+    return Subject(cluster: view.cluster, member: member).key
   }
 
   /// A plan made for `key` ended.
