@@ -231,10 +231,12 @@ let package = Package(
     .target(
       name: "VigilBench",
       dependencies: [
-        "VigilConfig", "VigilCore", "VigilEngine", "VigilEtcd", "VigilMonitor", "VigilRepair", "VigilRuntime",
-        "VigilStore",
+        "VigilConfig", "VigilCore", "VigilEngine", "VigilEtcd", "VigilMonitor", "VigilProbes", "VigilRepair",
+        "VigilRuntime", "VigilStore",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
       ],
       swiftSettings: strict
     ),

@@ -1,10 +1,13 @@
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import VigilConfig
 import VigilCore
 import VigilEngine
 import VigilEtcd
 import VigilMonitor
+import VigilProbes
 import VigilRuntime
 import VigilStore
 
@@ -99,6 +102,59 @@ public struct DetectBench: Sendable {
       cost.seconds = (ContinuousClock.now - t0).seconds
     }
     return cost
+  }
+
+  /// What a probe's own client work costs without the engine: Vigil's CPU per 1,000 bare operations, run one
+  /// at a time at the pace of the cost cells (about 200/s) — an etcd call (`Maintenance.Status`) on a
+  /// connection pinned to a member, or a TCP connect and close.
+  public enum FloorOperation: String, Sendable, CaseIterable {
+    case etcdCall = "etcd call"
+    case tcpConnect = "tcp connect"
+  }
+
+  public func floor(_ operation: FloorOperation, seconds: Double) async throws -> Cost {
+    let endpoint = try EtcdEndpoint(parsing: endpoints[0])
+    let client = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: [endpoint]))
+    let tcp = TCPProbe(name: "floor", target: "floor", host: endpoint.host, port: endpoint.port)
+    let loop = MultiThreadedEventLoopGroup.singleton.any()
+    func once() async throws {
+      switch operation {
+      case .etcdCall: _ = try await client.maintenance.status()
+      case .tcpConnect:
+        let r = await tcp.run(timeout: .seconds(2))
+        guard r.succeeded else { throw BenchError("floor: \(r.message)") }
+      }
+    }
+    var cost = Cost(kind: operation.rawValue, targets: 1, runs: 0, cpuSeconds: 0, seconds: 0)
+    do {
+      for _ in 0..<20 { try await once() }  // connection and warm-up
+      let cpu0 = Self.processCPU()
+      let t0 = ContinuousClock.now
+      let end = t0 + .seconds(seconds)
+      var next = t0
+      while ContinuousClock.now < end {
+        try await once()
+        cost.runs += 1
+        // Paced like the cost cells (every 5 ms), on an event-loop timer as the probe loops wait.
+        next = next + .milliseconds(5)
+        let wait = ContinuousClock.now.duration(to: next)
+        if wait > .zero {
+          try await loop.scheduleTask(in: .nanoseconds(DetectBench.nanoseconds(wait))) {}.futureResult.get()
+        }
+      }
+      cost.cpuSeconds = Self.processCPU() - cpu0
+      cost.seconds = (ContinuousClock.now - t0).seconds
+    } catch {
+      await client.shutdown()
+      throw error
+    }
+    await client.shutdown()
+    return cost
+  }
+
+  static func nanoseconds(_ d: Duration) -> Int64 {
+    let (s, atto) = d.components
+    return s * 1_000_000_000 + atto / 1_000_000_000
   }
 
   /// Runs healthy at P0 for `seconds`: "failed" transitions seen (the goal is none) and probe runs.

@@ -69,19 +69,34 @@ extension BenchCommand {
       print("\nTime to detect (fault injected → member confirmed failed):")
       print(rows.render())
 
-      var cost = Table(["PROBE", "TARGETS", "PROBES", "PROBES/S", "VIGIL CPU-S", "CPU-S PER 1000", "PROBES PER CPU-S", "GOAL"])
+      // The floor: the same client work without the engine, measured now at the same pace.
+      var floors: [DetectBench.FloorOperation: Double] = [:]
+      for op in DetectBench.FloorOperation.allCases {
+        floors[op] = try await bench.floor(op, seconds: costSeconds).cpuPer1000
+      }
+      var cost = Table([
+        "PROBE", "TARGETS", "PROBES", "PROBES/S", "VIGIL CPU-S", "CPU-S PER 1000", "PROBES PER CPU-S", "CLIENT FLOOR",
+        "PER 1000/FLOOR", "GOAL",
+      ])
       for kind in probes.split(separator: ",").map(String.init) {
+        // A probe's own client work: etcd.kv makes 4 etcd calls (put, get, compare-and-swap, delete; its lease
+        // is kept), etcd.member 2 (status, alarms), tcp one connect.
+        let floor = kind == "tcp" ? floors[.tcpConnect]! : floors[.etcdCall]! * (kind == "etcd.kv" ? 4 : 2)
         for count in targets.split(separator: ",").compactMap({ Int($0) }) {
           let c = try await bench.cost(kind: kind, targets: count, seconds: costSeconds)
           cost.add([
             kind, "\(c.targets)", "\(c.runs)", String(format: "%.0f", c.probesPerSecond),
             String(format: "%.2f", c.cpuSeconds), String(format: "%.3f", c.cpuPer1000),
-            c.cpuPer1000 > 0 ? String(format: "%.0f", 1000 / c.cpuPer1000) : "-", "≤ 0.2",
+            c.cpuPer1000 > 0 ? String(format: "%.0f", 1000 / c.cpuPer1000) : "-", String(format: "%.3f", floor),
+            floor > 0 ? String(format: "%.1f", c.cpuPer1000 / floor) : "-", "≤ 0.2",
           ])
         }
       }
-      print("\nProbe engine cost (Vigil's process CPU, user+system; etcd excluded):")
+      print("\nProbe engine cost (Vigil's process CPU, user+system, per 1,000 probes; etcd excluded):")
       print(cost.render())
+      print(
+        "CLIENT FLOOR: the probe's client work alone, at the same pace — one etcd call \(String(format: "%.3f", floors[.etcdCall]!)) CPU-s per 1,000 (etcd.kv makes 4, etcd.member 2), one TCP connect \(String(format: "%.3f", floors[.tcpConnect]!))"
+      )
 
       if soak > 0 {
         let (failed, runs) = try await bench.soak(seconds: soak)
