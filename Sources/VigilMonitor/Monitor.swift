@@ -162,6 +162,11 @@ public actor Monitor {
     liveness.remove(Self.writerLoopName)
     liveness.remove(Self.compactionLoopName)
     loops = [:]
+    // The next start builds targets and reads member lists afresh (what the watch believes stays).
+    for key in targets.keys { watch.remove(target: key) }
+    targets = [:]
+    members = [:]
+    firstRound = []
     await flush()
     for (_, c) in memberClients { await c.client.shutdown() }
     for (_, c) in grpcClients { await c.shutdown() }
@@ -200,6 +205,8 @@ public actor Monitor {
   }
 
   func startLoop(_ target: ProbeTarget) {
+    // Only while running: targets are rebuilt at the next start.
+    guard let spawn else { return }
     targets[target.key] = target
     watch.add(target.watched)
     let control = LoopControl()
@@ -212,7 +219,7 @@ public actor Monitor {
     // One turn: the wait, a run, the reachability check and a confirming re-probe.
     liveness.register(
       loopName, period: target.interval * (1 + jitter) + target.timeout * 2 + Self.reachabilityTimeout)
-    spawn?.yield { [weak self] in
+    spawn.yield { [weak self] in
       // Spread first runs over one interval so targets do not fire together.
       await wakeup.wait(target.interval * Double.random(in: 0..<1))
       while !Task.isCancelled && !control.isStopped {
