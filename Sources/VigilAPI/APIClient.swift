@@ -116,6 +116,14 @@ public struct APIClient: Sendable {
 
   // MARK: the wire
 
+  /// A connection failure in a few words (the transport's own descriptions nest several errors).
+  static func describe(_ error: any Error) -> String {
+    let text = String(describing: error)
+    if text.contains("refused") { return "connection refused" }
+    if text.localizedCaseInsensitiveContains("timeout") || text.contains("timed out") { return "timed out" }
+    return text
+  }
+
   /// Sends one request (a JSON object of strings as the body; nil values left out) and decodes the answer.
   func call<T: Decodable>(
     _ method: HTTPMethod, _ path: String, query: [String: String?] = [:], body: [String: String?]? = nil,
@@ -148,7 +156,7 @@ public struct APIClient: Sendable {
       status = Int(response.status.code)
       bytes = try await response.body.collect(upTo: 64 << 20)
     } catch {
-      throw APIError(.unreachable, "no vigil serve answers at \(baseURL): \(error)")
+      throw APIError(.unreachable, "no vigil serve answers at \(baseURL): \(Self.describe(error))")
     }
     let data = Data(bytes.readableBytesView)
     guard (200..<300).contains(status) else {
