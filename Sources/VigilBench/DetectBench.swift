@@ -139,7 +139,7 @@ public struct DetectBench: Sendable {
         next = next + .milliseconds(5)
         let wait = ContinuousClock.now.duration(to: next)
         if wait > .zero {
-          try await loop.scheduleTask(in: .nanoseconds(DetectBench.nanoseconds(wait))) {}.futureResult.get()
+          try await loop.scheduleTask(in: .nanoseconds(wait.nanoseconds)) {}.futureResult.get()
         }
       }
       cost.cpuSeconds = Self.processCPU() - cpu0
@@ -150,11 +150,6 @@ public struct DetectBench: Sendable {
     }
     await client.shutdown()
     return cost
-  }
-
-  static func nanoseconds(_ d: Duration) -> Int64 {
-    let (s, atto) = d.components
-    return s * 1_000_000_000 + atto / 1_000_000_000
   }
 
   /// Runs healthy at P0 for `seconds`: "failed" transitions seen (the goal is none) and probe runs.

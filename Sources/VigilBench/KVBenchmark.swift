@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import VigilCore
 import VigilEtcd
 import VigilRuntime
 
@@ -67,8 +68,7 @@ public enum KVBenchmark {
               if failed {
                 errors += 1
               } else {
-                let c = (t1 - t0).components
-                latencies.append(c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000)
+                latencies.append((t1 - t0).nanoseconds)
               }
             }
             i += 1

@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import VigilCore
 
 /// A sleep that another task can cut short: a probe loop waits for its next
 /// turn, and an event (leader change, membership change, a finished repair,
@@ -55,8 +56,7 @@ public final class Wakeup: Sendable {
       s.nextID += 1
       return s.nextID
     }
-    let (seconds, attoseconds) = duration.components
-    let nanoseconds = max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    let nanoseconds = max(0, duration.nanoseconds)
     await withTaskCancellationHandler {
       await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
         let resumeNow = state.withLockedValue { s -> Bool in

@@ -33,6 +33,7 @@ public actor Monitor {
   var loops: [String: LoopControl] = [:]
   /// Loops to start in the running task group (probe loops come and go with the member list).
   var spawn: AsyncStream<@Sendable () async -> Void>.Continuation?
+  var jobs: AsyncStream<@Sendable () async -> Void>?
   /// The task running ``runLoops()`` when started with ``start()`` rather than ``run()``.
   var runner: Task<Void, Never>?
   var grpcClients: [String: EtcdClient] = [:]
@@ -136,8 +137,6 @@ public actor Monitor {
     logger.info("monitor started", metadata: ["clusters": "\(clusters.count)", "targets": "\(targets.count)"])
     return true
   }
-
-  var jobs: AsyncStream<@Sendable () async -> Void>?
 
   /// Every loop, each a child of one task group; returns once cancelled and every loop has ended.
   func runLoops() async {

@@ -55,7 +55,7 @@ struct ListedMember: Sendable, Hashable {
 
 /// Builds a cluster's probe targets from the configuration.
 enum ProbeTargetFactory {
-  static func timeAmount(_ d: Duration) -> TimeAmount { .nanoseconds(Int64(d.seconds * 1e9)) }
+  static func timeAmount(_ d: Duration) -> TimeAmount { .nanoseconds(d.nanoseconds) }
 
   /// Cluster-level targets (not tied to a member).
   static func clusterTargets(

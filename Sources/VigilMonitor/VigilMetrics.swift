@@ -67,7 +67,7 @@ public final class VigilMetrics: Sendable {
     }
     (ok ? series.ok : series.failed).increment()
     series.success.record(ok ? 1.0 : 0.0)
-    series.duration.recordNanoseconds(Self.nanoseconds(latency))
+    series.duration.recordNanoseconds(latency.nanoseconds)
   }
 
   func health(cluster: String, subject: String, state: HealthState) {
@@ -109,10 +109,5 @@ public final class VigilMetrics: Sendable {
   func detected(cluster: String, after seconds: Double) {
     CoreMetrics.Timer(label: "vigil_detection_seconds", dimensions: [("cluster", cluster)], factory: factory)
       .recordNanoseconds(Int64(max(0, seconds) * 1e9))
-  }
-
-  static func nanoseconds(_ d: Duration) -> Int64 {
-    let (s, atto) = d.components
-    return s * 1_000_000_000 + atto / 1_000_000_000
   }
 }

@@ -236,10 +236,9 @@ struct ClusterWatchTests {
     let finding = Finding(
       check: "hash-mismatch", cluster: "c", member: "m2", severity: .critical, summary: "HashKV differs",
       evidence: ["revision 10"], action: "replace m2")
-    let out = f.watch.inspected(cluster: "c", findings: [finding], alarms: [:], at: f.now + 1)
+    _ = f.watch.inspected(cluster: "c", findings: [finding], alarms: [:], at: f.now + 1)
     #expect(f.fault("m2") == .corruption)
     #expect(f.watch.findings["c"] == [finding])
-    _ = out
     // Clean again: the mismatch flag clears with the next inspection.
     _ = f.watch.inspected(cluster: "c", findings: [], alarms: [:], at: f.now + 2)
     f.ok("m2")

@@ -56,4 +56,10 @@ extension Duration {
     let c = components
     return Double(c.seconds) + Double(c.attoseconds) / 1e18
   }
+
+  /// The duration in whole nanoseconds (what timers and metrics take).
+  public var nanoseconds: Int64 {
+    let c = components
+    return c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000
+  }
 }
