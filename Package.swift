@@ -28,6 +28,7 @@ let package = Package(
     .library(name: "VigilServer", targets: ["VigilServer"]),
     .library(name: "VigilDrill", targets: ["VigilDrill"]),
     .library(name: "VigilBench", targets: ["VigilBench"]),
+    .library(name: "VigilBackup", targets: ["VigilBackup"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -184,6 +185,21 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // Backups: full snapshots, the change log, stores (a local directory, S3), verification and restore.
+    .target(
+      name: "VigilBackup",
+      dependencies: [
+        "VigilCore", "VigilConfig", "VigilEtcd", "VigilEtcdProto", "VigilRuntime",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "CoreMetrics", package: "swift-metrics"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: strict
+    ),
     // The one place that builds Vigil from a configuration: clients, runtimes, store, monitor, repair, as services.
     .target(
       name: "VigilEngine",
@@ -320,6 +336,11 @@ let package = Package(
     .testTarget(
       name: "VigilServerTests",
       dependencies: ["VigilAPI", "VigilServer", "VigilConfig", "VigilMonitor", "VigilProbes", "VigilRuntime", "VigilTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "VigilBackupTests",
+      dependencies: ["VigilBackup", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(
