@@ -189,7 +189,7 @@ let package = Package(
     .target(
       name: "VigilBackup",
       dependencies: [
-        "VigilCore", "VigilConfig", "VigilEtcd", "VigilEtcdProto", "VigilRuntime",
+        "VigilCore", "VigilConfig", "VigilEtcd", "VigilEtcdProto", "VigilLoops", "VigilRuntime",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "CoreMetrics", package: "swift-metrics"),

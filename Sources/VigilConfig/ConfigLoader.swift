@@ -78,7 +78,7 @@ struct ConfigReader {
         root, "",
         keys: [
           "stateDir", "listen", "tiers", "detector", "inspections", "scheduler", "history", "repair", "watchdog",
-          "probeSuites", "groups", "clusters",
+          "backup", "probeSuites", "groups", "clusters",
         ])
     else { return c }
     if let n = map["stateDir"], let s = string(n, "stateDir") { c.stateDir = s }
@@ -98,6 +98,7 @@ struct ConfigReader {
     if let n = map["history"] { c.history = history(n) }
     if let n = map["repair"] { c.repair = repair(n) }
     if let n = map["watchdog"] { c.watchdog = watchdog(n) }
+    if let n = map["backup"] { c.backup = backup(n) }
     if let n = map["probeSuites"] { c.probeSuites = list(n, "probeSuites") { r, n, p in r.suite(n, p) } }
     if let n = map["groups"] { c.groups = list(n, "groups") { r, n, p in r.group(n, p) } }
     if let n = map["clusters"] {
@@ -121,8 +122,17 @@ struct ConfigReader {
       }
       let path = "tiers.\(name)"
       var tier = c.tiers[name] ?? TierConfig.defaults["P1"]!
-      guard let map = mapping(v, path, keys: ["probeInterval", "probeTimeout", "detectWithin", "recoverWithin"])
+      guard
+        let map = mapping(
+          v, path, keys: ["probeInterval", "probeTimeout", "detectWithin", "recoverWithin", "snapshotInterval"])
       else { continue }
+      if let n = map["snapshotInterval"], let d = duration(n, "\(path).snapshotInterval") {
+        if d.duration < .seconds(10) {
+          problem("\(path).snapshotInterval", n, "\(d) is too short (expected at least 10s)")
+        } else {
+          tier.snapshotInterval = d
+        }
+      }
       if let n = map["probeInterval"], let d = duration(n, "\(path).probeInterval") { tier.probeInterval = d }
       if let n = map["probeTimeout"], let d = duration(n, "\(path).probeTimeout") { tier.probeTimeout = d }
       if let n = map["detectWithin"], let d = duration(n, "\(path).detectWithin") { tier.detectWithin = d }
@@ -254,6 +264,63 @@ struct ConfigReader {
     if let n = map["snapshotMaxAge"], let v = duration(n, "repair.snapshotMaxAge") { r.snapshotMaxAge = v }
     if let n = map["memberTimeout"], let v = duration(n, "repair.memberTimeout") { r.memberTimeout = v }
     return r
+  }
+
+  mutating func backup(_ node: Node) -> BackupConfig {
+    var b = BackupConfig()
+    let keys = [
+      "enabled", "dir", "s3", "logMaxEvents", "logMaxBytes", "flushInterval", "segmentSpan", "retention", "verify",
+      "maxVerifiedAge", "restoreLeaseTTL", "revisionMargin", "quorumLossGrace",
+    ]
+    guard let map = mapping(node, "backup", keys: keys) else { return b }
+    if let n = map["enabled"], let v = bool(n, "backup.enabled") { b.enabled = v }
+    if let n = map["dir"], let v = string(n, "backup.dir") { b.dir = v }
+    if let n = map["s3"] {
+      let s3Keys = ["endpoint", "bucket", "prefix", "region", "pathStyle", "accessKeyEnv", "secretKeyEnv", "partSize"]
+      if let m = mapping(n, "backup.s3", keys: s3Keys) {
+        var s3 = S3Config(endpoint: "", bucket: "")
+        if let e = m["endpoint"], let v = string(e, "backup.s3.endpoint") {
+          if v.hasPrefix("http://") || v.hasPrefix("https://") {
+            s3.endpoint = v
+          } else {
+            problem("backup.s3.endpoint", e, "\"\(v)\" is not an http:// or https:// URL")
+          }
+        } else if m["endpoint"] == nil {
+          problem("backup.s3.endpoint", n, "missing (the S3 API's URL, e.g. https://s3.example.com)")
+        }
+        if let e = m["bucket"], let v = string(e, "backup.s3.bucket") { s3.bucket = v } else if m["bucket"] == nil {
+          problem("backup.s3.bucket", n, "missing (the bucket to store backups in)")
+        }
+        if let e = m["prefix"], let v = string(e, "backup.s3.prefix") { s3.prefix = v }
+        if let e = m["region"], let v = string(e, "backup.s3.region") { s3.region = v }
+        if let e = m["pathStyle"], let v = bool(e, "backup.s3.pathStyle") { s3.pathStyle = v }
+        if let e = m["accessKeyEnv"], let v = string(e, "backup.s3.accessKeyEnv") { s3.accessKeyEnv = v }
+        if let e = m["secretKeyEnv"], let v = string(e, "backup.s3.secretKeyEnv") { s3.secretKeyEnv = v }
+        if let e = m["partSize"], let v = int(e, "backup.s3.partSize", (5 << 20)...(5 << 30)) { s3.partSize = v }
+        b.s3 = s3
+      }
+    }
+    if let n = map["logMaxEvents"], let v = int(n, "backup.logMaxEvents", 100...100_000_000) { b.logMaxEvents = v }
+    if let n = map["logMaxBytes"], let v = int(n, "backup.logMaxBytes", 4096...(1 << 40)) { b.logMaxBytes = Int64(v) }
+    if let n = map["flushInterval"], let v = duration(n, "backup.flushInterval") {
+      if v.duration > .seconds(1) || v.duration < .milliseconds(10) {
+        problem("backup.flushInterval", n, "\(v) is out of range (expected 10ms to 1s: the change log's loss window)")
+      } else {
+        b.flushInterval = v
+      }
+    }
+    if let n = map["segmentSpan"], let v = duration(n, "backup.segmentSpan") { b.segmentSpan = v }
+    if let n = map["retention"], let m = mapping(n, "backup.retention", keys: ["hourly", "daily", "weekly"]) {
+      if let e = m["hourly"], let v = int(e, "backup.retention.hourly", 0...10_000) { b.retention.hourly = v }
+      if let e = m["daily"], let v = int(e, "backup.retention.daily", 0...10_000) { b.retention.daily = v }
+      if let e = m["weekly"], let v = int(e, "backup.retention.weekly", 0...10_000) { b.retention.weekly = v }
+    }
+    if let n = map["verify"], let v = bool(n, "backup.verify") { b.verify = v }
+    if let n = map["maxVerifiedAge"], let v = duration(n, "backup.maxVerifiedAge") { b.maxVerifiedAge = v }
+    if let n = map["restoreLeaseTTL"], let v = duration(n, "backup.restoreLeaseTTL") { b.restoreLeaseTTL = v }
+    if let n = map["revisionMargin"], let v = int(n, "backup.revisionMargin", 1...100_000_000) { b.revisionMargin = v }
+    if let n = map["quorumLossGrace"], let v = duration(n, "backup.quorumLossGrace") { b.quorumLossGrace = v }
+    return b
   }
 
   mutating func repairMode(_ node: Node, _ path: String) -> RepairMode? {
@@ -474,7 +541,7 @@ struct ConfigReader {
         return .external
       }
     }
-    let execKeys = ["start", "stop", "kill", "wipe", "provision", "dataDir", "timeout"]
+    let execKeys = ["start", "stop", "kill", "wipe", "provision", "restore", "dataDir", "timeout"]
     guard let map = mapping(node, path, keys: ["kind", "members"] + execKeys) else { return .external }
     let kind = map["kind"].flatMap { string($0, "\(path).kind") } ?? "external"
     switch kind {
@@ -505,6 +572,7 @@ struct ConfigReader {
       var exec = ExecRuntimeConfig(
         start: commands["start"] ?? [], stop: commands["stop"] ?? [], kill: commands["kill"] ?? [],
         wipe: commands["wipe"] ?? [], provision: commands["provision"] ?? [], dataDir: dataDir ?? "")
+      if let n = map["restore"], let list = stringList(n, "\(path).restore") { exec.restore = list }
       if let n = map["timeout"], let d = duration(n, "\(path).timeout") { exec.timeout = d }
       return .exec(exec)
     default:

@@ -14,6 +14,7 @@ public struct VigilConfiguration: Sendable, Hashable, Encodable {
   public var history: HistoryConfig = HistoryConfig()
   public var repair: RepairConfig = RepairConfig()
   public var watchdog: WatchdogConfig = WatchdogConfig()
+  public var backup: BackupConfig = BackupConfig()
   public var probeSuites: [ProbeSuiteConfig] = []
   public var groups: [GroupConfig] = []
   public var clusters: [ClusterConfig] = []
@@ -31,16 +32,18 @@ public struct TierConfig: Sendable, Hashable, Encodable {
   public var detectWithin: ConfigDuration
   /// Time to recover that the tier promises.
   public var recoverWithin: ConfigDuration
+  /// A full snapshot at least this often.
+  public var snapshotInterval: ConfigDuration = .seconds(3600)
 
   public static let defaults: [String: TierConfig] = [
     "P0": TierConfig(
       probeInterval: .milliseconds(200), probeTimeout: .milliseconds(500), detectWithin: .seconds(1),
-      recoverWithin: .seconds(10)),
+      recoverWithin: .seconds(10), snapshotInterval: .seconds(900)),
     "P1": TierConfig(
       probeInterval: .seconds(1), probeTimeout: .seconds(1), detectWithin: .seconds(5), recoverWithin: .seconds(60)),
     "P2": TierConfig(
       probeInterval: .seconds(5), probeTimeout: .seconds(2), detectWithin: .seconds(30),
-      recoverWithin: .seconds(300)),
+      recoverWithin: .seconds(300), snapshotInterval: .seconds(6 * 3600)),
   ]
 }
 
@@ -119,6 +122,63 @@ public struct WatchdogConfig: Sendable, Hashable, Encodable {
 }
 
 /// How long history is kept in the store.
+/// Backups: where they go and how they are taken, kept, verified and restored.
+public struct BackupConfig: Sendable, Hashable, Encodable {
+  /// Take backups of every cluster.
+  public var enabled = true
+  /// The local store's directory (default `STATEDIR/backups`); ignored when `s3` is set.
+  public var dir: String?
+  /// An S3-compatible store instead of the local directory.
+  public var s3: S3Config?
+  /// A new full snapshot once the change log since the last one holds this many events or bytes.
+  public var logMaxEvents = 20_000
+  public var logMaxBytes: Int64 = 64 << 20
+  /// The change log is written and fsynced at least this often: the loss window of a restore.
+  public var flushInterval: ConfigDuration = .milliseconds(200)
+  /// The open change-log segment is sealed into the store at least this often.
+  public var segmentSpan: ConfigDuration = .seconds(10)
+  public var retention = BackupRetentionConfig()
+  /// Restore every new snapshot into a scratch etcd and compare hashes.
+  public var verify = true
+  /// The "last verified backup too old" inspection fires past this.
+  public var maxVerifiedAge: ConfigDuration = .seconds(2 * 3600)
+  /// TTL of the leases a restore re-creates for keys that had one.
+  public var restoreLeaseTTL: ConfigDuration = .seconds(60)
+  /// After a restore the revision is raised this far above the highest revision Vigil saw.
+  public var revisionMargin = 1000
+  /// Members gone this long count as lost for good (quorum-loss recovery), data intact or not.
+  public var quorumLossGrace: ConfigDuration = .seconds(30)
+
+  public init() {}
+
+  public func policy(interval: ConfigDuration) -> BackupPolicy {
+    var p = BackupPolicy()
+    p.snapshotInterval = interval.duration
+    p.logMaxEvents = logMaxEvents
+    p.logMaxBytes = logMaxBytes
+    p.retention = RetentionPolicy(hourly: retention.hourly, daily: retention.daily, weekly: retention.weekly)
+    return p
+  }
+}
+
+public struct BackupRetentionConfig: Sendable, Hashable, Encodable {
+  public var hourly = 3
+  public var daily = 7
+  public var weekly = 0
+}
+
+/// An S3-compatible object store; credentials come from environment variables, never from the file.
+public struct S3Config: Sendable, Hashable, Encodable {
+  public var endpoint: String
+  public var bucket: String
+  public var prefix = ""
+  public var region = "us-east-1"
+  public var pathStyle = true
+  public var accessKeyEnv = "AWS_ACCESS_KEY_ID"
+  public var secretKeyEnv = "AWS_SECRET_ACCESS_KEY"
+  public var partSize = 8 << 20
+}
+
 public struct HistoryConfig: Sendable, Hashable, Encodable {
   /// Raw probe results are kept this long, then folded into per-minute rollups.
   public var rawRetention: ConfigDuration = .seconds(6 * 3600)
@@ -267,6 +327,8 @@ public struct ExecRuntimeConfig: Sendable, Hashable, Encodable {
   /// Make room for a new member named `VIGIL_MEMBER_NAME`; print
   /// `VIGIL_MEMBER_CLIENT_URL=…`, `VIGIL_MEMBER_PEER_URL=…`, `VIGIL_MEMBER_DATA_DIR=…` lines.
   public var provision: [String]
+  /// Restores a member's data dir from `VIGIL_SNAPSHOT_FILE` (quorum-loss recovery); empty: not possible.
+  public var restore: [String] = []
   /// Each member's data dir, `{name}` replaced by its name (for data-loss detection and the environment).
   public var dataDir: String
   /// Longest any command may run.

@@ -112,6 +112,10 @@ public enum EtcdOp: Sendable, Hashable {
   case put(String, [UInt8], lease: Int64 = 0)
   case get(String, prefix: Bool = false)
   case delete(String, prefix: Bool = false)
+  /// A put of a key given as bytes (keys need not be UTF-8: a restore replays them as they were).
+  case putBytes(key: [UInt8], value: [UInt8], lease: Int64)
+  /// A delete of one key given as bytes.
+  case deleteBytes(key: [UInt8])
 
   public static func put(_ key: String, _ value: String, lease: Int64 = 0) -> EtcdOp {
     .put(key, Array(value.utf8), lease: lease)
@@ -138,6 +142,14 @@ public enum EtcdOp: Sendable, Hashable {
           $0.key = Array(key.utf8).data
           if prefix { $0.rangeEnd = EtcdKV.prefixEnd(Array(key.utf8)).data }
         }
+      case .putBytes(let key, let value, let lease):
+        $0.requestPut = .with {
+          $0.key = key.data
+          $0.value = value.data
+          $0.lease = lease
+        }
+      case .deleteBytes(let key):
+        $0.requestDeleteRange = .with { $0.key = key.data }
       }
     }
   }

@@ -1,3 +1,4 @@
+import Foundation
 import GRPCCore
 import NIOConcurrencyHelpers
 import VigilEtcdProto
@@ -86,7 +87,8 @@ public struct EtcdWatch: AsyncSequence, Sendable {
         let stub = Etcdserverpb_Watch.Client(wrapping: slot.grpc)
         let create = Etcdserverpb_WatchRequest.with {
           $0.createRequest = .with {
-            $0.key = Array(key.utf8).data
+            // An empty prefix is every key: etcd spells that key "\0", range end "\0".
+            $0.key = key.isEmpty && options.prefix ? Data([0]) : Array(key.utf8).data
             if options.prefix { $0.rangeEnd = EtcdKV.prefixEnd(Array(key.utf8)).data }
             $0.startRevision = next.withLockedValue { $0 }
             $0.prevKv = options.prevKV

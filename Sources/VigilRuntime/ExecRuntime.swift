@@ -35,6 +35,22 @@ public struct ExecRuntime: MemberRuntime {
   public func wipe(_ member: MemberSpec) async throws { _ = try await run("wipe", config.wipe, member) }
   public func retire(_ member: MemberSpec) async throws { _ = try await run("kill", config.kill, member) }
 
+  /// Runs the `restore` command with `VIGIL_SNAPSHOT_FILE`, `VIGIL_INITIAL_CLUSTER` and
+  /// `VIGIL_INITIAL_CLUSTER_TOKEN` set: it must retire the member's data dir and write a new one, e.g. with
+  /// `etcdctl snapshot restore "$VIGIL_SNAPSHOT_FILE" --name "$VIGIL_MEMBER_NAME" --data-dir "$VIGIL_MEMBER_DATA_DIR"
+  /// --initial-cluster "$VIGIL_INITIAL_CLUSTER" --initial-cluster-token "$VIGIL_INITIAL_CLUSTER_TOKEN"
+  /// --initial-advertise-peer-urls "$VIGIL_MEMBER_PEER_URL"`.
+  public func restore(
+    _ member: MemberSpec, snapshot: String, initialCluster: [(name: String, peerURL: String)], token: String
+  ) async throws {
+    let env = [
+      "VIGIL_SNAPSHOT_FILE": snapshot,
+      "VIGIL_INITIAL_CLUSTER": initialCluster.map { "\($0.name)=\($0.peerURL)" }.joined(separator: ","),
+      "VIGIL_INITIAL_CLUSTER_TOKEN": token,
+    ]
+    _ = try await run("restore", config.restore, member, extra: env)
+  }
+
   public func provision(name: String) async throws -> MemberSpec {
     let draft = MemberSpec(name: name, clientURL: "", peerURL: "", dataDir: dataDir(of: name))
     let output = try await run("provision", config.provision, draft)

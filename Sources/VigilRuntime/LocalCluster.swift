@@ -62,6 +62,8 @@ public struct LocalClusterOptions: Sendable {
   /// `hosts[i]`, on its address with ports 2379/2380 (+100 for each later member
   /// placed there), and a new member goes to the host with the fewest members.
   public var hosts: [LocalHost] = []
+  /// Bootstrap every member from this snapshot file (`etcdctl snapshot restore`) instead of empty.
+  public var snapshot: String?
 
   public init(members: Int = 3, directory: String? = nil) {
     self.members = members
@@ -169,10 +171,47 @@ public actor LocalCluster {
       order.append(member.name)
     }
     let initial = order.map { "\($0)=\(records[$0]!.member.peerURL)" }.joined(separator: ",")
+    if let snapshot = options.snapshot {
+      let peers = order.map { (name: $0, peerURL: records[$0]!.member.peerURL) }
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for name in order {
+          let member = records[name]!.member
+          group.addTask { [clusterToken] in
+            try await EtcdSnapshotTool.restore(
+              snapshot: snapshot, name: name, peerURL: member.peerURL, initialCluster: peers, token: clusterToken,
+              dataDir: member.dataDir)
+          }
+        }
+        try await group.waitForAll()
+      }
+    }
     for name in order {
       try launch(name, initialCluster: initial, state: "new")
     }
     try await waitHealthy(order)
+  }
+
+  /// Replaces a stopped member's data dir with one restored from `snapshot` for a new cluster (every member
+  /// of which is restored from the same snapshot with the same `token`). The old data dir is moved aside as
+  /// `data.retired-TIME` and never used again.
+  public func restore(
+    _ name: String, snapshot: String, initialCluster: [(name: String, peerURL: String)], token: String
+  ) async throws {
+    guard let record = records[name] else { throw unknown(name) }
+    guard record.state != .running || record.process?.isRunning != true, record.state != .frozen else {
+      throw LocalClusterError("member \"\(name)\" is \(record.state.rawValue); stop it before restoring it")
+    }
+    let dataDir = record.member.dataDir
+    if FileManager.default.fileExists(atPath: dataDir) {
+      let retired = "\(dataDir).retired-\(Int(Date().timeIntervalSince1970 * 1000))"
+      do { try FileManager.default.moveItem(atPath: dataDir, toPath: retired) } catch {
+        throw LocalClusterError("cannot retire \(dataDir) before restoring \(name): \(error.localizedDescription)")
+      }
+    }
+    try await EtcdSnapshotTool.restore(
+      snapshot: snapshot, name: name, peerURL: record.member.peerURL, initialCluster: initialCluster, token: token,
+      dataDir: dataDir)
+    records[name]!.state = .stopped
   }
 
   // MARK: inspection

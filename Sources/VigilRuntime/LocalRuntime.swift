@@ -45,6 +45,12 @@ public struct LocalRuntime: MemberRuntime {
     return MemberSpec(name: m.name, clientURL: m.clientEndpoint.description, peerURL: m.peerURL, dataDir: m.dataDir)
   }
 
+  public func restore(
+    _ member: MemberSpec, snapshot: String, initialCluster: [(name: String, peerURL: String)], token: String
+  ) async throws {
+    try await cluster.restore(member.name, snapshot: snapshot, initialCluster: initialCluster, token: token)
+  }
+
   public func retire(_ member: MemberSpec) async throws {
     guard (try? await cluster.member(member.name)) != nil else { return }
     try await cluster.forget(member.name)

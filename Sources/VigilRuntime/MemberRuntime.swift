@@ -42,6 +42,11 @@ public protocol MemberRuntime: Sendable {
   func wipe(_ member: MemberSpec) async throws
   /// Reserves a name, URLs and an empty data dir for a new member.
   func provision(name: String) async throws -> MemberSpec
+  /// Replaces a stopped member's data dir with one restored from a snapshot file for a new cluster: every
+  /// member of that cluster is restored from the same snapshot with the same new `token` (etcd's recovery
+  /// rule). The old data dir is retired, never reused.
+  func restore(_ member: MemberSpec, snapshot: String, initialCluster: [(name: String, peerURL: String)], token: String)
+    async throws
   /// Forgets a member that was removed from the cluster: stops it if it runs; its data dir is never used again.
   func retire(_ member: MemberSpec) async throws
 }

@@ -1,0 +1,154 @@
+import Foundation
+import Logging
+import VigilCore
+import VigilEtcd
+import VigilRuntime
+
+/// Proves a stored snapshot restores: fetches it from the store, restores it with `etcdctl snapshot restore`
+/// into a scratch one-member etcd (the local runtime), and compares it with the source — the revision it
+/// holds, HashKV at that revision, a sample of keys read back — then replays the change log on top and
+/// compares revision and HashKV again.
+public struct BackupVerifier: Sendable {
+  public let cluster: String
+  /// The source cluster.
+  public let client: EtcdClient
+  public let store: any BackupStore
+  /// Scratch space for the fetched file and the scratch etcd.
+  public let scratch: String
+  public let leaseTTL: Int64
+  public let logger: Logger
+
+  public init(cluster: String, client: EtcdClient, store: any BackupStore, scratch: String, leaseTTL: Int64, logger: Logger) {
+    self.cluster = cluster
+    self.client = client
+    self.store = store
+    self.scratch = scratch
+    self.leaseTTL = leaseTTL
+    self.logger = logger
+  }
+
+  /// Verifies `record` and returns it updated (verified or failed, with what was compared); stores the update.
+  public func verify(_ record: SnapshotRecord, changeLog: [ChangeRecord] = [], now: @Sendable () -> Double) async
+    -> SnapshotRecord
+  {
+    var updated = record
+    do {
+      let (revision, hash, detail) = try await check(record, changeLog: changeLog)
+      updated.revision = revision
+      updated.sourceHashKV = hash
+      updated.verification = .verified
+      updated.verificationDetail = detail
+    } catch {
+      updated.verification = .failed
+      updated.verificationDetail = "\(error)"
+    }
+    updated.verifiedAt = now()
+    do { try await BackupCatalogue(store: store, cluster: cluster).save(updated) } catch {
+      logger.error("cannot store the verification of a snapshot", metadata: ["cluster": "\(cluster)", "error": "\(error)"])
+    }
+    return updated
+  }
+
+  func check(_ record: SnapshotRecord, changeLog: [ChangeRecord]) async throws -> (Int64, UInt32, String) {
+    let dir = (scratch as NSString).appendingPathComponent("verify-\(record.id)")
+    try? FileManager.default.removeItem(atPath: dir)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let file = dir + "/snapshot.db"
+    try await store.get(BackupLayout.snapshotKey(cluster, record.id), to: file)
+    guard try SnapshotTaker.checkTrailingDigest(file) == record.sha256 else {
+      throw BackupError("the stored snapshot's sha256 differs from the one recorded when it was taken")
+    }
+    var options = LocalClusterOptions(members: 1, directory: dir + "/etcd")
+    options.snapshot = file
+    let local: LocalCluster
+    do { local = try await LocalCluster.start(options, logger: logger) } catch {
+      throw BackupError("etcd does not start from the snapshot: \(error)")
+    }
+    let restored: EtcdClient
+    do { restored = try EtcdClient(configuration: local.clientConfiguration(endpoints: await local.endpoints)) } catch {
+      await local.shutdown()
+      throw error
+    }
+    do {
+      let result = try await compare(record, restored: restored, changeLog: changeLog)
+      await restored.shutdown()
+      await local.shutdown()
+      return result
+    } catch {
+      await restored.shutdown()
+      await local.shutdown()
+      throw error
+    }
+  }
+
+  func compare(_ record: SnapshotRecord, restored: EtcdClient, changeLog: [ChangeRecord]) async throws -> (Int64, UInt32, String) {
+    let replay = ChangeLogReplay(client: restored, leaseTTL: leaseTTL)
+    let revision = try await replay.revision()
+    guard revision >= record.revisionAtStart else {
+      throw BackupError("the snapshot holds revision \(revision), older than \(record.revisionAtStart) when it was taken")
+    }
+    let source = try await hashes(at: revision, restored: restored)
+    // A sample of keys, read back at the snapshot's revision from both.
+    let sample: EtcdRangeResult
+    let original: EtcdRangeResult
+    do {
+      sample = try await restored.kv.range("", prefix: true, limit: 64)
+      original = try await client.kv.range("", prefix: true, limit: 64, revision: revision)
+    } catch {
+      throw BackupError("cannot read the key sample: \(error.message)")
+    }
+    guard sample.kvs == original.kvs, sample.count == original.count else {
+      throw BackupError("the key sample differs at revision \(revision) (\(sample.count) keys restored, \(original.count) in the source)")
+    }
+    var detail =
+      "revision \(revision): HashKV \(source) equal to the source's, \(sample.kvs.count) of \(sample.count) keys read back equal"
+    let after = changeLog.filter { $0.revision > revision }
+    if !after.isEmpty {
+      let last = try await replay.replay(after)
+      let replayed = try await hashes(at: last, restored: restored)
+      detail += "; change log replayed to revision \(last): HashKV \(replayed) equal"
+    }
+    return (revision, source, detail)
+  }
+
+  /// HashKV of the source and the restored etcd at `revision`, compacted alike; throws unless equal.
+  func hashes(at revision: Int64, restored: EtcdClient) async throws -> UInt32 {
+    let source: EtcdHashKV
+    do { source = try await sourceHashKV(revision) } catch {
+      throw BackupError("cannot read the source's HashKV at revision \(revision): \(error.message)")
+    }
+    do {
+      let mine = try await restored.maintenance.hashKV(revision: revision)
+      if mine.compactRevision < source.compactRevision {
+        try await restored.kv.compact(revision: source.compactRevision, physical: true)
+      }
+      let after = try await restored.maintenance.hashKV(revision: revision)
+      guard after.hash == source.hash else {
+        throw BackupError(
+          "HashKV at revision \(revision) differs: restored \(after.hash), source \(source.hash) (compacted at \(source.compactRevision))")
+      }
+      return source.hash
+    } catch let error as EtcdError {
+      throw BackupError("cannot read the restored etcd's HashKV at revision \(revision): \(error.message)")
+    }
+  }
+
+  /// HashKV at `revision` from a member of the source that answers.
+  func sourceHashKV(_ revision: Int64) async throws(EtcdError) -> EtcdHashKV {
+    var last = EtcdError(.unavailable, "no member answered")
+    for endpoint in client.endpoints {
+      let pinned = client.member(endpoint)
+      do {
+        let h = try await pinned.maintenance.hashKV(revision: revision)
+        await pinned.shutdown()
+        return h
+      } catch {
+        await pinned.shutdown()
+        if error.code == .compacted { throw error }
+        last = error
+      }
+    }
+    throw last
+  }
+}
