@@ -178,7 +178,7 @@ let package = Package(
     .target(
       name: "VigilRepair",
       dependencies: [
-        "VigilCore", "VigilConfig", "VigilEtcd", "VigilRuntime", "VigilLoops", "VigilStore",
+        "VigilBackup", "VigilCore", "VigilConfig", "VigilEtcd", "VigilRuntime", "VigilLoops", "VigilStore",
         .product(name: "CoreMetrics", package: "swift-metrics"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -204,7 +204,7 @@ let package = Package(
     .target(
       name: "VigilEngine",
       dependencies: [
-        "VigilConfig", "VigilEtcd", "VigilRuntime", "VigilLoops", "VigilMonitor", "VigilProbes", "VigilRepair",
+        "VigilBackup", "VigilConfig", "VigilEtcd", "VigilRuntime", "VigilLoops", "VigilMonitor", "VigilProbes", "VigilRepair",
         "VigilStore",
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Logging", package: "swift-log"),

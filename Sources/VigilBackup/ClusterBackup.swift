@@ -33,11 +33,11 @@ public struct BackupStatus: Sendable, Hashable, Codable {
 /// retention after each. ``run()`` holds every loop as a child task; ``snapshotNow(reason:)`` may be called from
 /// any task (snapshots run one at a time).
 public actor ClusterBackup {
-  public let cluster: String
-  public let client: EtcdClient
-  public let store: any BackupStore
-  public let settings: ClusterBackupSettings
-  public let writer: ChangeLogWriter
+  public nonisolated let cluster: String
+  public nonisolated let client: EtcdClient
+  public nonisolated let store: any BackupStore
+  public nonisolated let settings: ClusterBackupSettings
+  public nonisolated let writer: ChangeLogWriter
   let taker: SnapshotTaker
   let verifier: BackupVerifier
   let metrics: BackupMetrics
@@ -54,6 +54,8 @@ public actor ClusterBackup {
   /// When the watch last answered (events or progress), and the newest such time already flushed.
   private var heardAt: Double?
   private var caughtUpAt: Double?
+  /// When this service began (the backup age counts from it until a snapshot is verified).
+  private let startedAt: Double
   /// The revision the log continues after (the watch starts at the next one).
   private var resumeAfter: Int64 = 0
 
@@ -76,7 +78,11 @@ public actor ClusterBackup {
     self.audit = audit
     self.logger = logger
     self.now = now
+    self.startedAt = now()
   }
+
+  /// When the newest snapshot was verified, or when this service began if none is yet.
+  public var verifiedAt: Double { lastVerified?.verifiedAt ?? startedAt }
 
   public var status: BackupStatus {
     get async {
@@ -152,31 +158,45 @@ public actor ClusterBackup {
         "cluster": "\(cluster)", "snapshot": "\(record.id)", "member": "\(record.member)", "bytes": "\(record.size)",
         "reason": "\(reason.rawValue)", "store": "\(store.description)",
       ])
-    if settings.verify {
-      // The log since the snapshot began, sealed and open: verification replays it on top.
-      try? await writer.flush(now: now())
+    // A snapshot before a membership change is verified after it (the change waits only for the stream).
+    if settings.verify, reason != .membershipChange {
+      record = await verify(record)
+    }
+    await prune()
+    return record
+  }
+
+  /// Restores `record` in a scratch etcd with the change log on top and compares (see ``BackupVerifier``).
+  private func verify(_ pending: SnapshotRecord) async -> SnapshotRecord {
+    var record = pending
+    // The log since the snapshot began, sealed and open: verification replays it on top.
+    try? await writer.flush(now: now())
       let catalogue = BackupCatalogue(store: store, cluster: cluster)
       var log = (try? await catalogue.records(of: try await catalogue.segments(), after: record.revisionAtStart)) ?? []
       log += await writer.openRecords().filter { $0.revision > (log.last?.revision ?? record.revisionAtStart) }
       record = await verifier.verify(record, changeLog: log, now: now)
-      lastSnapshot = record
-      if record.verification == .verified {
-        lastVerified = record
-        metrics.verified(cluster: cluster, at: record.verifiedAt ?? now())
-        logger.info(
-          "snapshot verified",
-          metadata: ["cluster": "\(cluster)", "snapshot": "\(record.id)", "detail": "\(record.verificationDetail ?? "")"])
-      } else {
-        metrics.verificationFailed(cluster: cluster)
-        note(error: "snapshot \(record.id) failed verification: \(record.verificationDetail ?? "")")
-        await audit(
-          AuditEntry(
-            at: now(), actor: "vigil", action: "backup-verification-failed", cluster: cluster, inputs: "snapshot \(record.id)",
-            result: "failed: \(record.verificationDetail ?? "")", reason: "every backup is restored and compared"))
-      }
+      if lastSnapshot?.id == record.id { lastSnapshot = record }
+    if record.verification == .verified {
+      lastVerified = record
+      metrics.verified(cluster: cluster, at: record.verifiedAt ?? now())
+      logger.info(
+        "snapshot verified",
+        metadata: ["cluster": "\(cluster)", "snapshot": "\(record.id)", "detail": "\(record.verificationDetail ?? "")"])
+    } else {
+      metrics.verificationFailed(cluster: cluster)
+      note(error: "snapshot \(record.id) failed verification: \(record.verificationDetail ?? "")")
+      await audit(
+        AuditEntry(
+          at: now(), actor: "vigil", action: "backup-verification-failed", cluster: cluster, inputs: "snapshot \(record.id)",
+          result: "failed: \(record.verificationDetail ?? "")", reason: "every backup is restored and compared"))
     }
-    await prune()
     return record
+  }
+
+  /// Verifies the newest snapshot if it is still pending (one taken before a membership change).
+  func verifyPending() async {
+    guard settings.verify, let pending = lastSnapshot, pending.verification == .pending else { return }
+    _ = await oneAtATime.run { @Sendable in await self.verify(pending) }
   }
 
   /// Applies retention: deletes snapshots and segments no kept snapshot needs; each removal is logged and audited.
@@ -280,6 +300,7 @@ public actor ClusterBackup {
       var p = progress
       p.eventsSinceSnapshot = await writer.eventsSinceSnapshot
       p.bytesSinceSnapshot = await writer.bytesSinceSnapshot
+      await verifyPending()
       if let reason = BackupSchedule.snapshotDue(p, now: now(), policy: settings.policy) {
         _ = try? await snapshotNow(reason: reason)
         if lastSnapshot?.takenAt ?? 0 < now() - 5 { await wakeup.wait(.seconds(5)) }  // failing: do not hammer

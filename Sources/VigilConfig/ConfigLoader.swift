@@ -233,9 +233,21 @@ struct ConfigReader {
     let keys = [
       "mode", "policy", "tierPolicy", "maxRepairsPerWindow", "rateWindow", "stormMaxFailedMembers", "stormFleetShare",
       "stormMinClusters", "maxAttempts", "retryBackoff", "defragmentInterval", "keepRevisions", "snapshotMaxAge",
-      "memberTimeout",
+      "memberTimeout", "quorumLossGrace", "restoreMode", "tierRestoreMode",
     ]
     guard let map = mapping(node, "repair", keys: keys) else { return r }
+    if let n = map["quorumLossGrace"], let v = duration(n, "repair.quorumLossGrace") { r.quorumLossGrace = v }
+    if let n = map["restoreMode"], let m = restoreMode(n, "repair.restoreMode") { r.restoreMode = m }
+    if let n = map["tierRestoreMode"] {
+      if case .mapping(let m) = n {
+        for (k, v) in m {
+          guard let tier = k.string else { continue }
+          if let mode = restoreMode(v, "repair.tierRestoreMode.\(tier)") { r.tierRestoreMode[tier] = mode }
+        }
+      } else {
+        problem("repair.tierRestoreMode", n, "expected a mapping of tier name to approve or auto")
+      }
+    }
     if let n = map["mode"], let m = repairMode(n, "repair.mode") { r.mode = m }
     if let n = map["policy"] { r.policy = policyTable(n, "repair.policy") }
     if let n = map["tierPolicy"] {
@@ -270,7 +282,7 @@ struct ConfigReader {
     var b = BackupConfig()
     let keys = [
       "enabled", "dir", "s3", "logMaxEvents", "logMaxBytes", "flushInterval", "segmentSpan", "retention", "verify",
-      "maxVerifiedAge", "restoreLeaseTTL", "revisionMargin", "quorumLossGrace",
+      "maxVerifiedAge", "restoreLeaseTTL", "revisionMargin",
     ]
     guard let map = mapping(node, "backup", keys: keys) else { return b }
     if let n = map["enabled"], let v = bool(n, "backup.enabled") { b.enabled = v }
@@ -319,8 +331,16 @@ struct ConfigReader {
     if let n = map["maxVerifiedAge"], let v = duration(n, "backup.maxVerifiedAge") { b.maxVerifiedAge = v }
     if let n = map["restoreLeaseTTL"], let v = duration(n, "backup.restoreLeaseTTL") { b.restoreLeaseTTL = v }
     if let n = map["revisionMargin"], let v = int(n, "backup.revisionMargin", 1...100_000_000) { b.revisionMargin = v }
-    if let n = map["quorumLossGrace"], let v = duration(n, "backup.quorumLossGrace") { b.quorumLossGrace = v }
     return b
+  }
+
+  mutating func restoreMode(_ node: Node, _ path: String) -> RepairMode? {
+    guard let text = string(node, path) else { return nil }
+    guard text == "approve" || text == "auto" else {
+      problem(path, node, "unknown restore mode \"\(text)\" (expected approve or auto)")
+      return nil
+    }
+    return RepairMode(rawValue: text)
   }
 
   mutating func repairMode(_ node: Node, _ path: String) -> RepairMode? {

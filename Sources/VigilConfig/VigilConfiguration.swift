@@ -146,8 +146,6 @@ public struct BackupConfig: Sendable, Hashable, Encodable {
   public var restoreLeaseTTL: ConfigDuration = .seconds(60)
   /// After a restore the revision is raised this far above the highest revision Vigil saw.
   public var revisionMargin = 1000
-  /// Members gone this long count as lost for good (quorum-loss recovery), data intact or not.
-  public var quorumLossGrace: ConfigDuration = .seconds(30)
 
   public init() {}
 
@@ -212,6 +210,12 @@ public struct RepairConfig: Sendable, Hashable, Encodable {
   public var snapshotMaxAge: ConfigDuration = .seconds(600)
   /// Longest wait for a member to answer (started) or catch up (learner).
   public var memberTimeout: ConfigDuration = .seconds(60)
+  /// Voters failed this long count as lost for good when judging quorum loss (data intact or not).
+  public var quorumLossGrace: ConfigDuration = .seconds(30)
+  /// Whether a restore from backup (quorum lost for good) runs at once (`auto`) or waits for a person
+  /// (`approve`, the default); per tier in `tierRestoreMode`.
+  public var restoreMode: RepairMode = .approve
+  public var tierRestoreMode: [String: RepairMode] = [:]
 
   /// The planner's settings.
   public var settings: RepairSettings {
@@ -227,6 +231,9 @@ public struct RepairConfig: Sendable, Hashable, Encodable {
     s.maxAttempts = maxAttempts
     s.retryBackoff = retryBackoff.duration
     s.defragmentInterval = defragmentInterval?.duration
+    s.quorumLossGrace = quorumLossGrace.duration
+    s.restoreMode = restoreMode
+    s.restoreModeByTier = tierRestoreMode
     return s
   }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import VigilBackup
 import VigilConfig
 import VigilEtcd
 import VigilRuntime
@@ -47,6 +48,10 @@ public final class Engine: Sendable {
   public let store: HistoryStore
   public let monitor: Monitor
   public let repairs: RepairCoordinator
+  /// Every cluster's backups (none when `backup.enabled` is false).
+  public let backups: Backups
+  /// Where backups are stored.
+  public let backupStore: (any BackupStore)?
   /// Every metric the engine's parts write (monitor, repair, liveness), as `/metrics` renders them.
   public let metrics: PrometheusMetrics
   /// Where `exec` probes POST their JSON reports (its base URL is set once the API listens).
@@ -59,13 +64,15 @@ public final class Engine: Sendable {
 
   private init(
     configuration: VigilConfiguration, store: HistoryStore, monitor: Monitor, repairs: RepairCoordinator,
-    metrics: PrometheusMetrics, inbox: ReportInbox, clients: [(name: String, client: EtcdClient)], startedClusters: [LocalCluster],
+    backups: Backups, backupStore: (any BackupStore)?, metrics: PrometheusMetrics, inbox: ReportInbox, clients: [(name: String, client: EtcdClient)], startedClusters: [LocalCluster],
     ownedClients: [EtcdClient]
   ) {
     self.configuration = configuration
     self.store = store
     self.monitor = monitor
     self.repairs = repairs
+    self.backups = backups
+    self.backupStore = backupStore
     self.metrics = metrics
     self.inbox = inbox
     self.clients = clients
@@ -92,25 +99,43 @@ public final class Engine: Sendable {
     var owned: [EtcdClient] = []
     var guarded: [GuardedCluster] = []
     var targets: [RepairTarget] = []
+    var clusterBackups: [ClusterBackup] = []
     do {
+      let backupStore = try makeBackupStore(configuration)
+      let backupMetrics = BackupMetrics(factory: metrics.factory)
       for cluster in configuration.clusters {
         let part = try await connect(cluster, hookup: hookups[cluster.name], stateDir: configuration.stateDir, logger: logger)
         if let local = part.started { started.append(local) }
         if part.owned { owned.append(part.guarded.client) }
-        guarded.append(part.guarded)
-        targets.append(RepairTarget(config: cluster, client: part.guarded.client, runtime: part.runtime))
+        var guardedCluster = part.guarded
+        var backup: ClusterBackup?
+        if let backupStore {
+          let made = ClusterBackup(
+            cluster: cluster.name, client: part.guarded.client, store: backupStore, stateDir: configuration.stateDir,
+            settings: backupSettings(configuration, cluster), metrics: backupMetrics,
+            audit: { entry in _ = try? await store.append(audit: entry) }, logger: logger)
+          guardedCluster.backupVerifiedAt = { await made.verifiedAt }
+          clusterBackups.append(made)
+          backup = made
+        }
+        guarded.append(guardedCluster)
+        targets.append(RepairTarget(config: cluster, client: part.guarded.client, runtime: part.runtime, backup: backup))
       }
       let inbox = ReportInbox(baseURL: "http://\(configuration.listen)/v1/reports/")
       let monitorMetrics = VigilMetrics(factory: metrics.factory) { metrics.exposition() }
       let monitor = try Monitor(
         configuration: configuration, clusters: guarded, store: store, metrics: monitorMetrics, inbox: inbox,
         logger: logger)
+      var restore = RestoreSettings()
+      restore.leaseTTL = Int64(configuration.backup.restoreLeaseTTL.duration.seconds.rounded(.up))
+      restore.revisionMargin = configuration.backup.revisionMargin
       let repairs = RepairCoordinator(
         watch: monitor, liveness: monitor.liveness, metrics: RepairMetrics(factory: metrics.factory),
         targets: targets, store: store, config: configuration.repair, stateDir: configuration.stateDir,
-        logger: logger)
+        restore: restore, logger: logger)
       return Engine(
-        configuration: configuration, store: store, monitor: monitor, repairs: repairs, metrics: metrics, inbox: inbox,
+        configuration: configuration, store: store, monitor: monitor, repairs: repairs,
+        backups: Backups(clusterBackups), backupStore: backupStore, metrics: metrics, inbox: inbox,
         clients: guarded.map { ($0.name, $0.client) }, startedClusters: started, ownedClients: owned)
     } catch {
       for client in owned { await client.shutdown() }
@@ -121,19 +146,43 @@ public final class Engine: Sendable {
 
   /// The long-running parts as services of one service group: the monitor and the repair coordinator,
   /// each running until the group shuts down gracefully.
-  public var services: [any Service] { [MonitorService(monitor: monitor), RepairService(repairs: repairs)] }
-
-  /// Starts the monitor and the repair coordinator without a service group (drills, tests, benchmarks).
-  public func start(repairs startRepairs: Bool = true) async {
-    await monitor.start()
-    if startRepairs { await repairs.start() }
+  public var services: [any Service] {
+    [MonitorService(monitor: monitor), RepairService(repairs: repairs), BackupService(backups: backups)]
   }
 
-  /// Stops the repair coordinator and the monitor (plans in flight stay `running` in the journal and
-  /// resume at the next start).
+  /// Starts the monitor, the repair coordinator and the backups without a service group (drills, tests,
+  /// benchmarks).
+  public func start(repairs startRepairs: Bool = true, backups startBackups: Bool = true) async {
+    await monitor.start()
+    if startRepairs { await repairs.start() }
+    if startBackups { await backups.start() }
+  }
+
+  /// Stops the repair coordinator, the monitor and the backups (plans in flight stay `running` in the
+  /// journal and resume at the next start).
   public func stop() async {
     await repairs.stop()
     await monitor.stop()
+    await backups.stop()
+  }
+
+  /// Where backups go: `backup.s3`, else `backup.dir`, else `STATEDIR/backups`; nil when backups are off.
+  static func makeBackupStore(_ configuration: VigilConfiguration) throws -> (any BackupStore)? {
+    let b = configuration.backup
+    guard b.enabled else { return nil }
+    return LocalBackupStore(root: b.dir ?? (configuration.stateDir as NSString).appendingPathComponent("backups"))
+  }
+
+  static func backupSettings(_ configuration: VigilConfiguration, _ cluster: ClusterConfig) -> ClusterBackupSettings {
+    let b = configuration.backup
+    var s = ClusterBackupSettings()
+    let tier = configuration.tiers[cluster.tier] ?? TierConfig.defaults["P1"]!
+    s.policy = b.policy(interval: tier.snapshotInterval)
+    s.flushInterval = b.flushInterval.duration
+    s.segmentSpan = b.segmentSpan.duration
+    s.verify = b.verify
+    s.leaseTTL = Int64(b.restoreLeaseTTL.duration.seconds.rounded(.up))
+    return s
   }
 
   /// Stops everything, closes the engine's clients and stops the local clusters it started.
@@ -223,6 +272,15 @@ struct RepairService: Service {
 
   func run() async throws {
     try await cancelWhenGracefulShutdown { await repairs.run() }
+  }
+}
+
+/// Runs every cluster's backups, as children of this service's task, until the service group shuts down.
+struct BackupService: Service {
+  let backups: Backups
+
+  func run() async throws {
+    try await cancelWhenGracefulShutdown { await backups.run() }
   }
 }
 

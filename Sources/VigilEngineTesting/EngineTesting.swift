@@ -9,7 +9,8 @@ import VigilTestKit
 /// configuration made of `yaml` plus those clusters, in a scratch state
 /// directory; stops and shuts the engine down afterwards, also when `body` throws.
 ///
-/// `yaml` holds everything but `stateDir` and `clusters`; each cluster gets
+/// `yaml` holds everything but `stateDir` and `clusters` (backups are off unless it has a `backup:` section); each
+/// cluster gets
 /// `cluster` (e.g. `tier: test\n    probeSuites: [s]`) as its extra keys.
 ///
 /// ```swift
@@ -30,7 +31,9 @@ public func withEngine(
       if !clusterKeys.isEmpty { clusterYAML += "    " + clusterKeys + "\n" }
       hookups[name] = ClusterHookup(local: cluster)
     }
-    let text = "stateDir: \(dir)\n" + yaml + "\nclusters:\n" + clusterYAML
+    // Backups (a snapshot verified in a scratch etcd at start) only where a test asks for them.
+    let backup = yaml.contains("backup:") ? "" : "backup:\n  enabled: false\n"
+    let text = "stateDir: \(dir)\n" + backup + yaml + "\nclusters:\n" + clusterYAML
     let configuration = try ConfigLoader.parse(text)
     let engine = try await Engine.build(configuration, hookups: hookups)
     await engine.start(repairs: startRepairs)

@@ -178,6 +178,14 @@ public struct EtcdMember: Sendable, Hashable {
   public var clientURLs: [String]
   public var isLearner: Bool
 
+  public init(id: UInt64, name: String, peerURLs: [String], clientURLs: [String], isLearner: Bool = false) {
+    self.id = id
+    self.name = name
+    self.peerURLs = peerURLs
+    self.clientURLs = clientURLs
+    self.isLearner = isLearner
+  }
+
   init(_ m: Etcdserverpb_Member) {
     id = m.id
     name = m.name

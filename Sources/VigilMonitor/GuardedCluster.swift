@@ -11,6 +11,9 @@ public struct GuardedCluster: Sendable {
   public var dataDir: @Sendable (_ member: String) async -> String?
   /// The backend quota; from the runtime or the configuration (etcd's default 2 GiB).
   public var quotaBytes: Int64
+  /// When the cluster's newest backup was verified (or its backups began, before the first one is); nil
+  /// when Vigil takes no backups of it.
+  public var backupVerifiedAt: (@Sendable () async -> Double)?
 
   public init(
     config: ClusterConfig, client: EtcdClient, quotaBytes: Int64? = nil,

@@ -29,10 +29,15 @@ extension Monitor {
     let at = Self.now()
     var clients: [UInt64: EtcdClient] = [:]
     for m in listed { clients[m.id] = memberClient(cluster: cluster, m) }
-    let snapshot = await InspectionRunner.snapshot(
+    var snapshot = await InspectionRunner.snapshot(
       cluster: guarded, members: listed, memberClient: { clients[$0.id] },
       learnerFor: watch.learnerAge(cluster: cluster, at: at),
       leaderChanges: watch.leaderChanges(cluster: cluster, lastHourBefore: at), now: at, timeout: .seconds(2))
+    if let verifiedAt = guarded.backupVerifiedAt {
+      // Since the newest verified backup (or since backups began, before the first is verified).
+      snapshot.backupAge = .seconds(max(0, at - (await verifiedAt())))
+      snapshot.backupMaxAge = configuration.backup.maxVerifiedAge.duration
+    }
     var thresholds = InspectionThresholds()
     let c = configuration.inspections
     thresholds.quotaRatio = c.quotaRatio

@@ -11,7 +11,7 @@ extension Monitor: RepairWatch {
     let rows = (members[cluster] ?? []).map { m in
       MemberHealthView(
         name: m.name, isLearner: m.isLearner, health: watch.health(of: .member(m.name, of: cluster)),
-        isLeader: leader != 0 && leader == m.id)
+        isLeader: leader != 0 && leader == m.id, peerURL: m.peerURLs.first, clientURL: m.endpoint?.description)
     }
     var incidents: [String: Int64] = [:]
     for i in watch.book.open.values where i.cluster == cluster { incidents[i.subject] = i.id }
@@ -33,6 +33,12 @@ extension Monitor: RepairWatch {
     } catch {
       logger.error("cannot store a repair event", metadata: ["incident.id": "\(id)", "error": "\(error)"])
     }
+  }
+
+  /// `cluster` was restored into a new cluster: members and cluster have new ids, which are not a fault.
+  public func clusterRebuilt(cluster: String) async {
+    watch.rebuilt(cluster: cluster)
+    await refreshMembership(cluster)
   }
 
   /// Re-reads `cluster`'s member list now (after a membership change) and probes it.

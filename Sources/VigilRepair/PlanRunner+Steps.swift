@@ -14,7 +14,7 @@ extension PlanRunner {
       try await runtime.kill(target)
       return "\(target.name) stopped (\(runtime.kind) runtime)"
     case .start:
-      let target = try memberSpec(plan)
+      let target = try await stepSpec(step, plan)
       if !target.dataDir.isEmpty, !EtcdDataDir.hasData(target.dataDir) {
         // Started without its data, it would come back as a stranger to its peers: that is replace-member's job.
         throw RuntimeError("\(target.name)'s data dir \(target.dataDir) is empty: restarting it is unsafe, it must be replaced")
@@ -22,7 +22,7 @@ extension PlanRunner {
       try await requireRuntime().start(target, initialCluster: nil)
       return "\(target.name) started with its data dir"
     case .waitHealthy:
-      let target = try memberSpec(plan)
+      let target = try await stepSpec(step, plan)
       return try await waitHealthy(clientURL: target.clientURL, name: target.name)
     case .snapshot:
       return try await snapshot(&plan)
@@ -63,7 +63,23 @@ extension PlanRunner {
       return try await moveLeader()
     case .verify:
       return try await verify(plan)
+    case .confirmQuorumLost:
+      return try await confirmQuorumLost(plan)
+    case .fenceAll:
+      return try await fenceAll(plan)
+    case .restoreAll:
+      return try await restoreAll(&plan)
+    case .startAll:
+      return try await startAll(plan)
+    case .replayChangeLog:
+      return try await replayChangeLog(&plan)
     }
+  }
+
+  /// The member a step acts on: the plan's member, or the step's own in a cluster-wide plan.
+  func stepSpec(_ step: PlanStep, _ plan: RepairPlan) async throws -> MemberSpec {
+    if let name = step.member, name != plan.member { return try await memberSpec(named: name, in: plan) }
+    return try memberSpec(plan)
   }
 
   func requireRuntime() throws -> any MemberRuntime {
@@ -113,6 +129,14 @@ extension PlanRunner {
   }
 
   func snapshot(_ plan: inout RepairPlan) async throws -> String {
+    if let backup {
+      // A full backup like any other (stored, verified, kept by retention), taken now for this change.
+      let record = try await backup.snapshotNow(reason: .membershipChange)
+      plan.context["snapshot"] = record.id
+      plan.context["snapshotAt"] = String(Self.now())
+      let verified = record.verification == .verified ? "verified" : "verification \(record.verification.rawValue)"
+      return "snapshot \(record.id) (\(record.size) bytes, \(verified)) stored in \(backup.store.description)"
+    }
     try FileManager.default.createDirectory(atPath: snapshotDir, withIntermediateDirectories: true)
     let path = "\(snapshotDir)/\(plan.cluster)-plan\(plan.id)-\(Int(Self.now())).db"
     let bytes = try await client.withCallTimeout(.seconds(300)).maintenance.snapshot(to: path)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import VigilBackup
 import VigilConfig
 import VigilCore
 import VigilEtcd
@@ -22,6 +23,10 @@ public struct PlanRunner: Sendable {
   public var logger: Logger
   /// Incident timeline hook: a line of text, and whether the cluster is verified healthy.
   public var note: @Sendable (_ plan: RepairPlan, _ text: String, _ recovered: Bool) async -> Void
+  /// The cluster's backups (snapshots before membership changes, restores); nil when backups are off.
+  public var backup: ClusterBackup?
+  public var restoreSettings = RestoreSettings()
+  let restoreState = RestoreState()
 
   public init(
     cluster: ClusterConfig, client: EtcdClient, runtime: (any MemberRuntime)?, store: HistoryStore,
@@ -46,7 +51,7 @@ public struct PlanRunner: Sendable {
     var plan = start
     plan.state = .running
     plan.updatedAt = Self.now()
-    if plan.context["voters"] == nil {
+    if plan.context["voters"] == nil, plan.runbook != .restoreCluster {
       if let reading = try? await LiveClusterReader.read(client) {
         plan.context["voters"] = String(reading.cluster.voters.count)
         if let id = reading.statuses.values.first?.clusterID { plan.context["clusterID"] = String(id, radix: 16) }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import VigilBackup
 import VigilConfig
 import VigilCore
 import VigilEtcd
@@ -13,11 +14,14 @@ public struct RepairTarget: Sendable {
   public var client: EtcdClient
   /// Nil for a cluster Vigil cannot start or stop members of (runtime: external).
   public var runtime: (any MemberRuntime)?
+  /// The cluster's backups (nil: backups are off).
+  public var backup: ClusterBackup?
 
-  public init(config: ClusterConfig, client: EtcdClient, runtime: (any MemberRuntime)?) {
+  public init(config: ClusterConfig, client: EtcdClient, runtime: (any MemberRuntime)?, backup: ClusterBackup? = nil) {
     self.config = config
     self.client = client
     self.runtime = runtime
+    self.backup = backup
   }
 }
 
@@ -48,6 +52,8 @@ public actor RepairCoordinator {
   let targets: [String: RepairTarget]
   let config: RepairConfig
   let snapshotDir: String
+  /// What restores need beyond the store (lease TTL, revision margin).
+  let restoreSettings: RestoreSettings
   let logger: Logger
   var planner: RepairPlanner
   /// The plan running on each cluster (one at a time); stopped with the coordinator.
@@ -68,8 +74,10 @@ public actor RepairCoordinator {
 
   public init(
     watch: any RepairWatch, liveness: Liveness, metrics: RepairMetrics, targets: [RepairTarget], store: HistoryStore,
-    config: RepairConfig, stateDir: String, logger: Logger = Logger(label: "vigil.repair")
+    config: RepairConfig, stateDir: String, restore: RestoreSettings = RestoreSettings(),
+    logger: Logger = Logger(label: "vigil.repair")
   ) {
+    self.restoreSettings = restore
     self.watch = watch
     self.liveness = liveness
     self.metrics = metrics
@@ -255,7 +263,7 @@ public actor RepairCoordinator {
     }
     let state: PlanState =
       switch mode {
-      case .auto: .ready
+      case .auto: request.requiresApproval ? .awaitingApproval : .ready
       case .approve: .awaitingApproval
       case .dryRun, .paused: .dryRun
       }
@@ -266,7 +274,7 @@ public actor RepairCoordinator {
           cluster: request.cluster, member: request.member, runbook: request.runbook, fault: request.fault,
           reason: request.reason, incidentID: request.incidentID, requestedBy: "vigil", state: state, at: Self.now(),
           attempt: request.attempt, steps: []),
-        view: view)
+        view: view, members: request.members, since: request.since)
     } catch {
       logger.error("cannot store a repair plan", metadata: ["cluster": "\(request.cluster)", "error": "\(error)"])
       return
@@ -286,11 +294,24 @@ public actor RepairCoordinator {
   }
 
   /// Fills in `draft`'s steps from the cluster's followers and leader, stores it and audits it.
-  func newPlan(_ draft: RepairPlan, view: ClusterRepairView) async throws -> RepairPlan {
+  func newPlan(_ draft: RepairPlan, view: ClusterRepairView, members: [String] = [], since: Double? = nil) async throws
+    -> RepairPlan
+  {
     var plan = draft
     let followers = view.members.filter { !$0.isLearner && !$0.isLeader }.map(\.name)
     let leader = view.members.first { $0.isLeader }?.name
-    plan.steps = plan.runbook.steps(member: plan.member, followers: followers, leader: leader)
+    plan.steps = plan.runbook.steps(member: plan.member, followers: followers, leader: leader, members: members)
+    if !members.isEmpty {
+      // Cluster-wide plans carry their members' URLs as last listed: a restore must find members none of
+      // which answers.
+      plan.context["members"] = members.joined(separator: ",")
+      for m in view.members where members.contains(m.name) {
+        if let peer = m.peerURL { plan.context["peer.\(m.name)"] = peer }
+        if let client = m.clientURL { plan.context["client.\(m.name)"] = client }
+      }
+      if plan.runbook == .restoreCluster { plan.context["voters"] = String(members.count) }
+    }
+    if let since { plan.context["since"] = String(since) }
     if plan.state == .dryRun {
       plan.outcome = "dry-run: written out, nothing changed"
       plan.finishedAt = plan.createdAt
@@ -308,17 +329,20 @@ public actor RepairCoordinator {
   func launch(_ plan: RepairPlan, actor: String, key: String?) {
     guard let target = targets[plan.cluster] else { return }
     let watch = self.watch
-    let runner = PlanRunner(
+    var runner = PlanRunner(
       cluster: target.config, client: target.client, runtime: target.runtime, store: store, settings: config,
       snapshotDir: snapshotDir, logger: logger
     ) { plan, text, recovered in
       guard let incident = plan.incidentID else { return }
       await watch.recordRepair(incident: incident, text: text, at: Date().timeIntervalSince1970, recovered: recovered)
     }
+    runner.backup = target.backup
+    runner.restoreSettings = restoreSettings
+    let planRunner = runner
     let control = LoopControl()
     running[plan.cluster] = control
     spawn?.yield { [weak self] in
-      let finished = await runner.run(plan, actor: actor)
+      let finished = await planRunner.run(plan, actor: actor)
       await self?.ended(finished, key: key)
       control.stop()
     }
@@ -332,6 +356,9 @@ public actor RepairCoordinator {
     finishedPlans.append(plan)
     if finishedPlans.count > 100 { finishedPlans.removeFirst(finishedPlans.count - 100) }
     if let key = key ?? keys[plan.id] { planner.finished(key, succeeded: plan.state == .succeeded, at: Self.now()) }
+    if plan.runbook == .restoreCluster, plan.steps.contains(where: { $0.action == .startAll && $0.state == .done }) {
+      await watch.clusterRebuilt(cluster: plan.cluster)  // new member and cluster ids are not a fault
+    }
     await watch.refreshNow(cluster: plan.cluster)
     wakeup.wake()
   }

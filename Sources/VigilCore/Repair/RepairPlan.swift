@@ -12,17 +12,24 @@ public enum Runbook: String, Sendable, Hashable, Codable, CaseIterable {
   case clearNoSpace = "clear-nospace"
   /// Leadership handed from a sick leader to the healthiest follower.
   case moveLeader = "move-leader"
+  /// Several crashed members with intact data dirs started again (not a membership change: the storm brake,
+  /// which guards membership changes, does not hold it back).
+  case restartMembers = "restart-members"
+  /// A cluster that lost a majority of its voters for good is rebuilt from the newest verified backup: every
+  /// member fenced, restored from one snapshot into a new cluster, started, the change log replayed, the
+  /// revision raised above what clients saw.
+  case restoreCluster = "restore-cluster"
 
   /// Whether the runbook acts on one named member.
   public var needsMember: Bool {
     switch self {
     case .restartMember, .unstickMember, .replaceMember: true
-    case .defragment, .clearNoSpace, .moveLeader: false
+    case .defragment, .clearNoSpace, .moveLeader, .restartMembers, .restoreCluster: false
     }
   }
 
   /// Whether the runbook starts, stops or provisions member processes (it needs a runtime driver).
-  public var needsRuntime: Bool { needsMember }
+  public var needsRuntime: Bool { needsMember || self == .restartMembers || self == .restoreCluster }
 }
 
 /// What one step does.
@@ -61,6 +68,16 @@ public enum StepAction: String, Sendable, Hashable, Codable, CaseIterable {
   case verifyWrites = "verify-writes"
   /// Every voter answers with the same leader and a KV round trip works.
   case verify = "verify-cluster"
+  /// The guard of a restore: a majority of the voters does not answer (never restore a live cluster).
+  case confirmQuorumLost = "confirm-quorum-lost"
+  /// Stop every member; their data dirs are retired by the restore, never reused.
+  case fenceAll = "fence-members"
+  /// Restore every member's data dir from the newest verified snapshot, with a new cluster token.
+  case restoreAll = "restore-members"
+  /// Start every member and wait until they answer with a leader.
+  case startAll = "start-members"
+  /// Replay the change log (one transaction per source revision), raise the revision, compact.
+  case replayChangeLog = "replay-change-log"
 
   /// Steps that change the member list: each needs a live quorum and a fresh snapshot.
   public var changesMembership: Bool { self == .remove || self == .addLearner || self == .promote }
@@ -174,7 +191,8 @@ public struct RepairPlan: Sendable, Hashable, Codable {
 extension Runbook {
   /// The steps of this runbook for `member` (member runbooks) or for the
   /// cluster's members (`followers` then `leader`, for defragmenting).
-  public func steps(member: String?, followers: [String] = [], leader: String? = nil) -> [PlanStep] {
+  /// `members`: the members a cluster-wide restart or restore acts on.
+  public func steps(member: String?, followers: [String] = [], leader: String? = nil, members: [String] = []) -> [PlanStep] {
     let defragOrder = followers + (leader.map { [$0] } ?? [])
     switch self {
     case .restartMember:
@@ -197,6 +215,15 @@ extension Runbook {
       ]
     case .moveLeader:
       return [PlanStep(.moveLeader, member: leader), PlanStep(.verify)]
+    case .restartMembers:
+      return members.map { PlanStep(.start, member: $0) } + members.map { PlanStep(.waitHealthy, member: $0) } + [
+        PlanStep(.verify)
+      ]
+    case .restoreCluster:
+      return [
+        PlanStep(.confirmQuorumLost), PlanStep(.fenceAll), PlanStep(.restoreAll), PlanStep(.startAll),
+        PlanStep(.replayChangeLog), PlanStep(.verify),
+      ]
     }
   }
 }

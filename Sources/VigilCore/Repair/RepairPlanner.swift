@@ -4,12 +4,20 @@ public struct MemberHealthView: Sendable, Hashable {
   public var isLearner: Bool
   public var health: HealthState
   public var isLeader: Bool
+  /// Where it lives, as last listed (a restore needs every member's URLs when none answers).
+  public var peerURL: String?
+  public var clientURL: String?
 
-  public init(name: String, isLearner: Bool = false, health: HealthState, isLeader: Bool = false) {
+  public init(
+    name: String, isLearner: Bool = false, health: HealthState, isLeader: Bool = false, peerURL: String? = nil,
+    clientURL: String? = nil
+  ) {
     self.name = name
     self.isLearner = isLearner
     self.health = health
     self.isLeader = isLeader
+    self.peerURL = peerURL
+    self.clientURL = clientURL
   }
 }
 
@@ -65,6 +73,12 @@ public struct RepairRequest: Sendable, Hashable {
   public var attempt: Int
   /// The planner's key for this fault episode (hand it back in ``RepairPlanner/finished(_:succeeded:at:)``).
   public var key: String
+  /// The plan waits for a person even where the cluster's mode is `auto` (a restore under `approve` policy).
+  public var requiresApproval = false
+  /// The members a cluster-wide runbook acts on (restart-members, restore-cluster).
+  public var members: [String] = []
+  /// When the fault was first seen (seconds since 1970).
+  public var since: Double?
 }
 
 /// Decides which repairs to make, when, and when to stop and call a person.
@@ -89,6 +103,8 @@ public struct RepairPlanner: Sendable {
   var lastDefragment: [String: Double] = [:]
   /// Clusters defragmented since start.
   var defragmented: Set<String> = []
+  /// Since when each member (`cluster/member`) has been failed, while it is.
+  var failedSince: [String: Double] = [:]
 
   public init(settings: RepairSettings = RepairSettings()) { self.settings = settings }
 
@@ -104,11 +120,26 @@ public struct RepairPlanner: Sendable {
       fleet.count >= settings.stormMinClusters
       && Double(failing.count) / Double(fleet.count) > settings.stormFleetShare
     var live: Set<String> = []
+    var failedNow = Set<String>()
     for view in fleet {
       let episodes = episodes(of: view)
       for e in episodes { live.insert(e.key) }
       for e in episodes where firstSeen[e.key] == nil { firstSeen[e.key] = now }
+      for m in view.members where m.health == .failed {
+        let key = "\(view.cluster)/\(m.name)"
+        failedNow.insert(key)
+        if failedSince[key] == nil { failedSince[key] = now }
+      }
+      let majority = majorityEpisode(view, now: now)
+      if let majority {
+        live.insert(majority.key)
+        if firstSeen[majority.key] == nil { firstSeen[majority.key] = now }
+      }
       guard view.mode != .paused, !view.busy else { continue }
+      if let majority, !fleetStorm || majority.runbook == .restartMembers, !handedOff.contains(majority.key) {
+        if let d = decideMajority(view, majority, now: now) { out.append(d) }
+        continue
+      }
       if fleetStorm {
         let reason =
           "storm brake: \(failing.count) of \(fleet.count) clusters have unhealthy members at once (more than \(Int(settings.stormFleetShare * 100))%); likely the network or Vigil itself"
@@ -132,6 +163,7 @@ public struct RepairPlanner: Sendable {
       }
       if let d = decideCluster(view, episodes: episodes, now: now) { out.append(d) }
     }
+    failedSince = failedSince.filter { failedNow.contains($0.key) }
     // Episodes that ended forget their history.
     for key in Array(firstSeen.keys) where !live.contains(key) && !key.hasSuffix("/storm") {
       firstSeen[key] = nil
@@ -247,6 +279,67 @@ public struct RepairPlanner: Sendable {
         cluster: view.cluster, member: nil, runbook: .defragment, fault: nil,
         reason: view.fragmented ? "fragmentation found by inspection" : "scheduled defragmentation", incidentID: nil,
         attempt: 1, key: key))
+  }
+
+  struct MajorityEpisode {
+    var key: String
+    var runbook: Runbook
+    var members: [String]
+    var reason: String
+  }
+
+  /// A fault of several voters at once that has a safe repair despite the storm brake: a majority lost for
+  /// good (data gone, or failed past the grace) is restored from backup; crashed members with intact data
+  /// dirs are restarted (a restart on a member's own data is not a membership change and cannot break quorum).
+  func majorityEpisode(_ view: ClusterRepairView, now: Double) -> MajorityEpisode? {
+    let voters = view.members.filter { !$0.isLearner }
+    guard !voters.isEmpty else { return nil }
+    let failed = voters.filter { $0.health == .failed }
+    guard !failed.isEmpty else { return nil }
+    func has(_ m: MemberHealthView, _ fault: Fault) -> Bool {
+      view.diagnoses.contains { $0.member == m.name && $0.fault == fault }
+    }
+    let lost = failed.filter { m in
+      has(m, .dataLoss) || now - (failedSince["\(view.cluster)/\(m.name)"] ?? now) >= settings.quorumLossGrace.seconds
+    }
+    let quorum = LiveCluster.quorum(voters.count)
+    if !lost.isEmpty, voters.count - lost.count < quorum {
+      let reason =
+        "quorum lost for good: \(lost.count) of \(voters.count) voters lost (\(lost.map(\.name).joined(separator: ", "))), \(voters.count - lost.count) left, a quorum needs \(quorum)"
+      return MajorityEpisode(key: "\(view.cluster)//restore", runbook: .restoreCluster, members: voters.map(\.name), reason: reason)
+    }
+    let crashed = failed.filter { has($0, .crashed) }
+    if crashed.count >= 2 || (!crashed.isEmpty && failed.count > settings.stormMaxFailedMembers) {
+      let reason =
+        "\(crashed.count) members crashed with their data intact (\(crashed.map(\.name).joined(separator: ", "))): restarting on their own data is not a membership change"
+      return MajorityEpisode(
+        key: "\(view.cluster)//restart-members", runbook: .restartMembers, members: crashed.map(\.name), reason: reason)
+    }
+    return nil
+  }
+
+  mutating func decideMajority(_ view: ClusterRepairView, _ e: MajorityEpisode, now: Double) -> RepairDecision? {
+    let incident = view.incidents[view.cluster] ?? e.members.lazy.compactMap { view.incidents["\(view.cluster)/\($0)"] }.first
+    if let at = succeeded[e.key], now - at < settings.settleTime.seconds { return nil }
+    let fails = failures[e.key]
+    if let fails, fails.count >= settings.maxAttempts {
+      return escalateOnce(
+        view, key: e.key, reason: "\(e.runbook.rawValue) on \(view.cluster) failed \(fails.count) times; escalated to a person",
+        incident: incident
+      ).first
+    }
+    if let fails {
+      let wait = settings.retryBackoff.seconds * Double(1 << min(fails.count - 1, 10))
+      if now - fails.lastEnded < wait { return nil }
+    }
+    if view.mode == .dryRun { handedOff.insert(e.key) }
+    started[view.cluster, default: []].append(now)
+    let mode = settings.restoreModeByTier[view.tier] ?? settings.restoreMode
+    return .plan(
+      RepairRequest(
+        cluster: view.cluster, member: nil, runbook: e.runbook, fault: e.runbook == .restoreCluster ? .quorumLost : .crashed,
+        reason: e.reason, incidentID: incident, attempt: (fails?.count ?? 0) + 1, key: e.key,
+        requiresApproval: e.runbook == .restoreCluster && mode != .auto, members: e.members, since: firstSeen[e.key]))
   }
 
   /// Why replacing `member` is unsafe now, judged by the detector's view (the executor checks the live cluster again).

@@ -65,6 +65,12 @@ public struct RepairSettings: Sendable, Hashable {
   public var defragmentInterval: Duration?
   /// After a repair succeeded, its fault is left alone this long so the detector can see the member recover.
   public var settleTime: Duration = .seconds(10)
+  /// Members failed this long count as lost for good when judging quorum loss (data intact or not).
+  public var quorumLossGrace: Duration = .seconds(30)
+  /// Whether a restore from backup runs at once (`auto`) or waits for a person (`approve`), by tier; the
+  /// default for tiers not listed is ``restoreMode``.
+  public var restoreMode: RepairMode = .approve
+  public var restoreModeByTier: [String: RepairMode] = [:]
 
   public init() {}
 }

@@ -9,4 +9,6 @@ public protocol RepairWatch: Sendable {
   func recordRepair(incident id: Int64, text: String, at: Double, recovered: Bool) async
   /// Re-reads the cluster's membership and probes it now (after a repair changed it).
   func refreshNow(cluster: String) async
+  /// The cluster was restored from backup into a new cluster: forget the old member and cluster ids.
+  func clusterRebuilt(cluster: String) async
 }

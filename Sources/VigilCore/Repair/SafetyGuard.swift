@@ -123,9 +123,22 @@ public enum SafetyGuard {
       }
       return nil
     case .start, .startNew, .waitHealthy, .snapshot, .provision, .waitCaughtUp, .compact, .disarm, .verifyWrites,
-      .verify:
+      .verify, .confirmQuorumLost, .fenceAll, .restoreAll, .startAll, .replayChangeLog:
+      // The restore's guard needs no member list (a cluster without quorum may not give one): see restoreRefusal.
       return nil
     }
+  }
+
+  /// The guard of a restore from backup: never while a majority of the voters answers with a leader.
+  /// - Parameters:
+  ///   - answering: voters that answered a status call with a leader just now.
+  ///   - voters: the cluster's voters.
+  public static func restoreRefusal(answering: Int, voters: Int) -> String? {
+    let need = LiveCluster.quorum(voters)
+    if answering >= need {
+      return "\(answering) of \(voters) voters answer with a leader (a quorum is \(need)): the cluster is alive, it must not be restored"
+    }
+    return nil
   }
 
   /// One membership change at a time, and a fresh snapshot before it.

@@ -349,6 +349,17 @@ public struct ClusterWatch: Sendable {
     return MembershipChange(joined: joined, left: left, changedRole: changedRole, directives: out)
   }
 
+  /// `cluster` was restored into a new cluster from a backup: its members come back with new member ids and a
+  /// new cluster id, which must not read as lost identities. What was known of them is forgotten; the next
+  /// member list and status samples start afresh.
+  public mutating func rebuilt(cluster: String) {
+    guard observers[cluster] != nil else { return }
+    observers[cluster] = ClusterObserver()
+    members[cluster] = []
+    learnerSince[cluster] = [:]
+    diagnoses[cluster] = []
+  }
+
   /// How long each learner of `cluster` has been one.
   public func learnerAge(cluster: String, at: Double) -> [UInt64: Duration] {
     (learnerSince[cluster] ?? [:]).mapValues { Duration.seconds(at - $0) }

@@ -1,0 +1,38 @@
+import Foundation
+
+/// Every guarded cluster's backups, run together: ``run()`` holds each cluster's loops as children of one task
+/// group (the engine's service); ``start()``/``stop()`` run it in one task for drills and tests.
+public actor Backups {
+  public nonisolated let clusters: [String: ClusterBackup]
+  private var runner: Task<Void, Never>?
+
+  public init(_ clusters: [ClusterBackup]) {
+    self.clusters = Dictionary(uniqueKeysWithValues: clusters.map { ($0.cluster, $0) })
+  }
+
+  public nonisolated func run() async {
+    await withTaskGroup(of: Void.self) { group in
+      for backup in clusters.values { group.addTask { await backup.run() } }
+      await group.waitForAll()
+    }
+  }
+
+  public func start() {
+    guard runner == nil else { return }
+    runner = Task { await self.run() }
+  }
+
+  public func stop() async {
+    guard let runner else { return }
+    runner.cancel()
+    await runner.value
+    self.runner = nil
+  }
+
+  /// Every cluster's backup status, by name.
+  public func statuses() async -> [BackupStatus] {
+    var out: [BackupStatus] = []
+    for name in clusters.keys.sorted() { out.append(await clusters[name]!.status) }
+    return out
+  }
+}
