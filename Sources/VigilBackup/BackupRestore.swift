@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import VigilCore
 import VigilEtcd
+import VigilRuntime
 
 /// What a restore is about to use: the snapshot (fetched to a local file) and the change-log records on top.
 public struct RestoreInputs: Sendable {
@@ -31,9 +33,9 @@ public struct RestoreOutcome: Sendable, Hashable, Codable {
   public var dataTime: Double
 }
 
-/// A restore's two halves around starting the new cluster (which a runtime driver or `vigil backup restore`
-/// does): ``prepare(store:cluster:target:directory:extra:)`` picks and fetches, ``finish(client:inputs:margin:leaseTTL:)``
-/// replays, bumps and compacts.
+/// A restore before the new cluster starts (a runtime driver or `vigil backup restore` starts it):
+/// ``prepare(store:cluster:target:directory:extra:)`` picks and fetches, ``rebuild(_:directory:margin:leaseTTL:logger:)``
+/// replays, bumps and compacts offline into the snapshot every member is restored from.
 public enum BackupRestore {
   /// Picks the newest verified snapshot at or before `target` and the change log after it, and fetches the
   /// snapshot into `directory`.
@@ -67,16 +69,48 @@ public enum BackupRestore {
     return RestoreInputs(snapshot: selection.snapshot, file: file, records: records, watermark: watermark)
   }
 
-  /// On the started new cluster: replays the records (one transaction per source revision), raises the
-  /// revision `margin` above the watermark and compacts there.
-  public static func finish(client: EtcdClient, inputs: RestoreInputs, margin: Int64, leaseTTL: Int64) async throws
-    -> RestoreOutcome
-  {
-    let replay = ChangeLogReplay(client: client, leaseTTL: leaseTTL)
-    let restored = try await replay.replay(inputs.records)
-    let final = try await replay.bumpAndCompact(to: max(inputs.watermark, restored) + margin)
-    return RestoreOutcome(
-      snapshot: inputs.snapshot.id, snapshotRevision: inputs.snapshot.revision, restoredRevision: restored,
-      finalRevision: final, replayedRecords: inputs.records.count, dataTime: inputs.dataTime)
+  /// Builds the restore's final snapshot offline, so no client ever sees a revision lower than one it saw
+  /// before: the snapshot is restored into a scratch one-member etcd on a private port, the records are
+  /// replayed (one transaction per source revision), the revision is raised `margin` above the watermark and
+  /// compacted there, and the result is streamed out as a new snapshot. Every member of the new cluster is
+  /// then restored from that file (plain `etcdctl snapshot restore` reads it too).
+  /// - Returns: what was restored, and the final snapshot's path (in `directory`).
+  public static func rebuild(
+    _ inputs: RestoreInputs, directory: String, margin: Int64, leaseTTL: Int64, logger: Logger = Logger(label: "vigil.restore")
+  ) async throws -> (outcome: RestoreOutcome, file: String) {
+    let scratch = (directory as NSString).appendingPathComponent("rebuild")
+    try? FileManager.default.removeItem(atPath: scratch)
+    var options = LocalClusterOptions(members: 1, directory: scratch)
+    options.snapshot = inputs.file
+    let local: LocalCluster
+    do { local = try await LocalCluster.start(options, logger: logger) } catch {
+      throw BackupError("etcd does not start from snapshot \(inputs.snapshot.id): \(error)")
+    }
+    let client: EtcdClient
+    do { client = try EtcdClient(configuration: local.clientConfiguration(endpoints: await local.endpoints)) } catch {
+      await local.shutdown()
+      throw error
+    }
+    do {
+      let replay = ChangeLogReplay(client: client, leaseTTL: leaseTTL)
+      let restored = try await replay.replay(inputs.records)
+      let final = try await replay.bumpAndCompact(to: max(inputs.watermark, restored) + margin)
+      let file = (directory as NSString).appendingPathComponent("rebuilt-\(inputs.snapshot.id).db")
+      do { try await client.withCallTimeout(.seconds(600)).maintenance.snapshot(to: file) } catch {
+        throw BackupError("cannot stream the rebuilt snapshot: \(error.message)")
+      }
+      await client.shutdown()
+      await local.shutdown()
+      try? FileManager.default.removeItem(atPath: scratch)
+      let outcome = RestoreOutcome(
+        snapshot: inputs.snapshot.id, snapshotRevision: inputs.snapshot.revision, restoredRevision: restored,
+        finalRevision: final, replayedRecords: inputs.records.filter { $0.revision > inputs.snapshot.revision }.count,
+        dataTime: inputs.dataTime)
+      return (outcome, file)
+    } catch {
+      await client.shutdown()
+      await local.shutdown()
+      throw error
+    }
   }
 }

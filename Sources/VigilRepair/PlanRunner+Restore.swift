@@ -61,26 +61,48 @@ extension PlanRunner {
     return "\(specs.map(\.name).joined(separator: ", ")) stopped; their data dirs will be retired, never reused"
   }
 
-  func restoreAll(_ plan: inout RepairPlan) async throws -> String {
+  /// Picks the newest verified snapshot and the change log after it, and builds the final snapshot offline
+  /// (replayed, revision raised above what clients saw, compacted): clients never see the cluster before that.
+  func replayChangeLog(_ plan: inout RepairPlan) async throws -> String {
     guard let backup else { throw RuntimeError("\(plan.cluster) has no backups") }
-    let specs = try await allSpecs(plan)
     // What the log holds but the store does not yet: the open segment is sealed first.
     try? await backup.sealNow()
-    let directory = (snapshotDir as NSString).appendingPathComponent("restore-\(plan.cluster)-\(plan.id)")
+    let directory = restoreDirectory(plan)
     let inputs = try await BackupRestore.prepare(
       store: backup.store, cluster: plan.cluster, target: .latest, directory: directory,
       extra: await backup.writer.openRecords())
-    restoreState.inputs = inputs
-    let token = "vigil-\(plan.cluster)-restore-\(plan.id)-\(Int(Self.now()))"
+    let (outcome, file) = try await BackupRestore.rebuild(
+      inputs, directory: directory, margin: Int64(restoreSettings.revisionMargin), leaseTTL: restoreSettings.leaseTTL,
+      logger: logger)
+    try? FileManager.default.removeItem(atPath: inputs.file)
+    let lostRevisions = max(0, inputs.watermark - outcome.restoredRevision)
+    let faultAt = plan.context["since"].flatMap(Double.init) ?? plan.createdAt
+    let lostSeconds = max(0, faultAt - outcome.dataTime)
+    plan.context["restore.file"] = file
+    plan.context["restore.snapshot"] = inputs.snapshot.id
+    plan.context["restore.revision"] = String(outcome.restoredRevision)
+    plan.context["restore.finalRevision"] = String(outcome.finalRevision)
+    plan.context["restore.lostRevisions"] = String(lostRevisions)
+    plan.context["restore.lostSeconds"] = String(format: "%.3f", lostSeconds)
+    return "snapshot \(inputs.snapshot.id) (revision \(inputs.snapshot.revision)) + \(outcome.replayedRecords) change-log records replayed offline to revision \(outcome.restoredRevision); highest revision seen before was \(inputs.watermark): RPO \(lostRevisions) revision(s), \(String(format: "%.2f", lostSeconds)) s of writes before the fault; revision raised to \(outcome.finalRevision) and compacted there (watches from before fail as compacted)"
+  }
+
+  func restoreDirectory(_ plan: RepairPlan) -> String {
+    (snapshotDir as NSString).appendingPathComponent("restore-\(plan.cluster)-\(plan.id)")
+  }
+
+  /// Restores every member's data dir from the rebuilt snapshot, with a new cluster token.
+  func restoreAll(_ plan: inout RepairPlan) async throws -> String {
+    guard let file = plan.context["restore.file"], FileManager.default.fileExists(atPath: file) else {
+      throw RuntimeError("the rebuilt snapshot is missing (replay-change-log must run first)")
+    }
+    let specs = try await allSpecs(plan)
+    let token = plan.context["restore.token"] ?? "vigil-\(plan.cluster)-restore-\(plan.id)-\(Int(Self.now()))"
+    plan.context["restore.token"] = token
     let initial = specs.map { (name: $0.name, peerURL: $0.peerURL) }
     let runtime = try requireRuntime()
-    for spec in specs { try await runtime.restore(spec, snapshot: inputs.file, initialCluster: initial, token: token) }
-    plan.context["restore.snapshot"] = inputs.snapshot.id
-    plan.context["restore.revision"] = String(inputs.dataRevision)
-    plan.context["restore.dataTime"] = String(inputs.dataTime)
-    plan.context["restore.watermark"] = String(inputs.watermark)
-    plan.context["restore.token"] = token
-    return "\(specs.count) members restored from snapshot \(inputs.snapshot.id) (revision \(inputs.snapshot.revision)) with cluster token \(token); \(inputs.records.count) change-log records to replay up to revision \(inputs.dataRevision)"
+    for spec in specs { try await runtime.restore(spec, snapshot: file, initialCluster: initial, token: token) }
+    return "\(specs.map(\.name).joined(separator: ", ")) restored from the rebuilt snapshot (revision \(plan.context["restore.finalRevision"] ?? "?")) with cluster token \(token); the old data dirs are retired"
   }
 
   func startAll(_ plan: RepairPlan) async throws -> String {
@@ -89,40 +111,8 @@ extension PlanRunner {
     for spec in specs { try await runtime.start(spec, initialCluster: nil) }
     var lines: [String] = []
     for spec in specs { lines.append(try await waitHealthy(clientURL: spec.clientURL, name: spec.name)) }
+    try? FileManager.default.removeItem(atPath: restoreDirectory(plan))
     return lines.joined(separator: "; ")
-  }
-
-  func replayChangeLog(_ plan: inout RepairPlan) async throws -> String {
-    guard let backup else { throw RuntimeError("\(plan.cluster) has no backups") }
-    var inputs = restoreState.inputs
-    if inputs == nil, let revision = plan.context["restore.revision"].flatMap(Int64.init) {
-      // Resumed after a restart: fetch the same point again.
-      let directory = (snapshotDir as NSString).appendingPathComponent("restore-\(plan.cluster)-\(plan.id)")
-      inputs = try await BackupRestore.prepare(
-        store: backup.store, cluster: plan.cluster, target: .revision(revision), directory: directory,
-        extra: await backup.writer.openRecords())
-    }
-    guard let inputs else { throw RuntimeError("the restore's inputs were not recorded") }
-    let outcome = try await BackupRestore.finish(
-      client: client, inputs: inputs, margin: Int64(restoreSettings.revisionMargin), leaseTTL: restoreSettings.leaseTTL)
-    try? FileManager.default.removeItem(atPath: (inputs.file as NSString).deletingLastPathComponent)
-    let lostRevisions = max(0, inputs.watermark - outcome.restoredRevision)
-    let faultAt = plan.context["since"].flatMap(Double.init) ?? plan.createdAt
-    let lostSeconds = max(0, faultAt - outcome.dataTime)
-    plan.context["restore.finalRevision"] = String(outcome.finalRevision)
-    plan.context["restore.lostRevisions"] = String(lostRevisions)
-    plan.context["restore.lostSeconds"] = String(format: "%.3f", lostSeconds)
-    return "replayed \(outcome.replayedRecords) change-log records to revision \(outcome.restoredRevision); highest revision seen before was \(inputs.watermark): RPO \(lostRevisions) revision(s), \(String(format: "%.2f", lostSeconds)) s of writes before the fault; revision raised to \(outcome.finalRevision) and compacted there (watches from before fail as compacted)"
-  }
-}
-
-/// A restore's inputs kept between its steps (they are fetched again if Vigil restarted in between).
-final class RestoreState: @unchecked Sendable {
-  private let lock = NSLock()
-  private var _inputs: RestoreInputs?
-  var inputs: RestoreInputs? {
-    get { lock.withLock { _inputs } }
-    set { lock.withLock { _inputs = newValue } }
   }
 }
 

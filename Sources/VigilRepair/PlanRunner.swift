@@ -26,7 +26,6 @@ public struct PlanRunner: Sendable {
   /// The cluster's backups (snapshots before membership changes, restores); nil when backups are off.
   public var backup: ClusterBackup?
   public var restoreSettings = RestoreSettings()
-  let restoreState = RestoreState()
 
   public init(
     cluster: ClusterConfig, client: EtcdClient, runtime: (any MemberRuntime)?, store: HistoryStore,

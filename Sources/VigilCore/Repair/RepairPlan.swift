@@ -16,8 +16,8 @@ public enum Runbook: String, Sendable, Hashable, Codable, CaseIterable {
   /// which guards membership changes, does not hold it back).
   case restartMembers = "restart-members"
   /// A cluster that lost a majority of its voters for good is rebuilt from the newest verified backup: every
-  /// member fenced, restored from one snapshot into a new cluster, started, the change log replayed, the
-  /// revision raised above what clients saw.
+  /// member fenced; the snapshot and change log replayed offline, the revision raised above what clients saw;
+  /// every member restored from that one snapshot into a new cluster and started.
   case restoreCluster = "restore-cluster"
 
   /// Whether the runbook acts on one named member.
@@ -72,12 +72,13 @@ public enum StepAction: String, Sendable, Hashable, Codable, CaseIterable {
   case confirmQuorumLost = "confirm-quorum-lost"
   /// Stop every member; their data dirs are retired by the restore, never reused.
   case fenceAll = "fence-members"
-  /// Restore every member's data dir from the newest verified snapshot, with a new cluster token.
+  /// Build the restore's snapshot offline: the newest verified snapshot with the change log replayed on top
+  /// (one transaction per source revision), the revision raised above what clients saw, compacted.
+  case replayChangeLog = "replay-change-log"
+  /// Restore every member's data dir from that snapshot, with a new cluster token.
   case restoreAll = "restore-members"
   /// Start every member and wait until they answer with a leader.
   case startAll = "start-members"
-  /// Replay the change log (one transaction per source revision), raise the revision, compact.
-  case replayChangeLog = "replay-change-log"
 
   /// Steps that change the member list: each needs a live quorum and a fresh snapshot.
   public var changesMembership: Bool { self == .remove || self == .addLearner || self == .promote }
@@ -221,8 +222,8 @@ extension Runbook {
       ]
     case .restoreCluster:
       return [
-        PlanStep(.confirmQuorumLost), PlanStep(.fenceAll), PlanStep(.restoreAll), PlanStep(.startAll),
-        PlanStep(.replayChangeLog), PlanStep(.verify),
+        PlanStep(.confirmQuorumLost), PlanStep(.fenceAll), PlanStep(.replayChangeLog), PlanStep(.restoreAll),
+        PlanStep(.startAll), PlanStep(.verify),
       ]
     }
   }
