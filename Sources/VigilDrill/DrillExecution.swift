@@ -49,6 +49,14 @@ actor DrillExecution {
     guard try await wait(timeout: .seconds(90), { await self.vigilSeesHealthy() }) else {
       throw DrillError("Vigil did not see the fresh cluster healthy within 90 s")
     }
+    if scenario.expect.runbook == .restoreCluster {
+      // A restore needs a verified backup: the first one is taken and verified when Vigil starts.
+      let backups = vigil.engine.backups
+      let name = clusterName
+      guard try await wait(timeout: .seconds(90), { await backups.clusters[name]?.status.lastVerified != nil }) else {
+        throw DrillError("Vigil had no verified backup of the fresh cluster within 90 s")
+      }
+    }
     var random = SeededRandom(seed: seed)
     let recorder = WorkloadRecorder(origin: origin)
     var clients: [WorkloadRecorder.Client] = []
@@ -57,8 +65,11 @@ actor DrillExecution {
     }
     let wholeCluster = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: await cluster.endpoints))
     clients.append(.init(name: "cluster", client: wholeCluster))
-    following = [admin.whole, wholeCluster]
+    let watcher = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: await cluster.endpoints))
+    following = [admin.whole, wholeCluster, watcher]
+    let sentinel = RevisionSentinel()
     let workload = Task { await recorder.run(clients, seed: seed) }
+    let revisions = Task { await sentinel.run(reads: wholeCluster, watch: watcher, prefix: WorkloadRecorder.prefix) }
     var episodes: [DrillEpisode] = []
     do {
       try await Task.sleep(for: warmup)
@@ -66,29 +77,58 @@ actor DrillExecution {
       try await Task.sleep(for: cooldown)
     } catch {
       workload.cancel()
+      revisions.cancel()
       await workload.value
+      await revisions.value
       for c in clients { await c.client.shutdown() }
+      await watcher.shutdown()
       throw error
     }
     workload.cancel()
+    revisions.cancel()
     await workload.value
+    await revisions.value
     for c in clients { await c.client.shutdown() }
+    await watcher.shutdown()
     let final = try await finalReads(recorder)
-    let history = await recorder.history
+    var history = await recorder.history
     episodes = try gatherVigilRecords(episodes)
 
+    // A restore from backup may lose the writes of its RPO window: those are declared, not hidden — lost ones
+    // are reported apart, and operations in the window count as of unknown outcome for the checker.
+    var lost = HistoryChecker.lostWrites(history, final: final)
+    var lostInWindow: [RecordedOperation]?
+    if let window = scenario.expect.rpoWindow, let fault = episodes.first?.injectedAt {
+      let from = fault - window
+      let until = episodes.last?.healthyAt ?? .infinity
+      lostInWindow = lost.filter { $0.completedAt >= from }
+      lost = lost.filter { $0.completedAt < from }
+      history = history.map { op in
+        var op = op
+        if op.outcome == .ok, op.completedAt >= from, op.invokedAt <= until { op.outcome = .unknown }
+        return op
+      }
+    }
     let checker = HistoryChecker().check(history)
-    let lost = HistoryChecker.lostWrites(history, final: final)
     let phantom = HistoryChecker.phantomReads(history).count
+    let regressions = await sentinel.regressions
+    let samples = await sentinel.samples
+    if regressions > 0 { logger.warning("drill: revisions went backwards", metadata: ["samples": "\(samples)"]) }
+    let watchOutcome = await sentinel.watchOutcome
     let firstFault = episodes.first?.injectedAt ?? 0
     let recovered = episodes.last?.healthyAt
     let workloadSummary = WorkloadSummary(
       history, faultAt: firstFault, recoveredAt: recovered, wholeClusterClient: "cluster")
-    let run = DrillRun(
+    var run = DrillRun(
       scenario: scenario.name, repeatIndex: repeatIndex, seed: seed, startedAt: wallStart,
       endedAt: Date().timeIntervalSince1970, episodes: episodes, workload: workloadSummary, lostWrites: lost,
       phantomReads: phantom, checker: checker,
-      problems: DrillRun.problems(scenario, episodes: episodes, lost: lost.count, phantom: phantom, checker: checker))
+      problems: DrillRun.problems(
+        scenario, episodes: episodes, lost: lost.count, phantom: phantom, checker: checker,
+        revisionRegressions: regressions, watchAcrossFault: watchOutcome))
+    run.lostInWindow = lostInWindow
+    run.revisionRegressions = regressions
+    run.watchAcrossFault = watchOutcome
     return DrillOutcome(run: run, history: history)
   }
 
@@ -96,6 +136,9 @@ actor DrillExecution {
 
   func inject(random: inout SeededRandom, timeout: Duration) async throws -> [DrillEpisode] {
     switch scenario.fault {
+    case .kill where scenario.target == .majority || scenario.target == .all,
+      .wipe where scenario.target == .majority || scenario.target == .all:
+      return [try await episode(onMany: try await pickMany(scenario.target, random: &random), timeout: timeout)]
     case .kill, .wipe, .freeze, .partition, .killVigil:
       let victim = try await pick(scenario.target, random: &random)
       return [try await episode(on: victim, timeout: timeout)]
@@ -127,6 +170,32 @@ actor DrillExecution {
       guard !followers.isEmpty else { throw DrillError("no follower to fault") }
       return followers[Int.random(in: 0..<followers.count, using: &random)]
     }
+  }
+
+  /// A majority (the leader and seeded followers) or every member.
+  func pickMany(_ target: DrillTarget, random: inout SeededRandom) async throws -> [String] {
+    let status = try await admin.whole.maintenance.status()
+    let members = try await admin.whole.cluster.list().filter { !$0.isLearner }
+    if target == .all { return members.map(\.name).sorted() }
+    guard let leader = members.first(where: { $0.id == status.leader }) else { throw DrillError("no leader to fault") }
+    var followers = members.filter { $0.id != status.leader }.map(\.name).sorted()
+    var chosen = [leader.name]
+    while chosen.count < members.count / 2 + 1, !followers.isEmpty {
+      chosen.append(followers.remove(at: Int.random(in: 0..<followers.count, using: &random)))
+    }
+    return chosen
+  }
+
+  /// Kills (and wipes) several members at once, and waits until the cluster is verified healthy again.
+  func episode(onMany victims: [String], timeout: Duration) async throws -> DrillEpisode {
+    var e = DrillEpisode(member: nil, injectedAt: now())
+    e.members = victims
+    logger.info("drill: injecting", metadata: ["drill.scenario": "\(scenario.name)", "members": "\(victims)"])
+    for v in victims { try await cluster.kill(v) }
+    if scenario.fault == .wipe { for v in victims { try await cluster.wipe(v) } }
+    try await waitHealthy(&e, timeout: timeout)
+    await followMembership()
+    return e
   }
 
   /// Injects the scenario's fault on `victim` and waits until the cluster is verified healthy again.

@@ -86,6 +86,8 @@ public struct DrillRunner: Sendable {
     vigilConfig.stateDir = runDir + "/vigil"
     vigilConfig.clusters = [config.clusters[0]]
     vigilConfig.clusters[0].quotaBytes = options.quotaBackendBytes
+    // A drill is a person's explicit go-ahead: restores from backup run without waiting for approval.
+    vigilConfig.repair.restoreMode = .auto
     let admin: DrillAdmin
     do { admin = try DrillAdmin(endpoints: await cluster.endpoints) } catch {
       await cluster.shutdown()

@@ -3,6 +3,8 @@ import VigilCore
 /// One fault of a drill run and what followed it; times in seconds since the run began.
 public struct DrillEpisode: Sendable, Hashable, Codable {
   public var member: String?
+  /// Every member hit, when the fault hit several at once.
+  public var members: [String]?
   public var injectedAt: Double
   /// The incident's confirmed failure (nil: not detected).
   public var detectedAt: Double?
@@ -137,6 +139,13 @@ public struct DrillRun: Sendable, Hashable, Codable {
   public var checker: LinearizabilityVerdict
   /// Why the run failed (empty: passed).
   public var problems: [String]
+  /// Acknowledged writes lost within the scenario's RPO window (allowed; those outside are in `lostWrites`).
+  public var lostInWindow: [RecordedOperation]?
+  /// Times a client saw the store revision lower than one it had seen before.
+  public var revisionRegressions: Int?
+  /// How a watch held across the fault ended: `compacted` (clients relist), `open` (it kept delivering in
+  /// order), or the error.
+  public var watchAcrossFault: String?
 
   public init(
     scenario: String, repeatIndex: Int, seed: UInt64, startedAt: Double, endedAt: Double, episodes: [DrillEpisode],
@@ -160,9 +169,16 @@ public struct DrillRun: Sendable, Hashable, Codable {
 
   /// What went wrong, judged against the scenario's expectation.
   public static func problems(
-    _ scenario: DrillScenario, episodes: [DrillEpisode], lost: Int, phantom: Int, checker: LinearizabilityVerdict
+    _ scenario: DrillScenario, episodes: [DrillEpisode], lost: Int, phantom: Int, checker: LinearizabilityVerdict,
+    revisionRegressions: Int? = nil, watchAcrossFault: String? = nil
   ) -> [String] {
     var problems: [String] = []
+    if scenario.expect.revisionsForward {
+      if let r = revisionRegressions, r > 0 { problems.append("clients saw the revision go backwards \(r) time(s)") }
+      if let w = watchAcrossFault, w != "compacted", w != "open" {
+        problems.append("the watch held across the fault ended with \(w)")
+      }
+    }
     if lost > 0 { problems.append("\(lost) acknowledged write(s) lost") }
     if phantom > 0 { problems.append("\(phantom) serializable read(s) returned a value nobody wrote") }
     switch checker.status {
@@ -182,6 +198,9 @@ public struct DrillRun: Sendable, Hashable, Codable {
         problems.append("\(who): no successful \(r.rawValue) (ran: \(ran.isEmpty ? "nothing" : ran))")
       }
       if e.healthyAt == nil { problems.append("\(who): the cluster was not verified healthy afterwards") }
+      if expect.runbook == .restoreCluster, let w = watchAcrossFault, w != "compacted" {
+        problems.append("\(who): a watch from before the restore did not end as compacted (\(w))")
+      }
       if expect.newLeader, e.newLeader == nil { problems.append("\(who): no new leader was elected") }
       if expect.oldLeaderStepsDown, e.oldLeaderSteppedDown != true {
         problems.append("\(who): the cut-off leader did not step down")

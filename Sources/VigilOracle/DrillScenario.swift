@@ -28,6 +28,10 @@ public enum DrillTarget: String, Sendable, Hashable, Codable {
   case each
   /// The whole cluster (NOSPACE).
   case cluster
+  /// A majority of the voters at once: the leader and seeded followers (quorum lost).
+  case majority
+  /// Every member at once.
+  case all
 }
 
 /// Whom a partition cuts the member off from.
@@ -59,16 +63,24 @@ public struct DrillExpectation: Sendable, Hashable, Codable {
   public var newLeader: Bool
   /// The cut-off leader must report that it is no longer leader.
   public var oldLeaderStepsDown: Bool
+  /// Acknowledged writes in this many seconds before the fault may be lost (a restore from backup); every older
+  /// one must survive. Nil: none may be lost.
+  public var rpoWindow: Double?
+  /// Clients must never see the store revision go backwards, and a watch held across the fault must end as
+  /// compacted rather than silently skip changes.
+  public var revisionsForward: Bool
 
   public init(
     diagnosis: Fault? = nil, detected: Bool = true, runbook: Runbook? = nil, newLeader: Bool = false,
-    oldLeaderStepsDown: Bool = false
+    oldLeaderStepsDown: Bool = false, rpoWindow: Double? = nil, revisionsForward: Bool = false
   ) {
     self.diagnosis = diagnosis
     self.detected = detected
     self.runbook = runbook
     self.newLeader = newLeader
     self.oldLeaderStepsDown = oldLeaderStepsDown
+    self.rpoWindow = rpoWindow
+    self.revisionsForward = revisionsForward
   }
 }
 
@@ -141,6 +153,16 @@ public struct DrillScenario: Sendable, Hashable, Codable {
     DrillScenario(
       name: "kill-vigil", summary: "wipe a follower; kill Vigil mid-replacement; start it again", fault: .killVigil,
       target: .follower, expect: DrillExpectation(diagnosis: .dataLoss, runbook: .replaceMember)),
+    DrillScenario(
+      name: "crash-majority", summary: "SIGKILL the leader and a follower at once, data intact", fault: .kill,
+      target: .majority, expect: DrillExpectation(runbook: .restartMembers, revisionsForward: true)),
+    DrillScenario(
+      name: "lose-quorum", summary: "SIGKILL the leader and a follower at once and delete their data dirs",
+      fault: .wipe, target: .majority,
+      expect: DrillExpectation(runbook: .restoreCluster, rpoWindow: 1, revisionsForward: true)),
+    DrillScenario(
+      name: "lose-all", summary: "SIGKILL every member at once and delete every data dir", fault: .wipe, target: .all,
+      expect: DrillExpectation(runbook: .restoreCluster, rpoWindow: 1, revisionsForward: true)),
   ]
 
   /// The built-in scenario with this name.

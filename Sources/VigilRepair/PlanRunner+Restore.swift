@@ -68,9 +68,11 @@ extension PlanRunner {
     // What the log holds but the store does not yet: the open segment is sealed first.
     try? await backup.sealNow()
     let directory = restoreDirectory(plan)
+    let began = ContinuousClock.now
     let inputs = try await BackupRestore.prepare(
       store: backup.store, cluster: plan.cluster, target: .latest, directory: directory,
       extra: await backup.writer.openRecords())
+    let fetched = (ContinuousClock.now - began).seconds
     let (outcome, file) = try await BackupRestore.rebuild(
       inputs, directory: directory, margin: Int64(restoreSettings.revisionMargin), leaseTTL: restoreSettings.leaseTTL,
       logger: logger)
@@ -84,7 +86,7 @@ extension PlanRunner {
     plan.context["restore.finalRevision"] = String(outcome.finalRevision)
     plan.context["restore.lostRevisions"] = String(lostRevisions)
     plan.context["restore.lostSeconds"] = String(format: "%.3f", lostSeconds)
-    return "snapshot \(inputs.snapshot.id) (revision \(inputs.snapshot.revision)) + \(outcome.replayedRecords) change-log records replayed offline to revision \(outcome.restoredRevision); highest revision seen before was \(inputs.watermark): RPO \(lostRevisions) revision(s), \(String(format: "%.2f", lostSeconds)) s of writes before the fault; revision raised to \(outcome.finalRevision) and compacted there (watches from before fail as compacted)"
+    return "snapshot \(inputs.snapshot.id) (revision \(inputs.snapshot.revision)) + \(outcome.replayedRecords) change-log records replayed offline to revision \(outcome.restoredRevision); highest revision seen before was \(inputs.watermark): RPO \(lostRevisions) revision(s), \(String(format: "%.2f", lostSeconds)) s of writes before the fault; revision raised to \(outcome.finalRevision) and compacted there (watches from before fail as compacted); fetch \(String(format: "%.2f", fetched)) s, \(outcome.phaseSummary)"
   }
 
   func restoreDirectory(_ plan: RepairPlan) -> String {
