@@ -86,9 +86,10 @@ public enum BackupRestore {
   public static func rebuild(
     _ inputs: RestoreInputs, directory: String, margin: Int64, leaseTTL: Int64, logger: Logger = Logger(label: "vigil.restore")
   ) async throws -> (outcome: RestoreOutcome, file: String) {
-    let scratch = (directory as NSString).appendingPathComponent("rebuild")
+    let scratch = ScratchSpace.directory(fallback: directory, name: "rebuild", needs: inputs.snapshot.size)
     try? FileManager.default.removeItem(atPath: scratch)
     var options = LocalClusterOptions(members: 1, directory: scratch)
+    options.extraArguments = ScratchSpace.fastElection
     options.snapshot = inputs.file
     var phases: [String: Double] = [:]
     var mark = ContinuousClock.now

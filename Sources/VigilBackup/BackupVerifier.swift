@@ -50,7 +50,7 @@ public struct BackupVerifier: Sendable {
   }
 
   func check(_ record: SnapshotRecord, changeLog: [ChangeRecord]) async throws -> (Int64, UInt32, String) {
-    let dir = (scratch as NSString).appendingPathComponent("verify-\(record.id)")
+    let dir = ScratchSpace.directory(fallback: scratch, name: "verify-\(record.id)", needs: record.size)
     try? FileManager.default.removeItem(atPath: dir)
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -60,6 +60,7 @@ public struct BackupVerifier: Sendable {
       throw BackupError("the stored snapshot's sha256 differs from the one recorded when it was taken")
     }
     var options = LocalClusterOptions(members: 1, directory: dir + "/etcd")
+    options.extraArguments = ScratchSpace.fastElection
     options.snapshot = file
     let local: LocalCluster
     do { local = try await LocalCluster.start(options, logger: logger) } catch {
