@@ -261,6 +261,7 @@ let package = Package(
       name: "VigilCLI",
       dependencies: [
         "VigilAPI",
+        "VigilBackup",
         "VigilBench",
         "VigilConfig",
         "VigilEngine",

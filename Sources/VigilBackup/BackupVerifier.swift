@@ -35,7 +35,8 @@ public struct BackupVerifier: Sendable {
     do {
       let (revision, hash, detail) = try await check(record, changeLog: changeLog)
       updated.revision = revision
-      updated.sourceHashKV = hash
+      updated.sourceHashKV = hash.hash
+      updated.sourceCompactRevision = hash.compactRevision
       updated.verification = .verified
       updated.verificationDetail = detail
     } catch {
@@ -49,7 +50,7 @@ public struct BackupVerifier: Sendable {
     return updated
   }
 
-  func check(_ record: SnapshotRecord, changeLog: [ChangeRecord]) async throws -> (Int64, UInt32, String) {
+  func check(_ record: SnapshotRecord, changeLog: [ChangeRecord]) async throws -> (Int64, EtcdHashKV, String) {
     let dir = ScratchSpace.directory(fallback: scratch, name: "verify-\(record.id)", needs: record.size)
     try? FileManager.default.removeItem(atPath: dir)
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -83,7 +84,9 @@ public struct BackupVerifier: Sendable {
     }
   }
 
-  func compare(_ record: SnapshotRecord, restored: EtcdClient, changeLog: [ChangeRecord]) async throws -> (Int64, UInt32, String) {
+  func compare(_ record: SnapshotRecord, restored: EtcdClient, changeLog: [ChangeRecord]) async throws -> (
+    Int64, EtcdHashKV, String
+  ) {
     let replay = ChangeLogReplay(client: restored, leaseTTL: leaseTTL)
     let revision = try await replay.revision()
     guard revision >= record.revisionAtStart else {
@@ -103,18 +106,18 @@ public struct BackupVerifier: Sendable {
       throw BackupError("the key sample differs at revision \(revision) (\(sample.count) keys restored, \(original.count) in the source)")
     }
     var detail =
-      "revision \(revision): HashKV \(source) equal to the source's, \(sample.kvs.count) of \(sample.count) keys read back equal"
+      "revision \(revision): HashKV \(source.hash) equal to the source's, \(sample.kvs.count) of \(sample.count) keys read back equal"
     let after = changeLog.filter { $0.revision > revision }
     if !after.isEmpty {
       let last = try await replay.replay(after)
       let replayed = try await hashes(at: last, restored: restored)
-      detail += "; change log replayed to revision \(last): HashKV \(replayed) equal"
+      detail += "; change log replayed to revision \(last): HashKV \(replayed.hash) equal"
     }
     return (revision, source, detail)
   }
 
   /// HashKV of the source and the restored etcd at `revision`, compacted alike; throws unless equal.
-  func hashes(at revision: Int64, restored: EtcdClient) async throws -> UInt32 {
+  func hashes(at revision: Int64, restored: EtcdClient) async throws -> EtcdHashKV {
     let source: EtcdHashKV
     do { source = try await sourceHashKV(revision) } catch {
       throw BackupError("cannot read the source's HashKV at revision \(revision): \(error.message)")
@@ -129,7 +132,7 @@ public struct BackupVerifier: Sendable {
         throw BackupError(
           "HashKV at revision \(revision) differs: restored \(after.hash), source \(source.hash) (compacted at \(source.compactRevision))")
       }
-      return source.hash
+      return source
     } catch let error as EtcdError {
       throw BackupError("cannot read the restored etcd's HashKV at revision \(revision): \(error.message)")
     }
@@ -151,5 +154,65 @@ public struct BackupVerifier: Sendable {
       }
     }
     throw last
+  }
+}
+
+extension BackupVerifier {
+  /// Checks a stored snapshot again without its source (`vigil backup verify`): the file's sha256 against its
+  /// record, a real restore, the revision and the HashKV recorded when it was first verified, and the change
+  /// log after it replayed on top with every revision lining up.
+  /// - Returns: what was checked.
+  public static func recheck(
+    _ record: SnapshotRecord, store: any BackupStore, scratch: String, leaseTTL: Int64 = 60, logger: Logger
+  ) async throws -> String {
+    guard record.verification == .verified, let expected = record.sourceHashKV else {
+      throw BackupError("snapshot \(record.id) was never verified against its source (\(record.verification.rawValue)); nothing recorded to compare with")
+    }
+    let dir = ScratchSpace.directory(fallback: scratch, name: "recheck-\(record.id)", needs: record.size)
+    try? FileManager.default.removeItem(atPath: dir)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let file = dir + "/snapshot.db"
+    try await store.get(BackupLayout.snapshotKey(record.cluster, record.id), to: file)
+    guard try SnapshotTaker.checkTrailingDigest(file) == record.sha256 else {
+      throw BackupError("the stored snapshot's sha256 differs from the one recorded when it was taken")
+    }
+    var options = LocalClusterOptions(members: 1, directory: dir + "/etcd")
+    options.extraArguments = ScratchSpace.fastElection
+    options.snapshot = file
+    let local = try await LocalCluster.start(options, logger: logger)
+    let client: EtcdClient
+    do { client = try EtcdClient(configuration: local.clientConfiguration(endpoints: await local.endpoints)) } catch {
+      await local.shutdown()
+      throw error
+    }
+    do {
+      let replay = ChangeLogReplay(client: client, leaseTTL: leaseTTL)
+      let revision = try await replay.revision()
+      guard revision == record.revision else {
+        throw BackupError("the snapshot restores at revision \(revision), recorded \(record.revision)")
+      }
+      if let compact = record.sourceCompactRevision, compact > 0,
+        try await client.maintenance.hashKV(revision: revision).compactRevision < compact
+      {
+        try await client.kv.compact(revision: compact, physical: true)
+      }
+      let hash = try await client.maintenance.hashKV(revision: revision).hash
+      guard hash == expected else {
+        throw BackupError("HashKV at revision \(revision) is \(hash), recorded \(expected) when it was verified")
+      }
+      let catalogue = BackupCatalogue(store: store, cluster: record.cluster)
+      // The segments that continue this snapshot without a gap (a later gap belongs to a later snapshot).
+      let chain = try RestoreChoice.choose(snapshots: [record], segments: try await catalogue.segments(), target: .latest).get()
+      let log = try await catalogue.records(of: chain.segments, after: record.revision)
+      let last = try await replay.replay(log)
+      await client.shutdown()
+      await local.shutdown()
+      return "snapshot \(record.id): sha256 intact, restores at revision \(revision) with HashKV \(hash) as recorded; change log replayed \(log.count) revision(s) to \(last) in order"
+    } catch {
+      await client.shutdown()
+      await local.shutdown()
+      throw error
+    }
   }
 }

@@ -32,9 +32,15 @@ struct ClusterCommand: AsyncParsableCommand {
     @Flag(help: "Stop when the process that started vigil exits.")
     var stopWithParent = false
 
+    @Option(help: "Restore every member from this snapshot file (etcdctl snapshot restore, new cluster token).")
+    var fromSnapshot: String?
+
     func validate() throws {
       guard (1...9).contains(members) else {
         throw ValidationError("--members \(members) is out of range (expected 1 to 9)")
+      }
+      if let fromSnapshot, !FileManager.default.fileExists(atPath: fromSnapshot) {
+        throw ValidationError("--from-snapshot: \"\(fromSnapshot)\" does not exist")
       }
       guard refresh >= 0, duration >= 0 else { throw ValidationError("--refresh and --duration must not be negative") }
     }
@@ -42,7 +48,11 @@ struct ClusterCommand: AsyncParsableCommand {
     func run() async throws {
       // Signals are caught from the start, so Ctrl-C during start-up also cleans up.
       let signals = SignalWaiter.signals()
-      let options = LocalClusterOptions(members: members, directory: dir)
+      let options = {
+        var o = LocalClusterOptions(members: members, directory: dir)
+        o.snapshot = fromSnapshot
+        return o
+      }()
       let refresh = self.refresh
       let duration = self.duration
       let stopWithParent = self.stopWithParent

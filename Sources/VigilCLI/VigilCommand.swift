@@ -10,7 +10,8 @@ public struct VigilCommand: AsyncParsableCommand {
     abstract: "Keeps etcd-backed control planes alive: probes, detects, repairs, backs up, proves.",
     subcommands: [
       ServeCommand.self, DemoCommand.self, StatusCommand.self, ProbeCommand.self, InspectCommand.self,
-      RepairCommand.self, IncidentsCommand.self, AuditCommand.self, ClusterCommand.self, ConfigCommand.self,
+      RepairCommand.self, IncidentsCommand.self, AuditCommand.self, BackupCommand.self, ClusterCommand.self,
+      ConfigCommand.self,
       BenchCommand.self, DrillCommand.self,
     ]
   )

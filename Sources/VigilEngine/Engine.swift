@@ -101,7 +101,8 @@ public final class Engine: Sendable {
     var targets: [RepairTarget] = []
     var clusterBackups: [ClusterBackup] = []
     do {
-      let backupStore = try makeBackupStore(configuration)
+      let backupStore: (any BackupStore)?
+      do { backupStore = try BackupStores.make(configuration) } catch { throw EngineError("\(error)") }
       let backupMetrics = BackupMetrics(factory: metrics.factory)
       for cluster in configuration.clusters {
         let part = try await connect(cluster, hookup: hookups[cluster.name], stateDir: configuration.stateDir, logger: logger)
@@ -164,13 +165,6 @@ public final class Engine: Sendable {
     await repairs.stop()
     await monitor.stop()
     await backups.stop()
-  }
-
-  /// Where backups go: `backup.s3`, else `backup.dir`, else `STATEDIR/backups`; nil when backups are off.
-  static func makeBackupStore(_ configuration: VigilConfiguration) throws -> (any BackupStore)? {
-    let b = configuration.backup
-    guard b.enabled else { return nil }
-    return LocalBackupStore(root: b.dir ?? (configuration.stateDir as NSString).appendingPathComponent("backups"))
   }
 
   static func backupSettings(_ configuration: VigilConfiguration, _ cluster: ClusterConfig) -> ClusterBackupSettings {

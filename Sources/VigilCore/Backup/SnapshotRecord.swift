@@ -33,8 +33,10 @@ public struct SnapshotRecord: Sendable, Hashable, Codable {
   public var revision: Int64
   /// The source's revision just before the stream began: the snapshot holds at least this.
   public var revisionAtStart: Int64
-  /// HashKV of the source at ``revision``.
+  /// HashKV of the source at ``revision``, and the compaction revision it was computed under (a restored copy
+  /// compacted to the same revision must hash alike).
   public var sourceHashKV: UInt32?
+  public var sourceCompactRevision: Int64?
   /// Bytes, etcd's trailing sha256 included.
   public var size: Int64
   /// etcd's trailing sha256 of the database, hex (checked when the stream ends).
