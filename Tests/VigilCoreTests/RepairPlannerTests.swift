@@ -74,7 +74,7 @@ struct RepairPlannerTests {
     #expect(Self.plans(planner.decide([v], now: 62)).count == 1)
   }
 
-  @Test func twoOfThreeFailedIsAStormAndNoMembershipChange() {
+  @Test func twoOfThreeLostIsNoMembershipChangeButARestoreForAPerson() {
     var planner = RepairPlanner()
     let v = Self.view(
       ["m1": .healthy, "m2": .failed, "m3": .failed],
@@ -83,9 +83,12 @@ struct RepairPlannerTests {
         Diagnosis(fault: .dataLoss, member: "m3", reason: "wiped"),
       ])
     let d = planner.decide([v], now: 0)
-    #expect(Self.plans(d).isEmpty)
-    #expect(Self.escalations(d).count == 1 && Self.escalations(d)[0].contains("storm brake"))
-    #expect(planner.decide([v], now: 1).isEmpty)
+    #expect(!Self.plans(d).contains { $0.runbook == .replaceMember })
+    #expect(Self.plans(d).map(\.runbook) == [.restoreCluster])
+    #expect(Self.plans(d).first?.requiresApproval == true)  // approve is the default policy for restores
+    var busy = v
+    busy.busy = true
+    #expect(planner.decide([busy], now: 1).isEmpty)
   }
 
   @Test func replacingWhenAnotherVoterIsDownWouldBreakQuorum() {
@@ -188,10 +191,15 @@ extension RepairPlannerTests {
     let v = Self.view(["m1": .failed, "m2": .failed, "m3": .failed], diagnoses: d)
     let p = Self.plans(planner.decide([v], now: 0))
     #expect(p.first?.runbook == .clearNoSpace)
-    // A member with a fault of its own still counts.
+    // A member with a fault of its own still counts: two crashed members are restarted on their own data first.
     var other = RepairPlanner()
     let crashed = d + [Diagnosis(fault: .crashed, member: "m2", reason: "refused"), Diagnosis(fault: .crashed, member: "m3", reason: "refused")]
     let w = Self.view(["m1": .failed, "m2": .failed, "m3": .failed], diagnoses: crashed)
-    #expect(Self.escalations(other.decide([w], now: 0)).first?.contains("storm brake") == true)
+    #expect(Self.plans(other.decide([w], now: 0)).first?.runbook == .restartMembers)
+    // Two partitioned members (a network fault) are a storm.
+    var third = RepairPlanner()
+    let cut = d + [Diagnosis(fault: .partitioned, member: "m2", reason: "cut"), Diagnosis(fault: .hung, member: "m3", reason: "silent")]
+    let x = Self.view(["m1": .failed, "m2": .failed, "m3": .failed], diagnoses: cut)
+    #expect(Self.escalations(third.decide([x], now: 0)).first?.contains("storm brake") == true)
   }
 }
