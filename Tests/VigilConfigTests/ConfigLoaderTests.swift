@@ -141,6 +141,48 @@ struct ConfigLoaderTests {
     #expect(after.message.contains("\"never\"") && after.message.contains("off"))
   }
 
+  @Test func theBackupSectionHasDefaultsAndNamesBadValues() throws {
+    let base = """
+      clusters:
+        - name: a
+          endpoints: [http://127.0.0.1:2379]
+
+      """
+    let defaults = try load(base)
+    #expect(defaults.backup.enabled)
+    #expect(defaults.backup.retention.hourly == 3 && defaults.backup.retention.daily == 7)
+    #expect(defaults.backup.flushInterval == .milliseconds(200))
+    #expect(defaults.repair.restoreMode == .approve)
+    #expect(defaults.tiers["P0"]?.snapshotInterval == .seconds(900))
+    #expect(defaults.tiers["P1"]?.snapshotInterval == .seconds(3600))
+    let tuned = try load(
+      base + """
+        backup: {dir: /b, retention: {hourly: 1, daily: 2, weekly: 4}, flushInterval: 100ms,
+                 s3: {endpoint: "http://127.0.0.1:8080", bucket: vigil, pathStyle: true}}
+        repair: {restoreMode: auto, tierRestoreMode: {P2: approve}, quorumLossGrace: 1m}
+        tiers: {P1: {snapshotInterval: 30m}}
+        """)
+    #expect(tuned.backup.dir == "/b" && tuned.backup.retention.weekly == 4)
+    #expect(tuned.backup.s3?.bucket == "vigil" && tuned.backup.s3?.accessKeyEnv == "AWS_ACCESS_KEY_ID")
+    #expect(tuned.repair.restoreMode == .auto && tuned.repair.tierRestoreMode["P2"] == .approve)
+    #expect(tuned.repair.settings.quorumLossGrace == .seconds(60))
+    #expect(tuned.tiers["P1"]?.snapshotInterval == .seconds(1800))
+    let found = problems(
+      base + """
+        backup: {flushInterval: 5s, logMaxEvents: 3, s3: {endpoint: "s3.example.com"}, retention: {hourly: -1}}
+        repair: {restoreMode: dry-run}
+        tiers: {P1: {snapshotInterval: 1s}}
+        """)
+    let paths = Set(found.map(\.path))
+    for path in [
+      "backup.flushInterval", "backup.logMaxEvents", "backup.s3.endpoint", "backup.s3.bucket", "backup.retention.hourly",
+      "repair.restoreMode", "tiers.P1.snapshotInterval",
+    ] {
+      #expect(paths.contains(path), "\(path) not named in \(found)")
+    }
+    #expect(found.first { $0.path == "backup.s3.endpoint" }?.message.contains("\"s3.example.com\"") == true)
+  }
+
   @Test func localRuntimeNeedsNoEndpointsAndRefusesThem() throws {
     let config = try load(
       """
