@@ -247,7 +247,7 @@ let package = Package(
     .target(
       name: "VigilBench",
       dependencies: [
-        "VigilConfig", "VigilCore", "VigilEngine", "VigilEtcd", "VigilMonitor", "VigilProbes", "VigilRepair",
+        "VigilBackup", "VigilConfig", "VigilCore", "VigilEngine", "VigilEtcd", "VigilMonitor", "VigilProbes", "VigilRepair",
         "VigilRuntime", "VigilStore",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -341,7 +341,7 @@ let package = Package(
     ),
     .testTarget(
       name: "VigilBackupTests",
-      dependencies: ["VigilBackup", "VigilTestKit"],
+      dependencies: ["VigilBackup", "VigilConfig", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(

@@ -44,4 +44,13 @@ public protocol BackupStore: Sendable {
   func list(prefix: String) async throws(BackupStoreError) -> [BackupObject]
   /// Deletes the object; deleting a missing key succeeds.
   func delete(_ key: String) async throws(BackupStoreError)
+  /// Gets the store ready before the first write (an S3 store creates its bucket if it is missing).
+  func prepare() async throws(BackupStoreError)
+  /// Releases connections (an S3 store's HTTP client); the store is not used afterwards.
+  func shutdown() async
+}
+
+extension BackupStore {
+  public func prepare() async throws(BackupStoreError) {}
+  public func shutdown() async {}
 }

@@ -115,6 +115,7 @@ public actor ClusterBackup {
   }
 
   func start() async throws {
+    try await store.prepare()
     let logged = try await writer.resume()
     let stored = try await BackupCatalogue(store: store, cluster: cluster).snapshots().records
     lastSnapshot = stored.last

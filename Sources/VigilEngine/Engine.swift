@@ -100,9 +100,9 @@ public final class Engine: Sendable {
     var guarded: [GuardedCluster] = []
     var targets: [RepairTarget] = []
     var clusterBackups: [ClusterBackup] = []
+    let backupStore: (any BackupStore)?
+    do { backupStore = try BackupStores.make(configuration) } catch { throw EngineError("\(error)") }
     do {
-      let backupStore: (any BackupStore)?
-      do { backupStore = try BackupStores.make(configuration) } catch { throw EngineError("\(error)") }
       let backupMetrics = BackupMetrics(factory: metrics.factory)
       for cluster in configuration.clusters {
         let part = try await connect(cluster, hookup: hookups[cluster.name], stateDir: configuration.stateDir, logger: logger)
@@ -139,6 +139,7 @@ public final class Engine: Sendable {
         backups: Backups(clusterBackups), backupStore: backupStore, metrics: metrics, inbox: inbox,
         clients: guarded.map { ($0.name, $0.client) }, startedClusters: started, ownedClients: owned)
     } catch {
+      await backupStore?.shutdown()
       for client in owned { await client.shutdown() }
       for local in started { await local.shutdown(graceful: true) }
       throw error
@@ -182,6 +183,7 @@ public final class Engine: Sendable {
   /// Stops everything, closes the engine's clients and stops the local clusters it started.
   public func shutdown() async {
     await stop()
+    await backupStore?.shutdown()
     for client in ownedClients { await client.shutdown() }
     for local in startedClusters { await local.shutdown(graceful: true) }
   }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import VigilBackup
+import VigilConfig
 import VigilCore
 import VigilEtcd
 import VigilRuntime
@@ -113,4 +114,61 @@ func whileRunning(_ backup: ClusterBackup, _ body: () async throws -> Void) asyn
 actor AuditCollector {
   var entries: [AuditEntry] = []
   func add(_ e: AuditEntry) { entries.append(e) }
+}
+
+extension S3BackupStoreTests.OnARealServer {
+  /// The whole path through the real S3 API (OpenStack Swift with s3api): the store made from `backup.s3`,
+  /// a snapshot and the change log stored and verified there, and a restore read back from it.
+  @Test func aClusterIsBackedUpToS3VerifiedAndRestoredFromIt() async throws {
+    let server = try #require(SharedS3Server.current)
+    let config = try ConfigLoader.parse(
+      """
+      backup: {s3: {endpoint: "\(server.endpoint)", bucket: clusters, prefix: vigil, partSize: 5242880}}
+      clusters: [{name: main, endpoints: ["http://127.0.0.1:2379"]}]
+      """)
+    let environment = ["AWS_ACCESS_KEY_ID": server.accessKey, "AWS_SECRET_ACCESS_KEY": server.secretKey]
+    #expect(throws: BackupStoreError.self) { _ = try BackupStores.make(config, environment: [:]) }
+    let store = try #require(try BackupStores.make(config, environment: environment))
+    #expect(store.description.hasPrefix("s3 \(server.endpoint)/clusters/vigil"))
+    do {
+      try await withTemporaryDirectory { dir in
+        try await withTestCluster(members: 1) { _, client in
+          for i in 0..<20 { try await client.kv.put("/s3/\(i)", "v\(i)") }
+          var settings = ClusterBackupSettings()
+          settings.flushInterval = .milliseconds(100)
+          let backup = ClusterBackup(
+            cluster: "main", client: client, store: store, stateDir: dir, settings: settings, metrics: BackupMetrics(),
+            audit: { _ in }, logger: Logger(label: "test"))
+          var last: Int64 = 0
+          try await whileRunning(backup) {
+            #expect(try await eventually(timeout: .seconds(60)) { await backup.status.lastVerified != nil })
+            last = try await client.kv.put("/s3/last", "end").revision
+            let expected = last
+            #expect(try await eventually { await backup.status.changeLogRevision >= expected })
+            try await backup.sealNow()
+          }
+          let keys = try await store.list(prefix: "main/").map(\.key)
+          #expect(keys.contains { $0.hasPrefix("main/snapshots/") && $0.hasSuffix(".db") })
+          #expect(keys.contains { $0.hasPrefix("main/changelog/") })
+          let inputs = try await BackupRestore.prepare(store: store, cluster: "main", target: .latest, directory: dir + "/r")
+          let (outcome, file) = try await BackupRestore.rebuild(inputs, directory: dir + "/r", margin: 10, leaseTTL: 60)
+          var options = LocalClusterOptions(members: 1)
+          options.snapshot = file
+          let restored = try await LocalCluster.start(options)
+          let restoredClient = try EtcdClient(configuration: restored.clientConfiguration(endpoints: await restored.endpoints))
+          let value = try? await restoredClient.kv.get("/s3/last")?.valueString
+          let count = try? await restoredClient.kv.range("/s3/", prefix: true).count
+          await restoredClient.shutdown()
+          await restored.shutdown()
+          #expect(outcome.restoredRevision == last)
+          #expect(value == "end")
+          #expect(count == 21)
+        }
+      }
+    } catch {
+      await store.shutdown()
+      throw error
+    }
+    await store.shutdown()
+  }
 }
