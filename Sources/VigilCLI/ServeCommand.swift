@@ -96,6 +96,7 @@ struct DemoCommand: AsyncParsableCommand {
     """
     stateDir: \(dir)
     listen: \(listen)
+    repair: {restoreMode: auto}
     clusters:
       - name: demo
         runtime: {kind: local, members: 3}
@@ -128,6 +129,7 @@ struct DemoCommand: AsyncParsableCommand {
           vigil incidents --server \(info.url)         # incidents with MTTD and MTTR (--id N for the timeline)
           vigil repair list --server \(info.url)       # repair plans and their journaled steps
           vigil audit --server \(info.url)             # who did what, why, with what result
+          vigil backup list --dir \(configuration.stateDir)/backups   # snapshots (each verified by a real restore), change log
           vigil inspect --server \(info.url)           # directed inspections (quota, alarms, hashes, learners, …)
           vigil probe run etcd.kv --server \(info.url) # one probe, now, with each step's latency
         Ctrl-C stops Vigil and the cluster.
