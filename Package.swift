@@ -347,7 +347,7 @@ let package = Package(
     .testTarget(
       name: "VigilRepairTests",
       dependencies: [
-        "VigilRepair", "VigilEngineTesting", "VigilServer", "VigilTestKit", .product(name: "GRDB", package: "GRDB.swift"),
+        "VigilBackup", "VigilRepair", "VigilEngineTesting", "VigilServer", "VigilTestKit", .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: strict
     ),

@@ -86,50 +86,33 @@ public enum BackupRestore {
   public static func rebuild(
     _ inputs: RestoreInputs, directory: String, margin: Int64, leaseTTL: Int64, logger: Logger = Logger(label: "vigil.restore")
   ) async throws -> (outcome: RestoreOutcome, file: String) {
-    let scratch = ScratchSpace.directory(fallback: directory, name: "rebuild", needs: inputs.snapshot.size)
-    try? FileManager.default.removeItem(atPath: scratch)
-    var options = LocalClusterOptions(members: 1, directory: scratch)
-    options.extraArguments = ScratchSpace.fastElection
-    options.snapshot = inputs.file
+    let scratch = ScratchEtcd.directory(fallback: directory, name: "rebuild", needs: inputs.snapshot.size)
     var phases: [String: Double] = [:]
     var mark = ContinuousClock.now
     func lap(_ name: String) {
       phases[name] = (ContinuousClock.now - mark).seconds
       mark = ContinuousClock.now
     }
-    let local: LocalCluster
-    do { local = try await LocalCluster.start(options, logger: logger) } catch {
-      throw BackupError("etcd does not start from snapshot \(inputs.snapshot.id): \(error)")
-    }
-    let client: EtcdClient
-    do { client = try EtcdClient(configuration: local.clientConfiguration(endpoints: await local.endpoints)) } catch {
-      await local.shutdown()
-      throw error
-    }
-    lap("start")
-    do {
+    let file = (directory as NSString).appendingPathComponent("rebuilt-\(inputs.snapshot.id).db")
+    let (restored, final) = try await ScratchEtcd.with(
+      snapshot: inputs.file, directory: scratch, what: "snapshot \(inputs.snapshot.id)", logger: logger
+    ) { client in
+      lap("start")
       let replay = ChangeLogReplay(client: client, leaseTTL: leaseTTL)
       let restored = try await replay.replay(inputs.records)
       lap("replay")
       let final = try await replay.bumpAndCompact(to: max(inputs.watermark, restored) + margin)
       lap("bump")
-      let file = (directory as NSString).appendingPathComponent("rebuilt-\(inputs.snapshot.id).db")
       do { try await client.withCallTimeout(.seconds(600)).maintenance.snapshot(to: file) } catch {
-        throw BackupError("cannot stream the rebuilt snapshot: \(error.message)")
+        throw BackupError("cannot stream the rebuilt snapshot: \(error)")
       }
       lap("snapshot")
-      await client.shutdown()
-      await local.shutdown()
-      try? FileManager.default.removeItem(atPath: scratch)
-      let outcome = RestoreOutcome(
-        snapshot: inputs.snapshot.id, snapshotRevision: inputs.snapshot.revision, restoredRevision: restored,
-        finalRevision: final, replayedRecords: inputs.records.filter { $0.revision > inputs.snapshot.revision }.count,
-        dataTime: inputs.dataTime, phases: phases)
-      return (outcome, file)
-    } catch {
-      await client.shutdown()
-      await local.shutdown()
-      throw error
+      return (restored, final)
     }
+    let outcome = RestoreOutcome(
+      snapshot: inputs.snapshot.id, snapshotRevision: inputs.snapshot.revision, restoredRevision: restored,
+      finalRevision: final, replayedRecords: inputs.records.filter { $0.revision > inputs.snapshot.revision }.count,
+      dataTime: inputs.dataTime, phases: phases)
+    return (outcome, file)
   }
 }

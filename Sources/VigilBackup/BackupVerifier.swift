@@ -51,37 +51,26 @@ public struct BackupVerifier: Sendable {
   }
 
   func check(_ record: SnapshotRecord, changeLog: [ChangeRecord]) async throws -> (Int64, EtcdHashKV, String) {
-    let dir = ScratchSpace.directory(fallback: scratch, name: "verify-\(record.id)", needs: record.size)
+    try await Self.withStoredSnapshot(record, store: store, scratch: scratch, logger: logger) { restored in
+      try await compare(record, restored: restored, changeLog: changeLog)
+    }
+  }
+
+  /// Fetches `record`'s snapshot from the store, checks its sha256 against the record, and runs `body` with a
+  /// client of a scratch etcd restored from it (stopped and removed afterwards).
+  static func withStoredSnapshot<T: Sendable>(
+    _ record: SnapshotRecord, store: any BackupStore, scratch: String, logger: Logger, _ body: (EtcdClient) async throws -> T
+  ) async throws -> T {
+    let dir = ScratchEtcd.directory(fallback: scratch, name: "verify-\(record.id)", needs: record.size)
     try? FileManager.default.removeItem(atPath: dir)
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let file = dir + "/snapshot.db"
-    try await store.get(BackupLayout.snapshotKey(cluster, record.id), to: file)
+    try await store.get(BackupLayout.snapshotKey(record.cluster, record.id), to: file)
     guard try SnapshotTaker.checkTrailingDigest(file) == record.sha256 else {
       throw BackupError("the stored snapshot's sha256 differs from the one recorded when it was taken")
     }
-    var options = LocalClusterOptions(members: 1, directory: dir + "/etcd")
-    options.extraArguments = ScratchSpace.fastElection
-    options.snapshot = file
-    let local: LocalCluster
-    do { local = try await LocalCluster.start(options, logger: logger) } catch {
-      throw BackupError("etcd does not start from the snapshot: \(error)")
-    }
-    let restored: EtcdClient
-    do { restored = try EtcdClient(configuration: local.clientConfiguration(endpoints: await local.endpoints)) } catch {
-      await local.shutdown()
-      throw error
-    }
-    do {
-      let result = try await compare(record, restored: restored, changeLog: changeLog)
-      await restored.shutdown()
-      await local.shutdown()
-      return result
-    } catch {
-      await restored.shutdown()
-      await local.shutdown()
-      throw error
-    }
+    return try await ScratchEtcd.with(snapshot: file, directory: dir + "/etcd", what: "the snapshot", logger: logger, body)
   }
 
   func compare(_ record: SnapshotRecord, restored: EtcdClient, changeLog: [ChangeRecord]) async throws -> (
@@ -168,25 +157,7 @@ extension BackupVerifier {
     guard record.verification == .verified, let expected = record.sourceHashKV else {
       throw BackupError("snapshot \(record.id) was never verified against its source (\(record.verification.rawValue)); nothing recorded to compare with")
     }
-    let dir = ScratchSpace.directory(fallback: scratch, name: "recheck-\(record.id)", needs: record.size)
-    try? FileManager.default.removeItem(atPath: dir)
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    let file = dir + "/snapshot.db"
-    try await store.get(BackupLayout.snapshotKey(record.cluster, record.id), to: file)
-    guard try SnapshotTaker.checkTrailingDigest(file) == record.sha256 else {
-      throw BackupError("the stored snapshot's sha256 differs from the one recorded when it was taken")
-    }
-    var options = LocalClusterOptions(members: 1, directory: dir + "/etcd")
-    options.extraArguments = ScratchSpace.fastElection
-    options.snapshot = file
-    let local = try await LocalCluster.start(options, logger: logger)
-    let client: EtcdClient
-    do { client = try EtcdClient(configuration: local.clientConfiguration(endpoints: await local.endpoints)) } catch {
-      await local.shutdown()
-      throw error
-    }
-    do {
+    return try await withStoredSnapshot(record, store: store, scratch: scratch, logger: logger) { client in
       let replay = ChangeLogReplay(client: client, leaseTTL: leaseTTL)
       let revision = try await replay.revision()
       guard revision == record.revision else {
@@ -206,13 +177,7 @@ extension BackupVerifier {
       let chain = try RestoreChoice.choose(snapshots: [record], segments: try await catalogue.segments(), target: .latest).get()
       let log = try await catalogue.records(of: chain.segments, after: record.revision)
       let last = try await replay.replay(log)
-      await client.shutdown()
-      await local.shutdown()
       return "snapshot \(record.id): sha256 intact, restores at revision \(revision) with HashKV \(hash) as recorded; change log replayed \(log.count) revision(s) to \(last) in order"
-    } catch {
-      await client.shutdown()
-      await local.shutdown()
-      throw error
     }
   }
 }

@@ -13,7 +13,7 @@ import VigilStore
 /// (fault injected → cluster verified healthy with every voter) of a killed, a frozen and a wiped member under
 /// Vigil, beside the floors measured in the same run — a bare member's start-to-healthy time, and the time
 /// etcd itself takes to add a learner, send it the snapshot and promote it. The command renders; this measures.
-public struct RepairBench: Sendable {
+public struct RepairBench: LocalClusterBench {
   public enum Fault: String, Sendable, CaseIterable {
     case killed, frozen, wiped
 
@@ -38,32 +38,10 @@ public struct RepairBench: Sendable {
   public let client: EtcdClient
   let logger: Logger
 
-  /// Starts the cluster (8 GiB quota) the measurements run against.
-  public static func start() async throws -> RepairBench {
-    var logger = Logger(label: "vigil.bench")
-    logger.logLevel = .warning
-    var options = LocalClusterOptions(members: 3)
-    options.quotaBackendBytes = 8 << 30
-    let cluster = try await LocalCluster.start(options, logger: logger)
-    do {
-      let client = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: await cluster.endpoints))
-      return RepairBench(cluster: cluster, client: client, logger: logger)
-    } catch {
-      await cluster.shutdown()
-      throw error
-    }
-  }
-
-  public func shutdown() async {
-    await client.shutdown()
-    await cluster.shutdown()
-  }
-
-  /// Writes `megabytes` of 256 KiB values; returns the database size.
-  public func load(megabytes: Int) async throws -> Int64 {
-    let value = String(repeating: "v", count: 256 << 10)
-    for i in 0..<(megabytes * 4) { try await client.withCallTimeout(.seconds(30)).kv.put("/bench/data/\(i)", value) }
-    return try await client.maintenance.status().dbSize
+  public init(cluster: LocalCluster, client: EtcdClient, logger: Logger) {
+    self.cluster = cluster
+    self.client = client
+    self.logger = logger
   }
 
   /// MTTR of each fault under a guard at P0 in auto mode, `trials` times each (a follower, taking turns).

@@ -12,7 +12,7 @@ import VigilRuntime
 /// Vigil (P0, restores automatic) → verified healthy; the writes lost (RPO) of a writer running through the
 /// fault; and the cost of backups (CPU, bytes). Beside it, floors measured in the same run: `etcdctl snapshot
 /// restore` of the snapshot, and a bare 3-member start from it. The command renders; this measures.
-public struct RestoreBench: Sendable {
+public struct RestoreBench: LocalClusterBench {
   public let cluster: LocalCluster
   public let client: EtcdClient
   let logger: Logger
@@ -41,31 +41,10 @@ public struct RestoreBench: Sendable {
     public var snapshotBytes: Int64
   }
 
-  public static func start() async throws -> RestoreBench {
-    var logger = Logger(label: "vigil.bench")
-    logger.logLevel = .warning
-    var options = LocalClusterOptions(members: 3)
-    options.quotaBackendBytes = 8 << 30
-    let cluster = try await LocalCluster.start(options, logger: logger)
-    do {
-      let client = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: await cluster.endpoints))
-      return RestoreBench(cluster: cluster, client: client, logger: logger)
-    } catch {
-      await cluster.shutdown()
-      throw error
-    }
-  }
-
-  public func shutdown() async {
-    await client.shutdown()
-    await cluster.shutdown()
-  }
-
-  /// Writes `megabytes` of 256 KiB values; returns the database size.
-  public func load(megabytes: Int) async throws -> Int64 {
-    let value = String(repeating: "v", count: 256 << 10)
-    for i in 0..<(megabytes * 4) { try await client.withCallTimeout(.seconds(30)).kv.put("/bench/data/\(i)", value) }
-    return try await client.maintenance.status().dbSize
+  public init(cluster: LocalCluster, client: EtcdClient, logger: Logger) {
+    self.cluster = cluster
+    self.client = client
+    self.logger = logger
   }
 
   /// `count` small writes (100-byte values) at `rate` per second; returns the CPU seconds of this process

@@ -250,15 +250,24 @@ public actor RepairCoordinator {
   /// Makes a plan for `request` and, by the cluster's mode, runs it, holds it for approval or only writes it.
   func make(_ request: RepairRequest, view: ClusterRepairView) async {
     let mode = mode(of: request.cluster)
+    var missing: String?
     if request.runbook.needsRuntime, targets[request.cluster]?.runtime == nil {
+      missing = "\(request.runbook.rawValue) needs a runtime driver and \(request.cluster) has none (runtime: external)"
+    } else if request.runbook == .restoreCluster, targets[request.cluster]?.backup == nil {
+      missing = "restore-cluster needs backups and \(request.cluster) has none (backup.enabled: false)"
+    }
+    if let missing {
       planner.rejected(request.key)
       metrics.repairEscalated(cluster: request.cluster)
+      let reason = "\(request.reason); \(missing)"
       await audit(
         AuditEntry(
           at: Self.now(), actor: "vigil", action: "escalated", cluster: request.cluster,
           subject: Subject(cluster: request.cluster, member: request.member).key, incidentID: request.incidentID,
-          runbook: request.runbook.rawValue, result: "waiting for a person",
-          reason: "\(request.reason); \(request.runbook.rawValue) needs a runtime driver and \(request.cluster) has none (runtime: external)"))
+          runbook: request.runbook.rawValue, result: "waiting for a person", reason: reason))
+      if let incident = request.incidentID {
+        await watch.recordRepair(incident: incident, text: "escalated: \(reason)", at: Self.now(), recovered: false)
+      }
       return
     }
     let state: PlanState =

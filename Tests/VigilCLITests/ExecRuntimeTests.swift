@@ -13,7 +13,7 @@ struct ScriptedCluster {
   let script: String
   var members: [(name: String, client: Int, peer: Int)] = []
 
-  /// The driver: start/stop/kill/wipe/provision one member, told which by Vigil's environment.
+  /// The driver: start/stop/kill/wipe/provision/restore one member, told which by Vigil's environment.
   /// A new member's start waits while `hold-new` exists (so a test can stop Vigil mid-plan).
   static let driver = """
     #!/bin/bash
@@ -48,6 +48,13 @@ struct ScriptedCluster {
         rm -f "$pidfile"
         ;;
       wipe) rm -rf "$VIGIL_MEMBER_DATA_DIR" ;;
+      restore)
+        if running; then echo "$name still runs" >&2; exit 1; fi
+        [ -d "$VIGIL_MEMBER_DATA_DIR" ] && mv "$VIGIL_MEMBER_DATA_DIR" "$VIGIL_MEMBER_DATA_DIR.retired-$(date +%s%N)"
+        ETCDCTL_API=3 etcdctl snapshot restore "$VIGIL_SNAPSHOT_FILE" --name "$name" --data-dir "$VIGIL_MEMBER_DATA_DIR" \
+          --initial-cluster "$VIGIL_INITIAL_CLUSTER" --initial-cluster-token "$VIGIL_INITIAL_CLUSTER_TOKEN" \
+          --initial-advertise-peer-urls "$VIGIL_MEMBER_PEER_URL" >>"$home/restore.log" 2>&1 9>&-
+        ;;
       provision)
         ports="$(head -n 1 "$root/ports")"; sed -i 1d "$root/ports"
         echo "VIGIL_MEMBER_CLIENT_URL=http://127.0.0.1:${ports% *}"
@@ -209,6 +216,94 @@ struct ExecRuntimeTests {
       #expect(!incidents.stdout.contains("MTTR -"))
       let bad = try await VigilRun.run(["repair", "run", "replace-member", "--cluster", "x", "--config", config])
       #expect(bad.status == 64 && bad.stderr.contains("needs --member"), "\(bad.stderr)")
+      #expect(try await serve.stop(signal: SIGTERM) == 0)
+    }
+  }
+
+  @Test func aQuorumLostForGoodIsRestoredThroughTheExecDriverAndTheCLIReadsTheBackups() async throws {
+    try await withTemporaryDirectory { root in
+      let scripted = try ScriptedCluster(root: root)
+      defer { scripted.killAll() }
+      try await scripted.start()
+      var clientConfig = EtcdClientConfiguration(endpoints: try scripted.endpoints.map { try EtcdEndpoint(parsing: $0) })
+      clientConfig.callTimeout = .seconds(5)
+      let client = try EtcdClient(configuration: clientConfig)
+      defer { Task { await client.shutdown() } }
+      #expect(try await eventually { (try? await client.maintenance.status().leader ?? 0) ?? 0 != 0 })
+      for i in 0..<100 { try await client.kv.put("/keep/\(i)", "v\(i)") }
+
+      let port = try FreePort.pick(count: 1)[0]
+      let config = root + "/vigil.yaml"
+      try """
+        stateDir: \(root)/state
+        listen: 127.0.0.1:\(port)
+        tiers:
+          fast: {probeInterval: 100ms, probeTimeout: 1s}
+        scheduler: {membershipInterval: 500ms}
+        repair: {memberTimeout: 60s, restoreMode: auto}
+        backup: {flushInterval: 100ms}
+        clusters:
+          - name: x
+            endpoints: [\(scripted.endpoints.joined(separator: ", "))]
+            tier: fast
+            probeSuites: [s]
+            runtime:
+              kind: exec
+              start: [\(scripted.script), start]
+              stop: [\(scripted.script), stop]
+              kill: [\(scripted.script), kill]
+              wipe: [\(scripted.script), wipe]
+              provision: [\(scripted.script), provision]
+              restore: [\(scripted.script), restore]
+              dataDir: \(root)/{name}/data
+        probeSuites:
+          - name: s
+            probes:
+              - kind: etcd.kv
+              - kind: etcd.member
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+      var serve = try ServeProcess(config: config, output: root + "/serve.out")
+      defer { if serve.process.isRunning { kill(serve.process.processIdentifier, SIGKILL) } }
+      // A verified backup, seen through the CLI straight from the store.
+      var listed = ""
+      #expect(
+        try await eventually(timeout: .seconds(60)) {
+          listed = try await VigilRun.run(["backup", "list", "--config", config]).stdout
+          return listed.contains("yes")
+        }, "\(listed)")
+      let last = try await client.kv.put("/keep/last", "end").revision
+      try await Task.sleep(for: .seconds(1))  // the change log's flush interval, ten times over
+
+      let store = try HistoryStore(directory: root + "/state")
+      let crash = try await ChildProcess.run(
+        "/bin/sh",
+        ["-c", "for m in m1 m2; do kill -9 $(cat '\(root)'/$m/etcd.pid); rm -rf '\(root)'/$m/data '\(root)'/$m/etcd.pid; done"])
+      #expect(crash.status == 0, "\(crash.stderr)")
+      var done: RepairPlan?
+      #expect(
+        try await eventually(timeout: .seconds(90)) {
+          done = try store.plans(cluster: "x").first { $0.runbook == .restoreCluster && $0.state == .succeeded }
+          return done != nil
+        })
+      let seen = (try? store.plans(cluster: "x").map { "\($0.runbook) \($0.state) \($0.outcome ?? "")" }) ?? []
+      let plan = try #require(done, "\(seen)")
+      #expect(plan.context["restore.lostRevisions"] == "0")
+      let kept = try await client.kv.range("/keep/", prefix: true)
+      #expect(kept.count == 101)
+      #expect(kept.revision > last + 1000)
+      // The old data dirs were retired by the driver, never reused.
+      let retired = try FileManager.default.contentsOfDirectory(atPath: root + "/m3").filter { $0.hasPrefix("data.retired-") }
+      #expect(retired.count == 1)
+
+      let verify = try await VigilRun.run(["backup", "verify", "--config", config])
+      #expect(verify.status == 0 && verify.stdout.hasPrefix("verified:"), "\(verify.stdout)\(verify.stderr)")
+      let output = root + "/restored.db"
+      let restore = try await VigilRun.run(["backup", "restore", "--config", config, "--output", output])
+      #expect(restore.status == 0 && restore.stdout.contains("etcdctl snapshot restore"), "\(restore.stdout)\(restore.stderr)")
+      let up = try await VigilRun.run(["cluster", "up", "--from-snapshot", output, "--members", "1", "--refresh", "0", "--duration", "1"])
+      #expect(up.status == 0 && up.stdout.contains("is up"), "\(up.stdout)\(up.stderr)")
+      let badTime = try await VigilRun.run(["backup", "restore", "--config", config, "--time", "soon", "--output", root + "/x.db"])
+      #expect(badTime.status == 64 && badTime.stderr.contains("--time"), "\(badTime.stderr)")
       #expect(try await serve.stop(signal: SIGTERM) == 0)
     }
   }

@@ -13,10 +13,11 @@ import VigilTestKit
 /// A monitor and a repair coordinator guarding real local clusters (one per
 /// entry of `clusters`), with fast probes (100 ms) and the local runtime driver.
 func withRepair(
-  _ clusters: [(name: String, cluster: LocalCluster)], repair: String = "", inspections: String = "",
+  _ clusters: [(name: String, cluster: LocalCluster)], repair: String = "", inspections: String = "", extra: String = "",
   _ body: (Monitor, RepairCoordinator, String) async throws -> Void
 ) async throws {
   let yaml = """
+    \(extra)
     tiers:
       test: {probeInterval: 100ms, probeTimeout: 1s}
     inspections:

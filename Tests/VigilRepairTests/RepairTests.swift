@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import VigilBackup
 import VigilCore
 import VigilEtcd
 import VigilRuntime
@@ -165,7 +166,7 @@ struct RepairTests {
     }
   }
 
-  @Test func twoOfThreeDownMeansNoMembershipChangeAndAnEscalation() async throws {
+  @Test func twoOfThreeLostWithoutBackupsMeansNoMembershipChangeAndAnEscalation() async throws {
     try await withTestCluster { cluster, client in
       try await withRepair([("c", cluster)]) { monitor, repairs, _ in
         #expect(try await eventually { await monitor.health(of: "c/m3") == .healthy })
@@ -174,9 +175,12 @@ struct RepairTests {
         try await cluster.kill("m3")
         try await cluster.wipe("m2")
         try await cluster.wipe("m3")
+        // Quorum lost for good; the restore it needs has nothing to restore from here (backups are off).
         #expect(
           try await eventually {
-            try monitor.store.audit(cluster: "c").contains { $0.action == "escalated" && $0.reason.contains("storm brake") }
+            try monitor.store.audit(cluster: "c").contains {
+              $0.action == "escalated" && $0.reason.contains("quorum lost for good") && $0.reason.contains("backup.enabled: false")
+            }
           })
         try await Task.sleep(for: .seconds(2))
         // A plan may have started for the member that failed first; the guard refused its removal.
@@ -185,7 +189,7 @@ struct RepairTests {
           #expect(plan.steps.first { $0.action == .remove }?.state != .done)
           #expect(!plan.steps.contains { $0.action == .addLearner && $0.state == .done })
         }
-        #expect(await repairs.escalations.contains("c/storm"))
+        #expect(await repairs.escalations.contains("c//restore"))
         // The member list never changed.
         let pinned = client.member(try await cluster.member("m1").clientEndpoint).withCallTimeout(.seconds(2))
         let list = try await pinned.cluster.list()
@@ -194,33 +198,53 @@ struct RepairTests {
     }
   }
 
-  @Test func approveModeWaitsForAPersonThenRuns() async throws {
+  @Test func aQuorumLostForGoodIsRestoredFromBackupOnceAPersonApproves() async throws {
     try await withTestCluster { cluster, client in
-      try await withRepair([("c", cluster)], repair: "  mode: approve") { monitor, repairs, _ in
-        #expect(try await eventually { await monitor.health(of: "c/m2") == .healthy })
-        try await cluster.kill("m2")
-        var waiting: RepairPlan?
+      try await withRepair([("c", cluster)], extra: "backup: {flushInterval: 100ms}") { monitor, repairs, dir in
+        #expect(try await eventually { await monitor.health(of: "c") == .healthy })
+        let store = LocalBackupStore(root: dir + "/backups")
+        #expect(
+          try await eventually(timeout: .seconds(60)) {
+            try await BackupCatalogue(store: store, cluster: "c").snapshots().records.contains { $0.verification == .verified }
+          })
+        for i in 0..<40 { try await client.kv.put("/keep/\(i)", "v\(i)") }
+        let last = try await client.kv.put("/keep/last", "end").revision
+        // The change log has it on disk (the open segment in the state dir).
         #expect(
           try await eventually {
-            waiting = try monitor.store.plans(cluster: "c", states: [.awaitingApproval]).first
+            let data = FileManager.default.contents(atPath: dir + "/backup/c/open.log") ?? Data()
+            return (ChangeLogFormat.decode(data).records.last?.revision ?? 0) >= last
+          })
+        for m in ["m1", "m2"] {
+          try await cluster.kill(m)
+          try await cluster.wipe(m)
+        }
+        // Approve is the default for restores: the plan waits, and the incident says so.
+        var waiting: RepairPlan?
+        #expect(
+          try await eventually(timeout: .seconds(60)) {
+            waiting = try monitor.store.plans(cluster: "c", states: [.awaitingApproval]).first { $0.runbook == .restoreCluster }
             return waiting != nil
           })
         let plan = try #require(waiting)
-        #expect(plan.runbook == .restartMember)
-        try await Task.sleep(for: .seconds(1))
-        #expect(try await cluster.state(of: "m2") == .stopped)  // nothing ran without a person
-        #expect(try monitor.store.plans(cluster: "c").count == 1)  // and no second plan piled up
-        do {
-          _ = try await repairs.approve(plan: 999, by: "alice")
-          Issue.record("approved a plan that does not exist")
-        } catch let e as RepairRequestError { #expect(e.status == 404) }
+        #expect(plan.steps.map(\.action) == [.confirmQuorumLost, .fenceAll, .replayChangeLog, .restoreAll, .startAll, .verify])
+        #expect(try await cluster.state(of: "m3") == .running)  // nothing was touched without a person
         _ = try await repairs.approve(plan: plan.id, by: "alice")
-        let done = try #require(try await finishedPlan(monitor.store, .restartMember))
-        #expect(done.state == .succeeded)
+        let done = try #require(try await finishedPlan(monitor.store, .restoreCluster, timeout: .seconds(120)))
+        #expect(done.state == .succeeded, "\(done.outcome ?? "")")
         #expect(try await allVotersHealthy(client, voters: 3))
-        let audit = try monitor.store.audit(planID: plan.id, limit: 100, ascending: true)
-        #expect(audit.contains { $0.action == "approved" && $0.actor == "alice" })
-        #expect(audit.filter { $0.action == "step" }.allSatisfy { $0.actor == "alice" })
+        // Every write made before the fault is back, revisions line up, and the revision moved past them all.
+        let kept = try await client.kv.range("/keep/", prefix: true)
+        #expect(kept.count == 41)
+        #expect(try await client.kv.get("/keep/last")?.modRevision == last)
+        #expect(kept.revision >= last + 1000)
+        let replay = done.steps.first { $0.action == .replayChangeLog }?.detail ?? ""
+        #expect(replay.contains("RPO 0 revision(s)"), "\(replay)")
+        // The new member and cluster ids are not taken for data loss: the cluster settles healthy.
+        #expect(try await eventually(timeout: .seconds(60)) { await monitor.health(of: "c") == .healthy })
+        try await Task.sleep(for: .seconds(2))
+        let after = try monitor.store.plans(cluster: "c", limit: 20).filter { $0.id > done.id }
+        #expect(!after.contains { $0.runbook == .replaceMember }, "\(after.map(\.runbook))")
       }
     }
   }

@@ -229,15 +229,10 @@ public struct RepairPlanner: Sendable {
         continue
       }
       let fails = failures[e.key]
-      if let fails, fails.count >= settings.maxAttempts {
-        return escalateOnce(
-          view, key: e.key, reason: "\(chosen.rawValue) on \(subject) failed \(fails.count) times; escalated to a person",
-          incident: incident
-        ).first
-      }
-      if let fails {
-        let wait = settings.retryBackoff.seconds * Double(1 << min(fails.count - 1, 10))
-        if now - fails.lastEnded < wait { continue }
+      switch retryGate(view, key: e.key, what: "\(chosen.rawValue) on \(subject)", incident: incident, now: now) {
+      case .go: break
+      case .wait: continue
+      case .escalate(let d): return d
       }
       if chosen == .replaceMember, let refusal = quorumRefusal(view, removing: d.member) {
         return escalateOnce(view, key: e.key, reason: refusal, incident: incident).first
@@ -281,6 +276,23 @@ public struct RepairPlanner: Sendable {
         attempt: 1, key: key))
   }
 
+  enum RetryGate {
+    case go, wait
+    case escalate(RepairDecision?)
+  }
+
+  /// After failed attempts of an episode: wait out the backoff (doubling from `retryBackoff`), or escalate once
+  /// `maxAttempts` failed.
+  mutating func retryGate(_ view: ClusterRepairView, key: String, what: String, incident: Int64?, now: Double) -> RetryGate {
+    guard let fails = failures[key] else { return .go }
+    if fails.count >= settings.maxAttempts {
+      return .escalate(
+        escalateOnce(view, key: key, reason: "\(what) failed \(fails.count) times; escalated to a person", incident: incident).first)
+    }
+    let wait = settings.retryBackoff.seconds * Double(1 << min(fails.count - 1, 10))
+    return now - fails.lastEnded < wait ? .wait : .go
+  }
+
   struct MajorityEpisode {
     var key: String
     var runbook: Runbook
@@ -322,15 +334,10 @@ public struct RepairPlanner: Sendable {
     let incident = view.incidents[view.cluster] ?? e.members.lazy.compactMap { view.incidents["\(view.cluster)/\($0)"] }.first
     if let at = succeeded[e.key], now - at < settings.settleTime.seconds { return nil }
     let fails = failures[e.key]
-    if let fails, fails.count >= settings.maxAttempts {
-      return escalateOnce(
-        view, key: e.key, reason: "\(e.runbook.rawValue) on \(view.cluster) failed \(fails.count) times; escalated to a person",
-        incident: incident
-      ).first
-    }
-    if let fails {
-      let wait = settings.retryBackoff.seconds * Double(1 << min(fails.count - 1, 10))
-      if now - fails.lastEnded < wait { return nil }
+    switch retryGate(view, key: e.key, what: "\(e.runbook.rawValue) on \(view.cluster)", incident: incident, now: now) {
+    case .go: break
+    case .wait: return nil
+    case .escalate(let d): return d
     }
     if view.mode == .dryRun { handedOff.insert(e.key) }
     started[view.cluster, default: []].append(now)
