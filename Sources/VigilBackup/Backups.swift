@@ -10,7 +10,12 @@ public actor Backups {
     self.clusters = Dictionary(uniqueKeysWithValues: clusters.map { ($0.cluster, $0) })
   }
 
+  /// Runs until cancelled — also with no cluster to back up, since a service that returns early ends its group.
   public nonisolated func run() async {
+    guard !clusters.isEmpty else {
+      while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+      return
+    }
     await withTaskGroup(of: Void.self) { group in
       for backup in clusters.values { group.addTask { await backup.run() } }
       await group.waitForAll()

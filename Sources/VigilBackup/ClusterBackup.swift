@@ -1,4 +1,3 @@
-import CoreMetrics
 import Foundation
 import Logging
 import VigilCore
@@ -122,11 +121,16 @@ public actor ClusterBackup {
     lastVerified = stored.last { $0.verification == .verified }
     progress.lastSnapshotAt = stored.last?.takenAt
     if let lastVerified { metrics.verified(cluster: cluster, at: lastVerified.verifiedAt ?? lastVerified.takenAt) }
-    if let last = stored.last { metrics.snapshotTaken(cluster: cluster, at: last.takenAt, bytes: last.size) }
-    resumeAfter = max(logged, stored.last?.revisionAtStart ?? 0)
-    if stored.isEmpty || resumeAfter == 0 {
-      let record = try await snapshotNow(reason: .start)
-      resumeAfter = max(resumeAfter, record.revisionAtStart)
+    if let last = stored.last { metrics.snapshotTaken(cluster: cluster, at: last.takenAt) }
+    await measureStoredBytes()
+    var base = stored.last { $0.verification != .failed }?.revisionAtStart ?? 0
+    if stored.isEmpty || max(logged, base) == 0 { base = try await snapshotNow(reason: .start).revisionAtStart }
+    resumeAfter = max(logged, base)
+    if resumeAfter > logged {
+      // The snapshot is ahead of the log (which stopped before it, or never ran): the log goes on from the
+      // snapshot, in a new segment, so no segment has a gap inside.
+      _ = try await writer.seal(force: true, now: now())
+      await writer.skip(to: resumeAfter)
     }
   }
 
@@ -152,7 +156,7 @@ public actor ClusterBackup {
     progress.lastSnapshotAt = record.takenAt
     progress.compactionGap = false
     lastSnapshot = record
-    metrics.snapshotTaken(cluster: cluster, at: record.takenAt, bytes: record.size)
+    metrics.snapshotTaken(cluster: cluster, at: record.takenAt)
     logger.info(
       "snapshot stored",
       metadata: [
@@ -224,11 +228,16 @@ public actor ClusterBackup {
             inputs: "change log \(s.firstRevision)-\(s.lastRevision)", result: "deleted",
             reason: "retention: no kept snapshot needs it"))
       }
-      if let bytes = try? await store.list(prefix: "\(cluster)/").reduce(Int64(0), { $0 + $1.size }) {
-        metrics.storedBytes(cluster: cluster, bytes)
-      }
     } catch {
       note(error: "retention failed: \(error)")
+    }
+    await measureStoredBytes()
+  }
+
+  /// `vigil_backup_bytes`: everything stored for the cluster.
+  func measureStoredBytes() async {
+    if let bytes = try? await store.list(prefix: "\(cluster)/").reduce(Int64(0), { $0 + $1.size }) {
+      metrics.storedBytes(cluster: cluster, bytes)
     }
   }
 
@@ -312,36 +321,5 @@ public actor ClusterBackup {
   private func note(error: String) {
     lastError = error
     logger.error("backup", metadata: ["cluster": "\(cluster)", "error": "\(error)"])
-  }
-}
-
-/// Backup metrics, through the swift-metrics API: `vigil_backup_last_success_timestamp_seconds{cluster}`,
-/// `vigil_backup_last_verified_timestamp_seconds{cluster}`, `vigil_changelog_lag_seconds{cluster}`,
-/// `vigil_backup_bytes{cluster}` (everything stored), `vigil_backup_failures_total{cluster,stage}`,
-/// `vigil_changelog_gaps_total{cluster}`.
-public struct BackupMetrics: Sendable {
-  let factory: any MetricsFactory
-  public init(factory: any MetricsFactory = MetricsSystem.factory) { self.factory = factory }
-
-  func snapshotTaken(cluster: String, at: Double, bytes: Int64) {
-    Gauge(label: "vigil_backup_last_success_timestamp_seconds", dimensions: [("cluster", cluster)], factory: factory).record(at)
-  }
-  func verified(cluster: String, at: Double) {
-    Gauge(label: "vigil_backup_last_verified_timestamp_seconds", dimensions: [("cluster", cluster)], factory: factory).record(at)
-  }
-  func storedBytes(cluster: String, _ bytes: Int64) {
-    Gauge(label: "vigil_backup_bytes", dimensions: [("cluster", cluster)], factory: factory).record(Double(bytes))
-  }
-  func changeLogLag(cluster: String, seconds: Double) {
-    Gauge(label: "vigil_changelog_lag_seconds", dimensions: [("cluster", cluster)], factory: factory).record(seconds)
-  }
-  func snapshotFailed(cluster: String) {
-    Counter(label: "vigil_backup_failures_total", dimensions: [("cluster", cluster), ("stage", "snapshot")], factory: factory).increment()
-  }
-  func verificationFailed(cluster: String) {
-    Counter(label: "vigil_backup_failures_total", dimensions: [("cluster", cluster), ("stage", "verify")], factory: factory).increment()
-  }
-  func compactionGap(cluster: String) {
-    Counter(label: "vigil_changelog_gaps_total", dimensions: [("cluster", cluster)], factory: factory).increment()
   }
 }

@@ -113,6 +113,13 @@ struct ServeTests {
         let metrics = try await HTTPExchange.send(.GET, url: url + "/metrics").body
         #expect(metrics.contains("vigil_probe_duration_seconds_bucket{cluster=\"c\""))
         #expect(metrics.contains("vigil_health_state{cluster=\"c\",subject=\"c/m2\",state=\"healthy\"} 1"))
+        // Backups run by default: the restarted Vigil reads what it stored, and its change log keeps up.
+        #expect(
+          try await eventually {
+            let body = try await HTTPExchange.send(.GET, url: url + "/metrics").body
+            return body.contains("vigil_backup_last_verified_timestamp_seconds{cluster=\"c\"}")
+              && body.contains("vigil_backup_bytes{cluster=\"c\"}") && body.contains("vigil_changelog_lag_seconds{cluster=\"c\"}")
+          })
         let bad = try await HTTPExchange.send(.GET, url: url + "/v1/incidents?limit=zero")
         #expect(bad.status == 400 && bad.body.contains("limit"))
         #expect(try await serve.stop(signal: SIGTERM) == 0)
