@@ -198,6 +198,18 @@ public struct DrillRun: Sendable, Hashable, Codable {
         problems.append("\(who): no successful \(r.rawValue) (ran: \(ran.isEmpty ? "nothing" : ran))")
       }
       if e.healthyAt == nil { problems.append("\(who): the cluster was not verified healthy afterwards") }
+      if expect.restartedOnly {
+        let restarts: Set<Runbook> = [.restartMember, .restartMembers]
+        if let other = e.repairs.first(where: { !restarts.contains($0.runbook) }) {
+          problems.append("\(who): \(other.runbook.rawValue) ran where restarts were enough")
+        }
+        if !e.repairs.contains(where: { restarts.contains($0.runbook) && $0.state == .succeeded }) {
+          problems.append("\(who): no successful restart")
+        }
+        if let failed = e.repairs.first(where: { $0.state != .succeeded }) {
+          problems.append("\(who): \(failed.runbook.rawValue) #\(failed.plan) \(failed.state.rawValue)")
+        }
+      }
       if expect.runbook == .restoreCluster, let w = watchAcrossFault, w != "compacted" {
         problems.append("\(who): a watch from before the restore did not end as compacted (\(w))")
       }

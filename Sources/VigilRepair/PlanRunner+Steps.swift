@@ -341,21 +341,20 @@ extension PlanRunner {
       do {
         let reading = try await LiveClusterReader.read(client)
         let voters = reading.cluster.voters
-        let leaders = Set(voters.compactMap { reading.statuses[$0.id]?.leader })
-        if !reading.cluster.allVotersHealthy {
-          last = "not every voter is healthy: \(voters.filter { !$0.healthy }.map(\.name))"
-        } else if leaders.count != 1 {
-          last = "voters disagree on the leader"
-        } else if voters.count < expected {
-          last = "\(voters.count) voters, expected \(expected)"
-        } else if !reading.cluster.learners.isEmpty {
-          last = "learner \(reading.cluster.learners.map(\.name)) not promoted"
+        let leaders = Set(voters.filter(\.healthy).compactMap { reading.statuses[$0.id]?.leader })
+        if let missing = RepairVerification.missing(
+          reading.cluster, leaders: leaders, runbook: plan.runbook, member: plan.member, expectedVoters: expected)
+        {
+          last = missing
         } else {
           let key = "/vigil/repair/\(plan.cluster)/verify-\(plan.id)"
           try await client.kv.put(key, "ok")
           guard try await client.kv.get(key)?.valueString == "ok" else { throw RuntimeError("read back a different value") }
           _ = try await client.kv.delete(key)
-          return "\(voters.count) voters healthy (\(voters.map(\.name).joined(separator: ", "))), leader \(voters.first { $0.isLeader }?.name ?? "?"), writes accepted"
+          let healthy = voters.filter(\.healthy)
+          let down = voters.filter { !$0.healthy }.map(\.name)
+          return "\(healthy.count) voters healthy (\(healthy.map(\.name).joined(separator: ", "))), leader \(voters.first { $0.isLeader }?.name ?? "?"), writes accepted"
+            + (down.isEmpty ? "" : "; \(down.joined(separator: ", ")) still down (a fault of its own)")
         }
       } catch { last = "\(error)" }
       try await Task.sleep(for: .milliseconds(50))
