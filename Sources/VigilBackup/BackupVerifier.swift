@@ -86,8 +86,9 @@ public struct BackupVerifier: Sendable {
     let sample: EtcdRangeResult
     let original: EtcdRangeResult
     do {
-      sample = try await restored.kv.range("", prefix: true, limit: 64)
-      original = try await client.kv.range("", prefix: true, limit: 64, revision: revision)
+      // Values included (HashKV covers every key's metadata already): a few large values are megabytes.
+      sample = try await restored.withCallTimeout(.seconds(60)).kv.range("", prefix: true, limit: 16)
+      original = try await client.withCallTimeout(.seconds(60)).kv.range("", prefix: true, limit: 16, revision: revision)
     } catch {
       throw BackupError("cannot read the key sample: \(error.message)")
     }

@@ -4,6 +4,13 @@ import VigilCore
 import VigilEtcd
 import VigilLoops
 
+/// How many backup verifications (each a scratch etcd) may run at once in this process; share one value
+/// among every cluster's ``ClusterBackup``.
+public struct VerificationSlots: Sendable {
+  let limiter: AsyncLimiter
+  public init(_ count: Int = 2) { limiter = AsyncLimiter(limit: count) }
+}
+
 /// Settings of one cluster's backups (from `backup:` and the cluster's tier).
 public struct ClusterBackupSettings: Sendable {
   public var policy = BackupPolicy()
@@ -44,6 +51,9 @@ public actor ClusterBackup {
   let logger: Logger
   let now: @Sendable () -> Double
   private let oneAtATime = AsyncLimiter(limit: 1)
+  /// Shared by every cluster of a process: how many scratch etcds verify at once (a fleet starting up must
+  /// not start one per cluster at the same moment).
+  private let verifications: AsyncLimiter
   private let wakeup = Wakeup()
 
   private var progress = BackupProgress()
@@ -61,8 +71,10 @@ public actor ClusterBackup {
   public init(
     cluster: String, client: EtcdClient, store: any BackupStore, stateDir: String, settings: ClusterBackupSettings,
     metrics: BackupMetrics, audit: @escaping @Sendable (AuditEntry) async -> Void, logger: Logger,
+    verifications: VerificationSlots = VerificationSlots(),
     now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
   ) {
+    self.verifications = verifications.limiter
     self.cluster = cluster
     self.client = client
     self.store = store
@@ -179,7 +191,10 @@ public actor ClusterBackup {
       let catalogue = BackupCatalogue(store: store, cluster: cluster)
       var log = (try? await catalogue.records(of: try await catalogue.segments(), after: record.revisionAtStart)) ?? []
       log += await writer.openRecords().filter { $0.revision > (log.last?.revision ?? record.revisionAtStart) }
-      record = await verifier.verify(record, changeLog: log, now: now)
+      let verifier = self.verifier
+    let toVerify = record
+    let now = self.now
+    record = await verifications.run { @Sendable in await verifier.verify(toVerify, changeLog: log, now: now) }
       if lastSnapshot?.id == record.id { lastSnapshot = record }
     if record.verification == .verified {
       lastVerified = record

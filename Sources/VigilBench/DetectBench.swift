@@ -181,6 +181,7 @@ public struct DetectBench: Sendable {
         bench\(intervalMs): {probeInterval: \(intervalMs)ms, probeTimeout: 2s}
       inspections: {interval: 1h}
       scheduler: {membershipInterval: 1h}
+      backup: {enabled: false}
       probeSuites:
         - name: s
           probes:

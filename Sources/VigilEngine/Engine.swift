@@ -104,6 +104,7 @@ public final class Engine: Sendable {
     do { backupStore = try BackupStores.make(configuration) } catch { throw EngineError("\(error)") }
     do {
       let backupMetrics = BackupMetrics(factory: metrics.factory)
+      let verifications = VerificationSlots()
       for cluster in configuration.clusters {
         let part = try await connect(cluster, hookup: hookups[cluster.name], stateDir: configuration.stateDir, logger: logger)
         if let local = part.started { started.append(local) }
@@ -114,7 +115,7 @@ public final class Engine: Sendable {
           let made = ClusterBackup(
             cluster: cluster.name, client: part.guarded.client, store: backupStore, stateDir: configuration.stateDir,
             settings: backupSettings(configuration, cluster), metrics: backupMetrics,
-            audit: { entry in _ = try? await store.append(audit: entry) }, logger: logger)
+            audit: { entry in _ = try? await store.append(audit: entry) }, logger: logger, verifications: verifications)
           guardedCluster.backupVerifiedAt = { await made.verifiedAt }
           clusterBackups.append(made)
           backup = made
