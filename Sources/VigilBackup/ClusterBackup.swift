@@ -193,8 +193,9 @@ public actor ClusterBackup {
       log += await writer.openRecords().filter { $0.revision > (log.last?.revision ?? record.revisionAtStart) }
       let verifier = self.verifier
     let toVerify = record
+    let replayed = log
     let now = self.now
-    record = await verifications.run { @Sendable in await verifier.verify(toVerify, changeLog: log, now: now) }
+    record = await verifications.run { @Sendable in await verifier.verify(toVerify, changeLog: replayed, now: now) }
       if lastSnapshot?.id == record.id { lastSnapshot = record }
     if record.verification == .verified {
       lastVerified = record
