@@ -188,15 +188,15 @@ public actor ClusterBackup {
     var record = pending
     // The log since the snapshot began, sealed and open: verification replays it on top.
     try? await writer.flush(now: now())
-      let catalogue = BackupCatalogue(store: store, cluster: cluster)
-      var log = (try? await catalogue.records(of: try await catalogue.segments(), after: record.revisionAtStart)) ?? []
-      log += await writer.openRecords().filter { $0.revision > (log.last?.revision ?? record.revisionAtStart) }
-      let verifier = self.verifier
+    let catalogue = BackupCatalogue(store: store, cluster: cluster)
+    var log = (try? await catalogue.records(of: try await catalogue.segments(), after: record.revisionAtStart)) ?? []
+    log += await writer.openRecords().filter { $0.revision > (log.last?.revision ?? record.revisionAtStart) }
+    let verifier = self.verifier
     let toVerify = record
     let replayed = log
     let now = self.now
     record = await verifications.run { @Sendable in await verifier.verify(toVerify, changeLog: replayed, now: now) }
-      if lastSnapshot?.id == record.id { lastSnapshot = record }
+    if lastSnapshot?.id == record.id { lastSnapshot = record }
     if record.verification == .verified {
       lastVerified = record
       metrics.verified(cluster: cluster, at: record.verifiedAt ?? now())

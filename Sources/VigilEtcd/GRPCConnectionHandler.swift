@@ -232,16 +232,28 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
       connectionUnacked = 0
       scheduleFlush()
     }
-    // Unary responses fit in the stream's initial window; long streams get credit back.
-    if case .streaming(let call)? = calls[id] {
+    // Streams get credit back as they are read; so do unary calls, whose one response may outgrow the stream's
+    // initial window (a range of large values: without credit it would stall until its deadline).
+    let unacked: Int
+    switch calls[id] {
+    case .streaming(let call)?:
       call.unacked += bytes
-      if call.unacked >= settings.streamWindowSize / 2 {
-        context.write(
-          wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: call.unacked))),
-          promise: nil)
-        call.unacked = 0
-        scheduleFlush()
+      unacked = call.unacked
+    case .unary(let call)?:
+      call.unacked += bytes
+      unacked = call.unacked
+    case nil:
+      return
+    }
+    if unacked >= settings.streamWindowSize / 2 {
+      context.write(
+        wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: unacked))), promise: nil)
+      switch calls[id] {
+      case .streaming(let call)?: call.unacked = 0
+      case .unary(let call)?: call.unacked = 0
+      case nil: break
       }
+      scheduleFlush()
     }
   }
 
@@ -322,6 +334,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
 /// State of one unary call.
 final class UnaryCall {
+  /// Response bytes read since the stream's window was last widened.
+  var unacked = 0
   private let promise: EventLoopPromise<[UInt8]>
   let deadline: NIODeadline
   private let endpoint: EtcdEndpoint

@@ -24,6 +24,20 @@ struct KVTests {
     }
   }
 
+  /// A unary answer larger than the stream's initial flow-control window (4 MiB): the client must widen the
+  /// window as it reads, or the call stalls until its deadline (found by verifying a backup of 256 KiB values).
+  @Test func aRangeLargerThanTheStreamWindowArrives() async throws {
+    try await withTestCluster(members: 1) { _, client in
+      let value = String(repeating: "v", count: 256 << 10)
+      for i in 0..<24 { try await client.kv.put("/big/\(i)", value) }
+      let all = try await client.withCallTimeout(.seconds(10)).kv.range("/big/", prefix: true)
+      #expect(all.kvs.count == 24)
+      #expect(all.kvs.allSatisfy { $0.value.count == 256 << 10 })
+      // Twice on one connection: the window credit given back for the first leaves room for the second.
+      #expect(try await client.withCallTimeout(.seconds(10)).kv.range("/big/", prefix: true).kvs.count == 24)
+    }
+  }
+
   @Test func compareAndSwapSucceedsAndFails() async throws {
     try await withTestCluster { _, client in
       try await client.kv.put("/cas", "old")
