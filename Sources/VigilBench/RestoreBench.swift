@@ -72,7 +72,7 @@ public struct RestoreBench: LocalClusterBench {
       inspections: {interval: 1h}
       scheduler: {membershipInterval: 500ms}
       repair: {maxRepairsPerWindow: 10000, memberTimeout: 120s, restoreMode: auto}
-      backup: {enabled: \(backups), dir: \(dir)/backups, logMaxEvents: 100000000, logMaxBytes: 1099511627776}
+      backup: {enabled: \(backups), dir: \(dir)/backups}
       probeSuites:
         - name: s
           probes:
@@ -174,8 +174,13 @@ public struct RestoreBench: LocalClusterBench {
         let rto = (ContinuousClock.now - t0).seconds
         writer.cancel()
         await writer.value
-        let plan = try engine.store.plans(cluster: "bench", limit: 20).first {
-          $0.id > before && $0.runbook == .restoreCluster && $0.state == .succeeded
+        // The plan itself ends with its own verification, a moment after the cluster answers again.
+        var plan: RepairPlan?
+        _ = try await BenchTiming.wait(timeout: .seconds(60)) {
+          plan = (try? engine.store.plans(cluster: "bench", limit: 20))?.first {
+            $0.id > before && $0.runbook == .restoreCluster && $0.state == .succeeded
+          }
+          return plan != nil
         }
         guard let plan else { throw BenchError("trial \(trial + 1): healthy again, but not by a restore-cluster plan") }
         let (lost, window) = try await acked.lost(client: client, faultAt: faultAt)

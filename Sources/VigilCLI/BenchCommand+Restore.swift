@@ -13,7 +13,9 @@ extension BenchCommand {
         Starts its own local 3-member cluster, loads --data-mb of data, lets Vigil take and verify a snapshot, \
         then per trial: --log-writes writes at --rate per second (the change log the restore replays; the \
         defaults are the 60,000 records of 10 minutes at 100 writes/s, written faster), a writer running \
-        through the fault, the leader and a follower killed with their data dirs deleted.
+        through the fault, the leader and a follower killed with their data dirs deleted. Backups run with their \
+        defaults: once the change log since the last snapshot passes backup.logMaxEvents (20,000) a new full \
+        snapshot is taken, so a restore replays at most that many records; REPLAYED shows how many it did.
         """)
 
     @Option(help: "Restore trials.") var trials: Int = 3
