@@ -217,7 +217,13 @@ public actor ClusterBackup {
   /// Verifies the newest snapshot if it is still pending (one taken before a membership change).
   func verifyPending() async {
     guard settings.verify, let pending = lastSnapshot, pending.verification == .pending else { return }
-    _ = await oneAtATime.run { @Sendable in await self.verify(pending) }
+    await oneAtATime.run { @Sendable in await self.verifyIfStillNewest(pending.id) }
+  }
+
+  /// A snapshot that is no longer the newest when its turn comes was superseded (and perhaps pruned): left alone.
+  private func verifyIfStillNewest(_ id: String) async {
+    guard let pending = lastSnapshot, pending.id == id, pending.verification == .pending else { return }
+    _ = await verify(pending)
   }
 
   /// Applies retention: deletes snapshots and segments no kept snapshot needs; each removal is logged and audited.

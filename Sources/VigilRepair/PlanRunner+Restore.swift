@@ -78,7 +78,8 @@ extension PlanRunner {
       logger: logger)
     try? FileManager.default.removeItem(atPath: inputs.file)
     let lostRevisions = max(0, inputs.watermark - outcome.restoredRevision)
-    let faultAt = plan.context["since"].flatMap(Double.init) ?? plan.createdAt
+    // When the fault was first seen (the plan may have waited for a person since).
+    let faultAt = min(plan.context["since"].flatMap(Double.init) ?? plan.createdAt, plan.createdAt)
     let lostSeconds = max(0, faultAt - outcome.dataTime)
     plan.context["restore.file"] = file
     plan.context["restore.snapshot"] = inputs.snapshot.id
@@ -86,7 +87,7 @@ extension PlanRunner {
     plan.context["restore.finalRevision"] = String(outcome.finalRevision)
     plan.context["restore.lostRevisions"] = String(lostRevisions)
     plan.context["restore.lostSeconds"] = String(format: "%.3f", lostSeconds)
-    return "snapshot \(inputs.snapshot.id) (revision \(inputs.snapshot.revision)) + \(outcome.replayedRecords) change-log records replayed offline to revision \(outcome.restoredRevision); highest revision seen before was \(inputs.watermark): RPO \(lostRevisions) revision(s), \(String(format: "%.2f", lostSeconds)) s of writes before the fault; revision raised to \(outcome.finalRevision) and compacted there (watches from before fail as compacted); fetch \(String(format: "%.2f", fetched)) s, \(outcome.phaseSummary)"
+    return "snapshot \(inputs.snapshot.id) (revision \(inputs.snapshot.revision)) + \(outcome.replayedRecords) change-log records replayed offline to revision \(outcome.restoredRevision); highest revision seen before was \(inputs.watermark): RPO \(lostRevisions) revision(s); the newest restored change reached Vigil \(String(format: "%.2f", lostSeconds)) s before the fault was seen; revision raised to \(outcome.finalRevision) and compacted there (watches from before fail as compacted); fetch \(String(format: "%.2f", fetched)) s, \(outcome.phaseSummary)"
   }
 
   func restoreDirectory(_ plan: RepairPlan) -> String {
@@ -103,7 +104,13 @@ extension PlanRunner {
     plan.context["restore.token"] = token
     let initial = specs.map { (name: $0.name, peerURL: $0.peerURL) }
     let runtime = try requireRuntime()
-    for spec in specs { try await runtime.restore(spec, snapshot: file, initialCluster: initial, token: token) }
+    // Every member at once: each is its own etcdctl run over the same file.
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for spec in specs {
+        group.addTask { try await runtime.restore(spec, snapshot: file, initialCluster: initial, token: token) }
+      }
+      try await group.waitForAll()
+    }
     return "\(specs.map(\.name).joined(separator: ", ")) restored from the rebuilt snapshot (revision \(plan.context["restore.finalRevision"] ?? "?")) with cluster token \(token); the old data dirs are retired"
   }
 
