@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import VigilConfig
+import VigilEngine
 import VigilEtcd
 import VigilRuntime
 
@@ -37,5 +39,29 @@ extension LocalClusterBench {
     let value = String(repeating: "v", count: 256 << 10)
     for i in 0..<(megabytes * 4) { try await client.withCallTimeout(.seconds(30)).kv.put("/bench/data/\(i)", value) }
     return try await client.maintenance.status().dbSize
+  }
+
+  /// An engine on `settings` (the top-level keys but `clusters`) guarding the cluster as `bench` at P0 with
+  /// KV and member probes; shut down after `body`.
+  func withEngine(_ settings: String, logger: Logger, _ body: (Engine) async throws -> Void) async throws {
+    let yaml = """
+      \(settings)
+      probeSuites:
+        - name: s
+          probes:
+            - kind: etcd.kv
+            - kind: etcd.member
+      clusters:
+        - {name: bench, endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))], tier: P0, probeSuites: [s]}
+      """
+    let config: VigilConfiguration
+    do { config = try ConfigLoader.parse(yaml, file: "bench") } catch { throw BenchError("\(error)") }
+    let engine = try await Engine.build(config, hookups: ["bench": ClusterHookup(local: cluster)], logger: logger)
+    await engine.start()
+    do { try await body(engine) } catch {
+      await engine.shutdown()
+      throw error
+    }
+    await engine.shutdown()
   }
 }

@@ -88,28 +88,13 @@ public struct RepairBench: LocalClusterBench {
   func withGuard(_ body: (Monitor) async throws -> Void) async throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bench-\(UUID().uuidString.prefix(8))").path
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let yaml = """
+    let settings = """
       stateDir: \(dir)
       inspections: {interval: 1h}
       scheduler: {membershipInterval: 500ms}
       repair: {maxRepairsPerWindow: 10000, memberTimeout: 60s}
-      probeSuites:
-        - name: s
-          probes:
-            - kind: etcd.kv
-            - kind: etcd.member
-      clusters:
-        - {name: bench, endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))], tier: P0, probeSuites: [s]}
       """
-    let config: VigilConfiguration
-    do { config = try ConfigLoader.parse(yaml, file: "bench") } catch { throw BenchError("\(error)") }
-    let engine = try await Engine.build(config, hookups: ["bench": ClusterHookup(local: cluster)], logger: logger)
-    await engine.start()
-    do { try await body(engine.monitor) } catch {
-      await engine.shutdown()
-      throw error
-    }
-    await engine.shutdown()
+    try await withEngine(settings, logger: logger) { engine in try await body(engine.monitor) }
   }
 
   /// Every member healthy for the monitor, no open incident, every voter answering.

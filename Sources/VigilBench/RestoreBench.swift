@@ -67,29 +67,14 @@ public struct RestoreBench: LocalClusterBench {
 
   /// An engine guarding the cluster at P0 with restores automatic, backups in `dir` (or off).
   func withEngine(backups: Bool, dir: String, _ body: (Engine) async throws -> Void) async throws {
-    let yaml = """
+    let settings = """
       stateDir: \(dir)/state
       inspections: {interval: 1h}
       scheduler: {membershipInterval: 500ms}
       repair: {maxRepairsPerWindow: 10000, memberTimeout: 120s, restoreMode: auto}
       backup: {enabled: \(backups), dir: \(dir)/backups}
-      probeSuites:
-        - name: s
-          probes:
-            - kind: etcd.kv
-            - kind: etcd.member
-      clusters:
-        - {name: bench, endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))], tier: P0, probeSuites: [s]}
       """
-    let config: VigilConfiguration
-    do { config = try ConfigLoader.parse(yaml, file: "bench") } catch { throw BenchError("\(error)") }
-    let engine = try await Engine.build(config, hookups: ["bench": ClusterHookup(local: cluster)], logger: logger)
-    await engine.start()
-    do { try await body(engine) } catch {
-      await engine.shutdown()
-      throw error
-    }
-    await engine.shutdown()
+    try await withEngine(settings, logger: logger, body)
   }
 
   /// Every member answering with one leader, and a write accepted (independent of Vigil).
