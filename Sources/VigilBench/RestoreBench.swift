@@ -154,6 +154,7 @@ public struct RestoreBench: LocalClusterBench {
         for v in victims { try await cluster.wipe(v) }
         guard try await BenchTiming.wait(timeout: .seconds(300), { await verifiedHealthy() }) else {
           writer.cancel()
+          await writer.value
           throw BenchError("trial \(trial + 1): not restored within 300 s")
         }
         let rto = (ContinuousClock.now - t0).seconds

@@ -39,6 +39,16 @@ struct BackupCommand: AsyncParsableCommand {
       }
     }
 
+    /// Runs `body` with the store, shut down afterwards (an S3 store holds an HTTP client).
+    func using(_ body: (any BackupStore) async throws -> Void) async throws {
+      let backend = try store()
+      do { try await body(backend) } catch {
+        await backend.shutdown()
+        throw error
+      }
+      await backend.shutdown()
+    }
+
     /// The named cluster, or the only one the store holds.
     func clusterName(in store: any BackupStore) async throws -> String {
       if let cluster { return cluster }
@@ -56,8 +66,9 @@ struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Snapshots, their verification, and the change log.")
     @OptionGroup var store: StoreOptions
 
-    func run() async throws {
-      let backend = try store.store()
+    func run() async throws { try await store.using(list) }
+
+    func list(_ backend: any BackupStore) async throws {
       let cluster = try await store.clusterName(in: backend)
       let catalogue = BackupCatalogue(store: backend, cluster: cluster)
       let (records, problems) = try await catalogue.snapshots()
@@ -94,8 +105,9 @@ struct BackupCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @Option(help: "The snapshot id (default: the newest verified one).") var snapshot: String?
 
-    func run() async throws {
-      let backend = try store.store()
+    func run() async throws { try await store.using(verify) }
+
+    func verify(_ backend: any BackupStore) async throws {
       let cluster = try await store.clusterName(in: backend)
       let records = try await BackupCatalogue(store: backend, cluster: cluster).snapshots().records
       let record: SnapshotRecord
@@ -157,7 +169,10 @@ struct BackupCommand: AsyncParsableCommand {
       guard margin >= 0 else { throw CLIError("--margin: \(margin) is negative", exitCode: 64) }
       guard leaseTTL > 0 else { throw CLIError("--lease-ttl: \(leaseTTL) must be positive", exitCode: 64) }
       if FileManager.default.fileExists(atPath: output) { throw CLIError("--output: \"\(output)\" exists; choose a new path", exitCode: 64) }
-      let backend = try store.store()
+      try await store.using { backend in try await restore(backend, target: target) }
+    }
+
+    func restore(_ backend: any BackupStore, target: RestoreTarget) async throws {
       let cluster = try await store.clusterName(in: backend)
       var logger = Logger(label: "vigil.backup")
       logger.logLevel = .warning
