@@ -366,6 +366,24 @@ public actor RepairCoordinator {
     if finishedPlans.count > 100 { finishedPlans.removeFirst(finishedPlans.count - 100) }
     if let key = key ?? keys[plan.id] { planner.finished(key, succeeded: plan.state == .succeeded, at: Self.now()) }
     if plan.runbook == .restoreCluster, plan.steps.contains(where: { $0.action == .startAll && $0.state == .done }) {
+      // Every incident the quorum loss opened (the cluster's, each lost member's, a survivor whose data dir the
+      // fence retired) is the one the restore repaired: each gets its outcome, RPO included, and its MTTR.
+      if plan.state == .succeeded {
+        var ids = Set((await watch.repairView(cluster: plan.cluster))?.incidents.values.map { $0 } ?? [])
+        // Those that closed while the restore ran are in the store only.
+        let since = (plan.context["since"].flatMap(Double.init) ?? plan.createdAt) - 30
+        for i in (try? store.incidents(cluster: plan.cluster, limit: 50)) ?? []
+        where i.recoveredAt == nil && i.fault != nil && i.openedAt >= since {
+          ids.insert(i.id)
+        }
+        if let own = plan.incidentID { ids.remove(own) }
+        let replay = plan.steps.first { $0.action == .replayChangeLog }?.detail ?? ""
+        for id in ids.sorted() {
+          await watch.recordRepair(
+            incident: id, text: "restore-cluster #\(plan.id) succeeded: \(replay)", at: plan.finishedAt ?? Self.now(),
+            recovered: true)
+        }
+      }
       await watch.clusterRebuilt(cluster: plan.cluster)  // new member and cluster ids are not a fault
     }
     await watch.refreshNow(cluster: plan.cluster)

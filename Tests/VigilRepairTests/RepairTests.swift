@@ -240,6 +240,13 @@ struct RepairTests {
         #expect(kept.revision >= last + 1000)
         let replay = done.steps.first { $0.action == .replayChangeLog }?.detail ?? ""
         #expect(replay.contains("RPO 0 revision(s)"), "\(replay)")
+        // Every incident the quorum loss opened carries the restore (with its RPO) and an MTTR.
+        let faultIncidents = try monitor.store.incidents(cluster: "c").filter { $0.fault != nil }
+        #expect(!faultIncidents.isEmpty)
+        for incident in faultIncidents {
+          #expect(incident.recoveredAt != nil, "incident \(incident.id) \(incident.subject) has no MTTR")
+          #expect(incident.timeline.contains { $0.text.contains("restore-cluster #\(done.id)") && $0.text.contains("RPO") })
+        }
         // The new member and cluster ids are not taken for data loss: the cluster settles healthy.
         #expect(try await eventually(timeout: .seconds(60)) { await monitor.health(of: "c") == .healthy })
         try await Task.sleep(for: .seconds(2))
