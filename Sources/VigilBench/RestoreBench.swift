@@ -146,7 +146,12 @@ public struct RestoreBench: LocalClusterBench {
         try await Task.sleep(for: .seconds(2))
         let leader = try await client.maintenance.status().leader
         let members = try await client.cluster.list()
-        let victims = [members.first { $0.id == leader }!.name] + members.filter { $0.id != leader }.map(\.name).sorted().prefix(1)
+        guard let leaderName = members.first(where: { $0.id == leader })?.name else {
+          writer.cancel()
+          await writer.value
+          throw BenchError("trial \(trial + 1): no leader to kill")
+        }
+        let victims = [leaderName] + members.filter { $0.id != leader }.map(\.name).sorted().prefix(1)
         let before = (try? engine.store.plans(cluster: "bench", limit: 1).first?.id) ?? 0
         let t0 = ContinuousClock.now
         let faultAt = Date().timeIntervalSince1970
