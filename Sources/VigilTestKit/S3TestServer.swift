@@ -28,7 +28,7 @@ public struct S3TestServerError: Error, CustomStringConvertible, Sendable {
 ///   let store = try S3BackupStore(options: .init(endpoint: server.endpoint, bucket: "b"), environment: [...])
 /// }
 /// ```
-/// - Throws: when `scripts/s3-server start` fails or does not finish within 60 s (the message carries its
+/// - Throws: when `scripts/s3-server start` fails or does not finish within 240 s (the message carries its
 ///   output), and whatever `body` throws.
 public func withS3Server<T: Sendable>(_ body: (S3TestServer) async throws -> T) async throws -> T {
   let script = s3ServerScript()
@@ -41,9 +41,9 @@ public func withS3Server<T: Sendable>(_ body: (S3TestServer) async throws -> T) 
   }
   let server: S3TestServer
   do {
-    let started = try await ChildProcess.run("/bin/bash", [script, "start", dir], timeout: .seconds(60))
+    let started = try await ChildProcess.run("/bin/bash", [script, "start", dir], timeout: .seconds(240))
     guard started.status == 0 else {
-      let why = started.status == -9 ? "did not finish within 60 s" : "exited with status \(started.status)"
+      let why = started.status == -9 ? "did not finish within 240 s" : "exited with status \(started.status)"
       throw S3TestServerError(description: "\(script) start \(dir) \(why):\n\(started.stdout)\(started.stderr)")
     }
     server = try parseS3ServerOutput(started.stdout)
