@@ -92,6 +92,12 @@ actor DrillExecution {
     await watcher.shutdown()
     let final = try await finalReads(recorder)
     var history = await recorder.history
+    // Vigil's plans end with their own verification, which may finish after the drill's: wait for them.
+    let store = vigil.store
+    let name = clusterName
+    _ = try await wait(timeout: .seconds(60), poll: .milliseconds(100)) {
+      ((try? store.plans(cluster: name, states: [.running, .ready], limit: 10)) ?? []).isEmpty
+    }
     episodes = try gatherVigilRecords(episodes)
 
     // A restore from backup may lose the writes of its RPO window: those are declared, not hidden — lost ones
