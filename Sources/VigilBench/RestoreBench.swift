@@ -142,29 +142,27 @@ public struct RestoreBench: LocalClusterBench {
         }
         // A writer through the fault: what it had acknowledged and the restore lost is the RPO.
         let acked = AckedWrites()
-        let writer = Task { await acked.run(client: client, prefix: "/bench/through\(trial)") }
-        try await Task.sleep(for: .seconds(2))
-        let leader = try await client.maintenance.status().leader
-        let members = try await client.cluster.list()
-        guard let leaderName = members.first(where: { $0.id == leader })?.name else {
-          writer.cancel()
-          await writer.value
-          throw BenchError("trial \(trial + 1): no leader to kill")
+        // The writer runs as a child of this group: cancelled and awaited however the fault section ends.
+        let (rto, before, faultAt) = try await withThrowingTaskGroup(of: Void.self) { group in
+          group.addTask { await acked.run(client: client, prefix: "/bench/through\(trial)") }
+          defer { group.cancelAll() }
+          try await Task.sleep(for: .seconds(2))
+          let leader = try await client.maintenance.status().leader
+          let members = try await client.cluster.list()
+          guard let leaderName = members.first(where: { $0.id == leader })?.name else {
+            throw BenchError("trial \(trial + 1): no leader to kill")
+          }
+          let victims = [leaderName] + members.filter { $0.id != leader }.map(\.name).sorted().prefix(1)
+          let before = (try? engine.store.plans(cluster: "bench", limit: 1).first?.id) ?? 0
+          let t0 = ContinuousClock.now
+          let faultAt = Date().timeIntervalSince1970
+          for v in victims { try await cluster.kill(v) }
+          for v in victims { try await cluster.wipe(v) }
+          guard try await BenchTiming.wait(timeout: .seconds(300), { await verifiedHealthy() }) else {
+            throw BenchError("trial \(trial + 1): not restored within 300 s")
+          }
+          return ((ContinuousClock.now - t0).seconds, before, faultAt)
         }
-        let victims = [leaderName] + members.filter { $0.id != leader }.map(\.name).sorted().prefix(1)
-        let before = (try? engine.store.plans(cluster: "bench", limit: 1).first?.id) ?? 0
-        let t0 = ContinuousClock.now
-        let faultAt = Date().timeIntervalSince1970
-        for v in victims { try await cluster.kill(v) }
-        for v in victims { try await cluster.wipe(v) }
-        guard try await BenchTiming.wait(timeout: .seconds(300), { await verifiedHealthy() }) else {
-          writer.cancel()
-          await writer.value
-          throw BenchError("trial \(trial + 1): not restored within 300 s")
-        }
-        let rto = (ContinuousClock.now - t0).seconds
-        writer.cancel()
-        await writer.value
         // The plan itself ends with its own verification, a moment after the cluster answers again.
         var plan: RepairPlan?
         _ = try await BenchTiming.wait(timeout: .seconds(60)) {
