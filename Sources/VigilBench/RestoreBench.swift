@@ -156,7 +156,7 @@ public struct RestoreBench: LocalClusterBench {
           let before = (try? engine.store.plans(cluster: "bench", limit: 1).first?.id) ?? 0
           let t0 = ContinuousClock.now
           let faultAt = Date().timeIntervalSince1970
-          for v in victims { try await cluster.kill(v) }
+          try await cluster.kill(victims)
           for v in victims { try await cluster.wipe(v) }
           guard try await BenchTiming.wait(timeout: .seconds(300), { await verifiedHealthy() }) else {
             throw BenchError("trial \(trial + 1): not restored within 300 s")

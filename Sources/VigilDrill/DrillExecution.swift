@@ -197,7 +197,7 @@ actor DrillExecution {
     var e = DrillEpisode(member: nil, injectedAt: now())
     e.members = victims
     logger.info("drill: injecting", metadata: ["drill.scenario": "\(scenario.name)", "members": "\(victims)"])
-    for v in victims { try await cluster.kill(v) }
+    try await cluster.kill(victims)
     if scenario.fault == .wipe { for v in victims { try await cluster.wipe(v) } }
     try await waitHealthy(&e, timeout: timeout)
     await followMembership()

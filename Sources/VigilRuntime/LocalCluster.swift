@@ -253,6 +253,26 @@ public actor LocalCluster {
     try await terminate(name, signal: SIGKILL)
   }
 
+  /// Kills several members with SIGKILL in the same instant (every signal is sent before any exit is awaited),
+  /// as a shared power or host failure would: no one of them is seen failing alone first.
+  public func kill(_ names: [String]) async throws {
+    var waiting: [(name: String, process: Process)] = []
+    for name in names {
+      guard let record = records[name] else { throw unknown(name) }
+      guard let process = record.process, process.isRunning else {
+        records[name]!.state = .stopped
+        continue
+      }
+      _ = Glibc.kill(process.processIdentifier, SIGKILL)
+      waiting.append((name, process))
+    }
+    for (name, process) in waiting {
+      await Self.waitForExit(process, timeout: .seconds(10))
+      records[name]!.state = .stopped
+      try? FileManager.default.removeItem(atPath: records[name]!.member.directory + "/etcd.pid")
+    }
+  }
+
   /// Freezes a member with SIGSTOP: the process lives, its sockets stay open, nothing answers.
   public func freeze(_ name: String) throws {
     let record = try running(name)

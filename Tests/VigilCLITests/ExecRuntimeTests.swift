@@ -277,7 +277,10 @@ struct ExecRuntimeTests {
       let store = try HistoryStore(directory: root + "/state")
       let crash = try await ChildProcess.run(
         "/bin/sh",
-        ["-c", "for m in m1 m2; do kill -9 $(cat '\(root)'/$m/etcd.pid); rm -rf '\(root)'/$m/data '\(root)'/$m/etcd.pid; done"])
+        [
+          "-c",
+          "kill -9 $(cat '\(root)'/m1/etcd.pid) $(cat '\(root)'/m2/etcd.pid); for m in m1 m2; do rm -rf '\(root)'/$m/data '\(root)'/$m/etcd.pid; done",
+        ])
       #expect(crash.status == 0, "\(crash.stderr)")
       var done: RepairPlan?
       #expect(

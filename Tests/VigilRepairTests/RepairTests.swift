@@ -171,8 +171,7 @@ struct RepairTests {
       try await withRepair([("c", cluster)]) { monitor, repairs, _ in
         #expect(try await eventually { await monitor.health(of: "c/m3") == .healthy })
         let before = Set(try await client.cluster.list().map(\.id))
-        try await cluster.kill("m2")
-        try await cluster.kill("m3")
+        try await cluster.kill(["m2", "m3"])
         try await cluster.wipe("m2")
         try await cluster.wipe("m3")
         // Quorum lost for good; the restore it needs has nothing to restore from here (backups are off).
@@ -215,10 +214,10 @@ struct RepairTests {
             let data = FileManager.default.contents(atPath: dir + "/backup/c/open.log") ?? Data()
             return (ChangeLogFormat.decode(data).records.last?.revision ?? 0) >= last
           })
-        for m in ["m1", "m2"] {
-          try await cluster.kill(m)
-          try await cluster.wipe(m)
-        }
+        // Both at once: one lost alone first would be replaced, correctly, before the other.
+        try await cluster.kill(["m1", "m2"])
+        try await cluster.wipe("m1")
+        try await cluster.wipe("m2")
         // Approve is the default for restores: the plan waits, and the incident says so.
         var waiting: RepairPlan?
         #expect(

@@ -52,6 +52,23 @@ struct LocalClusterTests {
     }
   }
 
+  @Test func membersKilledTogetherAreAllGoneAndStartAgainWithTheirData() async throws {
+    try await withTestCluster { cluster, client in
+      try await client.kv.put("/keep", "1")
+      let pids = [try #require(try await cluster.pid(of: "m1")), try #require(try await cluster.pid(of: "m2"))]
+      try await cluster.kill(["m1", "m2"])
+      for pid in pids { #expect(Glibc.kill(pid, 0) != 0) }
+      #expect(try await cluster.state(of: "m1") == .stopped)
+      #expect(try await cluster.state(of: "m2") == .stopped)
+      #expect(try await cluster.state(of: "m3") == .running)
+      // Killing a member that is already down is not an error.
+      try await cluster.kill(["m1"])
+      try await cluster.start("m1")
+      try await cluster.start("m2")
+      #expect(try await eventually { try await client.kv.get("/keep")?.valueString == "1" })
+    }
+  }
+
   @Test func frozenMemberStopsAnsweringAndThawsBack() async throws {
     try await withTestCluster { cluster, client in
       var config = cluster.clientConfiguration(endpoints: [try await cluster.member("m3").clientEndpoint])
