@@ -21,10 +21,13 @@ public struct MonitorStatus: Sendable, Codable {
     public var findings: [Finding]
     public var probes: [ProbeStatusLine]
     public var openIncidents: [Incident]
+    /// Its standby mirror, when it has one.
+    public var standby: StandbyStatus?
 
     public init(
       name: String, tier: String, health: HealthState, endpoints: [String], members: [MemberStatus],
-      diagnoses: [Diagnosis], findings: [Finding], probes: [ProbeStatusLine], openIncidents: [Incident]
+      diagnoses: [Diagnosis], findings: [Finding], probes: [ProbeStatusLine], openIncidents: [Incident],
+      standby: StandbyStatus? = nil
     ) {
       self.name = name
       self.tier = tier
@@ -35,6 +38,7 @@ public struct MonitorStatus: Sendable, Codable {
       self.findings = findings
       self.probes = probes
       self.openIncidents = openIncidents
+      self.standby = standby
     }
   }
 

@@ -78,7 +78,7 @@ struct ConfigReader {
         root, "",
         keys: [
           "stateDir", "listen", "tiers", "detector", "inspections", "scheduler", "history", "repair", "watchdog",
-          "backup", "probeSuites", "groups", "clusters",
+          "backup", "standby", "probeSuites", "groups", "clusters",
         ])
     else { return c }
     if let n = map["stateDir"], let s = string(n, "stateDir") { c.stateDir = s }
@@ -99,6 +99,7 @@ struct ConfigReader {
     if let n = map["repair"] { c.repair = repair(n) }
     if let n = map["watchdog"] { c.watchdog = watchdog(n) }
     if let n = map["backup"] { c.backup = backup(n) }
+    if let n = map["standby"] { c.standby = standby(n) }
     if let n = map["probeSuites"] { c.probeSuites = list(n, "probeSuites") { r, n, p in r.suite(n, p) } }
     if let n = map["groups"] { c.groups = list(n, "groups") { r, n, p in r.group(n, p) } }
     if let n = map["clusters"] {
@@ -124,7 +125,7 @@ struct ConfigReader {
       var tier = c.tiers[name] ?? TierConfig.defaults["P1"]!
       guard
         let map = mapping(
-          v, path, keys: ["probeInterval", "probeTimeout", "detectWithin", "recoverWithin", "snapshotInterval"])
+          v, path, keys: ["probeInterval", "probeTimeout", "detectWithin", "recoverWithin", "snapshotInterval", "rpo"])
       else { continue }
       if let n = map["snapshotInterval"], let d = duration(n, "\(path).snapshotInterval") {
         if d.duration < .seconds(10) {
@@ -133,6 +134,7 @@ struct ConfigReader {
           tier.snapshotInterval = d
         }
       }
+      if let n = map["rpo"], let d = duration(n, "\(path).rpo") { tier.rpo = d }
       if let n = map["probeInterval"], let d = duration(n, "\(path).probeInterval") { tier.probeInterval = d }
       if let n = map["probeTimeout"], let d = duration(n, "\(path).probeTimeout") { tier.probeTimeout = d }
       if let n = map["detectWithin"], let d = duration(n, "\(path).detectWithin") { tier.detectWithin = d }
@@ -343,6 +345,29 @@ struct ConfigReader {
     return RepairMode(rawValue: text)
   }
 
+  mutating func standby(_ node: Node) -> StandbyConfig {
+    var s = StandbyConfig()
+    guard let map = mapping(node, "standby", keys: ["maxTxnOps", "heartbeatInterval", "revisionMargin", "leaseTTL"])
+    else { return s }
+    if let n = map["maxTxnOps"], let v = int(n, "standby.maxTxnOps", 2...100_000) { s.maxTxnOps = v }
+    if let n = map["heartbeatInterval"], let v = duration(n, "standby.heartbeatInterval") {
+      if v.duration < .milliseconds(100) || v.duration > .seconds(60) {
+        problem("standby.heartbeatInterval", n, "\(v) is out of range (expected 100ms to 60s)")
+      } else {
+        s.heartbeatInterval = v
+      }
+    }
+    if let n = map["revisionMargin"], let v = int(n, "standby.revisionMargin", 1...100_000_000) { s.revisionMargin = v }
+    if let n = map["leaseTTL"], let v = duration(n, "standby.leaseTTL") {
+      if v.duration < .seconds(5) {
+        problem("standby.leaseTTL", n, "\(v) is too short (expected at least 5s)")
+      } else {
+        s.leaseTTL = v
+      }
+    }
+    return s
+  }
+
   mutating func repairMode(_ node: Node, _ path: String) -> RepairMode? {
     guard let text = string(node, path) else { return nil }
     guard let mode = RepairMode(rawValue: text) else {
@@ -488,7 +513,7 @@ struct ConfigReader {
   mutating func cluster(_ node: Node, _ path: String) -> ClusterConfig? {
     let keys = [
       "name", "group", "labels", "endpoints", "tls", "auth", "runtime", "tier", "probeSuites", "drillAllowed",
-      "members", "quotaBytes", "repairMode",
+      "members", "quotaBytes", "repairMode", "standby",
     ]
     guard let map = mapping(node, path, keys: keys) else { return nil }
     // A bad name is one problem among others: the rest is still checked, and the cluster keeps its place in
@@ -502,6 +527,7 @@ struct ConfigReader {
     if let n = map["runtime"] { c.runtime = runtime(n, "\(path).runtime") }
     if let n = map["members"] { c.members = int(n, "\(path).members", 1...9) }
     if let n = map["repairMode"] { c.repairMode = repairMode(n, "\(path).repairMode") }
+    if let n = map["standby"] { c.standby = string(n, "\(path).standby") }
     if let n = map["quotaBytes"], let v = int(n, "\(path).quotaBytes", 1 << 20...(8 << 30)) { c.quotaBytes = Int64(v) }
     if let n = map["endpoints"], let list = stringList(n, "\(path).endpoints") {
       var seen: [String: Int] = [:]
@@ -621,6 +647,27 @@ struct ConfigReader {
       }
       for suite in cluster.probeSuites where !c.probeSuites.contains(where: { $0.name == suite }) {
         problem("\(path).probeSuites", field(node, "probeSuites") ?? clustersNode, "unknown probe suite \"\(suite)\"")
+      }
+      if let standby = cluster.standby {
+        let at = field(node, "standby") ?? clustersNode
+        let named = c.clusters.filter { $0.standby == standby }.count
+        if standby == cluster.name {
+          problem("\(path).standby", at, "\"\(standby)\" is this cluster itself (expected another cluster, in another site)")
+        } else if let other = c.clusters.first(where: { $0.name == standby }) {
+          if other.standby != nil {
+            problem(
+              "\(path).standby", at,
+              "\"\(standby)\" has a standby of its own (expected a cluster that is only a standby: no chains)")
+          } else if named > 1 {
+            problem("\(path).standby", at, "\"\(standby)\" is the standby of \(named) clusters (expected one primary per standby)")
+          } else if c.clusters.contains(where: { $0.standby == cluster.name }) {
+            problem("\(path).standby", at, "this cluster is itself a standby (expected a primary: no chains)")
+          }
+        } else {
+          problem(
+            "\(path).standby", at,
+            "unknown cluster \"\(standby)\" (defined: \(c.clusters.map(\.name).joined(separator: ", ")))")
+        }
       }
     }
     for (i, group) in c.groups.enumerated() {

@@ -15,6 +15,7 @@ public struct VigilConfiguration: Sendable, Hashable, Encodable {
   public var repair: RepairConfig = RepairConfig()
   public var watchdog: WatchdogConfig = WatchdogConfig()
   public var backup: BackupConfig = BackupConfig()
+  public var standby: StandbyConfig = StandbyConfig()
   public var probeSuites: [ProbeSuiteConfig] = []
   public var groups: [GroupConfig] = []
   public var clusters: [ClusterConfig] = []
@@ -34,6 +35,8 @@ public struct TierConfig: Sendable, Hashable, Encodable {
   public var recoverWithin: ConfigDuration
   /// A full snapshot at least this often.
   public var snapshotInterval: ConfigDuration = .seconds(3600)
+  /// Acknowledged writes the tier may lose: a standby lagging more than this is a finding.
+  public var rpo: ConfigDuration = .seconds(1)
 
   public static let defaults: [String: TierConfig] = [
     "P0": TierConfig(
@@ -119,6 +122,22 @@ public struct WatchdogConfig: Sendable, Hashable, Encodable {
     s.exitAfter = stallAfter?.duration
     return s
   }
+}
+
+/// How standby clusters are mirrored (a cluster names its standby with `clusters[].standby`).
+public struct StandbyConfig: Sendable, Hashable, Encodable {
+  /// Operations per transaction the standby accepts (etcd's `--max-txn-ops`, 128 by default): a source
+  /// revision with more changes is applied in parts, the position recording which part.
+  public var maxTxnOps = 128
+  /// How often Vigil writes a timestamp to each primary, which the standby's copy dates (lag in seconds).
+  public var heartbeatInterval: ConfigDuration = .seconds(1)
+  /// Revisions the standby is kept ahead of the primary at seeding, so a failover never moves revisions
+  /// backwards for clients.
+  public var revisionMargin = 1000
+  /// TTL given to a lease the standby holds for a primary lease whose TTL cannot be read.
+  public var leaseTTL: ConfigDuration = .seconds(60)
+
+  public init() {}
 }
 
 /// How long history is kept in the store.
@@ -363,6 +382,8 @@ public struct ClusterConfig: Sendable, Hashable, Encodable {
   public var quotaBytes: Int64?
   /// How repairs are carried out (nil: `repair.mode`).
   public var repairMode: RepairMode?
+  /// The cluster (in another site) Vigil mirrors this one into and fails over to.
+  public var standby: String?
 
   /// Voters expected, for the member-count inspection.
   public var declaredMembers: Int {

@@ -48,7 +48,7 @@ public final class Engine: Sendable {
   public let store: HistoryStore
   public let monitor: Monitor
   public let repairs: RepairCoordinator
-  /// Every cluster's backups (none when `backup.enabled` is false).
+  /// Every cluster's backups (none when `backup.enabled` is false) and standby mirrors.
   public let backups: Backups
   /// Where backups are stored.
   public let backupStore: (any BackupStore)?
@@ -123,6 +123,21 @@ public final class Engine: Sendable {
         guarded.append(guardedCluster)
         targets.append(RepairTarget(config: cluster, client: part.guarded.client, runtime: part.runtime, backup: backup))
       }
+      var mirrors: [StandbyMirror] = []
+      for cluster in configuration.clusters {
+        guard let standbyName = cluster.standby,
+          let primary = guarded.first(where: { $0.name == cluster.name })?.client,
+          let standby = guarded.first(where: { $0.name == standbyName })?.client
+        else { continue }
+        mirrors.append(
+          StandbyMirror(
+            cluster: cluster.name, standbyName: standbyName, primary: primary, standby: standby,
+            settings: mirrorSettings(configuration), metrics: backupMetrics,
+            audit: { entry in _ = try? await store.append(audit: entry) }, logger: logger))
+        if let i = guarded.firstIndex(where: { $0.name == cluster.name }), let mirror = mirrors.last {
+          guarded[i].standby = { await mirror.status }
+        }
+      }
       let inbox = ReportInbox(baseURL: "http://\(configuration.listen)/v1/reports/")
       let monitorMetrics = VigilMetrics(factory: metrics.factory) { metrics.exposition() }
       let monitor = try Monitor(
@@ -137,7 +152,7 @@ public final class Engine: Sendable {
         restore: restore, logger: logger)
       return Engine(
         configuration: configuration, store: store, monitor: monitor, repairs: repairs,
-        backups: Backups(clusterBackups), backupStore: backupStore, metrics: metrics, inbox: inbox,
+        backups: Backups(clusterBackups, mirrors: mirrors), backupStore: backupStore, metrics: metrics, inbox: inbox,
         clients: guarded.map { ($0.name, $0.client) }, startedClusters: started, ownedClients: owned)
     } catch {
       await backupStore?.shutdown()
@@ -167,6 +182,16 @@ public final class Engine: Sendable {
     await repairs.stop()
     await monitor.stop()
     await backups.stop()
+  }
+
+  static func mirrorSettings(_ configuration: VigilConfiguration) -> StandbyMirrorSettings {
+    let c = configuration.standby
+    var s = StandbyMirrorSettings()
+    s.maxTxnOps = c.maxTxnOps
+    s.heartbeatInterval = c.heartbeatInterval.duration
+    s.revisionMargin = Int64(c.revisionMargin)
+    s.leaseTTL = Int64(c.leaseTTL.duration.seconds.rounded(.up))
+    return s
   }
 
   static func backupSettings(_ configuration: VigilConfiguration, _ cluster: ClusterConfig) -> ClusterBackupSettings {

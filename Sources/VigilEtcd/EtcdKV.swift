@@ -65,6 +65,21 @@ public struct EtcdKV: Sendable {
     return Self.rangeResult(response)
   }
 
+  /// Reads the keys in `[from, to)` (`to` of `[0]`: every key from `from` on), in key order: a page of a
+  /// copy of the whole keyspace at one `revision`.
+  public func range(from: [UInt8], to: [UInt8], limit: Int64 = 0, revision: Int64 = 0) async throws(EtcdError)
+    -> EtcdRangeResult
+  {
+    let request = Etcdserverpb_RangeRequest.with {
+      $0.key = Data(from)
+      $0.rangeEnd = Data(to)
+      $0.limit = limit
+      $0.revision = revision
+    }
+    let response: Etcdserverpb_RangeResponse = try await client.unary(EtcdPaths.range, request, idempotent: true)
+    return Self.rangeResult(response)
+  }
+
   /// Deletes a key, or every key under a prefix.
   @discardableResult
   public func delete(_ key: String, prefix: Bool = false, prevKV: Bool = false) async throws(EtcdError)

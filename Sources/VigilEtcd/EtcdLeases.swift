@@ -53,6 +53,31 @@ public struct EtcdLeases: Sendable {
       id: r.id, ttl: r.ttl, grantedTTL: r.grantedTtl, keys: r.keys.map { String(decoding: $0, as: UTF8.self) })
   }
 
+  /// Renews each lease once, over one keep-alive stream, within `timeout`.
+  /// - Returns: each lease's TTL after the renewal (0 or less: it had expired or never existed).
+  public func renew(_ ids: [Int64], timeout: Duration = .seconds(5)) async throws(EtcdError) -> [Int64: Int64] {
+    guard !ids.isEmpty else { return [:] }
+    let slot = client.endpointSet.preferredSlot
+    do {
+      let metadata = try await client.streamMetadata()
+      let stub = Etcdserverpb_Lease.Client(wrapping: slot.grpc)
+      var options = CallOptions.defaults
+      options.timeout = timeout
+      return try await stub.leaseKeepAlive(metadata: metadata, options: options) { writer in
+        for id in ids { try await writer.write(.with { $0.id = id }) }
+      } onResponse: { response in
+        var ttls: [Int64: Int64] = [:]
+        for try await message in response.messages {
+          ttls[message.id] = message.ttl
+          if ttls.count == Set(ids).count { break }
+        }
+        return ttls
+      }
+    } catch {
+      throw EtcdError.from(error, endpoint: slot.endpoint)
+    }
+  }
+
   /// Keeps `lease` alive in the background until ``EtcdLeaseKeepAlive/stop()``,
   /// renewing every third of its TTL over one stream and reconnecting (to the
   /// next endpoint) when the stream breaks or goes silent.

@@ -116,6 +116,8 @@ public enum EtcdOp: Sendable, Hashable {
   case putBytes(key: [UInt8], value: [UInt8], lease: Int64)
   /// A delete of one key given as bytes.
   case deleteBytes(key: [UInt8])
+  /// A delete of every key in `[from, to)`; `to` of `[0]` means every key from `from` on.
+  case deleteRange(from: [UInt8], to: [UInt8])
 
   public static func put(_ key: String, _ value: String, lease: Int64 = 0) -> EtcdOp {
     .put(key, Array(value.utf8), lease: lease)
@@ -150,6 +152,11 @@ public enum EtcdOp: Sendable, Hashable {
         }
       case .deleteBytes(let key):
         $0.requestDeleteRange = .with { $0.key = key.data }
+      case .deleteRange(let from, let to):
+        $0.requestDeleteRange = .with {
+          $0.key = from.data
+          $0.rangeEnd = to.data
+        }
       }
     }
   }

@@ -1,3 +1,4 @@
+import VigilCore
 import VigilConfig
 import VigilEtcd
 
@@ -14,6 +15,8 @@ public struct GuardedCluster: Sendable {
   /// When the cluster's newest backup was verified (or its backups began, before the first one is); nil
   /// when Vigil takes no backups of it.
   public var backupVerifiedAt: (@Sendable () async -> Double)?
+  /// How its standby mirror stands; nil when it has no standby.
+  public var standby: (@Sendable () async -> StandbyStatus)?
 
   public init(
     config: ClusterConfig, client: EtcdClient, quotaBytes: Int64? = nil,

@@ -38,6 +38,10 @@ extension Monitor {
       snapshot.backupAge = .seconds(max(0, at - (await verifiedAt())))
       snapshot.backupMaxAge = configuration.backup.maxVerifiedAge.duration
     }
+    if let standby = guarded.standby {
+      snapshot.standby = await standby()
+      snapshot.standbyMaxLag = configuration.tiers[guarded.config.tier]?.rpo.duration ?? .seconds(1)
+    }
     var thresholds = InspectionThresholds()
     let c = configuration.inspections
     thresholds.quotaRatio = c.quotaRatio

@@ -3,7 +3,7 @@ import VigilAPI
 import VigilCore
 
 extension Monitor {
-  public func status() -> MonitorStatus {
+  public func status() async -> MonitorStatus {
     var out: [MonitorStatus.ClusterStatus] = []
     for name in clusters.keys.sorted() {
       let guarded = clusters[name]!
@@ -26,7 +26,7 @@ extension Monitor {
           name: name, tier: guarded.config.tier, health: watch.health(of: Subject(cluster: name)),
           endpoints: guarded.client.endpoints.map(\.description), members: memberRows,
           diagnoses: clusterDiagnoses, findings: watch.findings[name] ?? [], probes: probeLines,
-          openIncidents: watch.openIncidents(cluster: name)))
+          openIncidents: watch.openIncidents(cluster: name), standby: await guarded.standby?()))
     }
     return MonitorStatus(generatedAt: Self.now(), clusters: out)
   }

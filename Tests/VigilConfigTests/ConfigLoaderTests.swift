@@ -279,4 +279,43 @@ struct ConfigLoaderTests {
     ]))
     #expect(found.first { $0.path == "repair.mode" }?.message.contains("\"sometimes\"") == true)
   }
+
+  @Test func aStandbyIsAnotherClusterThatIsOnlyAStandby() throws {
+    let config = try load(
+      """
+      standby: {maxTxnOps: 64, heartbeatInterval: 500ms, revisionMargin: 2000}
+      clusters:
+        - {name: a, endpoints: ["http://10.0.0.1:2379"], standby: b}
+        - {name: b, endpoints: ["http://10.1.0.1:2379"]}
+      """)
+    #expect(config.clusters[0].standby == "b")
+    #expect(config.standby.maxTxnOps == 64 && config.standby.revisionMargin == 2000)
+    #expect(config.standby.heartbeatInterval == .milliseconds(500))
+    let wrong = problems(
+      """
+      standby: {maxTxnOps: 1, heartbeatInterval: 10ms, leaseTTL: 1s}
+      clusters:
+        - {name: a, endpoints: ["http://10.0.0.1:2379"], standby: a}
+        - {name: b, endpoints: ["http://10.1.0.1:2379"], standby: nowhere}
+        - {name: c, endpoints: ["http://10.2.0.1:2379"], standby: d}
+        - {name: d, endpoints: ["http://10.3.0.1:2379"], standby: e}
+        - {name: e, endpoints: ["http://10.4.0.1:2379"]}
+      """)
+    let byPath = Dictionary(grouping: wrong, by: \.path).mapValues { $0.map(\.message).joined(separator: " | ") }
+    #expect(byPath["clusters[0].standby"]?.contains("this cluster itself") == true)
+    #expect(byPath["clusters[1].standby"]?.contains("unknown cluster \"nowhere\"") == true)
+    #expect(byPath["clusters[2].standby"]?.contains("no chains") == true)
+    #expect(byPath["clusters[3].standby"]?.contains("itself a standby") == true)
+    #expect(byPath["standby.maxTxnOps"] != nil)
+    #expect(byPath["standby.heartbeatInterval"]?.contains("10ms") == true)
+    #expect(byPath["standby.leaseTTL"]?.contains("at least 5s") == true)
+    let shared = problems(
+      """
+      clusters:
+        - {name: a, endpoints: ["http://10.0.0.1:2379"], standby: c}
+        - {name: b, endpoints: ["http://10.1.0.1:2379"], standby: c}
+        - {name: c, endpoints: ["http://10.2.0.1:2379"]}
+      """)
+    #expect(shared.contains { $0.path == "clusters[0].standby" && $0.message.contains("standby of 2 clusters") })
+  }
 }

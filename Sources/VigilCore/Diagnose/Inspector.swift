@@ -131,6 +131,9 @@ public struct ClusterSnapshot: Sendable, Hashable {
   /// Age of the newest verified backup (nil: no backup source configured yet).
   public var backupAge: Duration?
   public var backupMaxAge: Duration?
+  /// The standby mirror's state (nil: no standby), and the lag the tier allows.
+  public var standby: StandbyStatus?
+  public var standbyMaxLag: Duration?
 
   public init(
     cluster: String, declaredMembers: Int? = nil, members: [MemberSnapshot], quotaBytes: Int64,
@@ -306,6 +309,20 @@ public enum Inspector {
       add(
         "backup-age", nil, .warning, "newest verified backup is \(Int(age.seconds)) s old (limit \(Int(max.seconds)) s)",
         [], "check the backup job")
+    }
+    if let standby = s.standby {
+      if standby.phase == .refused {
+        add(
+          "standby-refused", nil, .critical, "standby \(standby.standby) is not mirrored: \(standby.lastError ?? "refused")", [],
+          "empty the standby cluster or name another one")
+      } else if let max = s.standbyMaxLag, standby.lagSeconds > max.seconds {
+        add(
+          "standby-lag", nil, .warning,
+          "standby \(standby.standby) is \(String(format: "%.1f", standby.lagSeconds)) s and \(standby.lagRevisions) revision(s) behind (RPO \(max.seconds) s)",
+          ["phase \(standby.phase.rawValue); applied revision \(standby.appliedRevision) of \(standby.primaryRevision)"]
+            + (standby.lastError.map { ["last error: \($0)"] } ?? []),
+          "check the link between the sites and the standby's health")
+      }
     }
     return out
   }

@@ -1,0 +1,353 @@
+import Foundation
+import Logging
+import VigilCore
+import VigilEtcd
+import VigilLoops
+
+/// Settings of one standby mirror (from `standby:`).
+public struct StandbyMirrorSettings: Sendable {
+  public var maxTxnOps = 128
+  public var heartbeatInterval: Duration = .seconds(1)
+  public var revisionMargin: Int64 = 1000
+  public var leaseTTL: Int64 = 60
+  /// Vigil itself made this cluster a standby (a failover's old primary): its content may be replaced.
+  public var mayOverwrite = false
+
+  public init() {}
+}
+
+/// Mirrors one primary cluster into its standby: a watch of every key from the position stored on the
+/// standby, each source revision applied as one transaction (in parts when it has more changes than the
+/// standby takes in one), the new position written in the same transaction and guarded by the old one's
+/// revision, so a restart resumes exactly and two mirrors never interleave. Leases are re-created on the
+/// standby under the same ids and kept alive while the primary's live. A heartbeat written to the primary
+/// each `heartbeatInterval` dates the copy (the lag in seconds). ``run()`` holds every loop as a child task.
+public actor StandbyMirror {
+  public nonisolated let cluster: String
+  public nonisolated let standbyName: String
+  public nonisolated let primary: EtcdClient
+  public nonisolated let standby: EtcdClient
+  public nonisolated let settings: StandbyMirrorSettings
+  let metrics: BackupMetrics
+  let audit: @Sendable (AuditEntry) async -> Void
+  let logger: Logger
+  let now: @Sendable () -> Double
+  private let wakeup = Wakeup()
+
+  private var phase: StandbyStatus.Phase = .starting
+  private var position: MirrorPosition?
+  /// The standby revision the stored position was last written at (the guard of the next write).
+  private var positionRevision: Int64 = 0
+  private var primaryRevision: Int64 = 0
+  private var seeds = 0
+  private var lastError: String?
+  /// Heartbeats written to the primary (times), newest last, and the one the standby holds.
+  private var heartbeats: [Double] = []
+  private var heldHeartbeat: Double?
+  /// Leases the standby holds for the primary's, with their TTLs.
+  private var leases: [Int64: Int64] = [:]
+  private var stopped = false
+
+  public init(
+    cluster: String, standbyName: String, primary: EtcdClient, standby: EtcdClient, settings: StandbyMirrorSettings,
+    metrics: BackupMetrics, audit: @escaping @Sendable (AuditEntry) async -> Void, logger: Logger,
+    now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+  ) {
+    self.cluster = cluster
+    self.standbyName = standbyName
+    self.primary = primary
+    self.standby = standby
+    self.settings = settings
+    self.metrics = metrics
+    self.audit = audit
+    self.logger = logger
+    self.now = now
+  }
+
+  public var status: StandbyStatus {
+    let applied = position?.state == .mirroring ? position?.revision ?? 0 : 0
+    return StandbyStatus(
+      cluster: cluster, standby: standbyName, phase: phase, appliedRevision: applied, primaryRevision: primaryRevision,
+      lagRevisions: StandbyLag.revisions(primary: primaryRevision, applied: applied), lagSeconds: lagSeconds,
+      offset: position?.offset ?? 0, seeds: seeds, lastError: lastError)
+  }
+
+  var lagSeconds: Double { StandbyLag.seconds(onStandby: heldHeartbeat, written: heartbeats, now: now()) }
+
+  /// Runs until cancelled: seeds or resumes, then follows; writes heartbeats; keeps leases; measures lag.
+  public func run() async {
+    await withTaskGroup(of: Void.self) { group in
+      group.addTask { await self.mirrorLoop() }
+      group.addTask { await self.heartbeatLoop() }
+      group.addTask { await self.leaseLoop() }
+      group.addTask { await self.lagLoop() }
+      await group.waitForAll()
+    }
+    phase = .stopped
+  }
+
+  // MARK: mirroring
+
+  func mirrorLoop() async {
+    var forceSeed: String?
+    while !Task.isCancelled {
+      do {
+        let source = try await sourceID()
+        let start: MirrorStart
+        if let reason = forceSeed {
+          start = .seed(reason: reason)
+        } else {
+          start = try await decideStart(source: source)
+        }
+        forceSeed = nil
+        switch start {
+        case .refuse(let reason):
+          if phase != .refused {
+            logger.error("standby refused", metadata: ["cluster": "\(cluster)", "standby": "\(standbyName)", "reason": "\(reason)"])
+            await audit(
+              AuditEntry(
+                at: now(), actor: "vigil", action: "standby-refused", cluster: cluster, inputs: "standby \(standbyName)",
+                result: "not mirrored", reason: reason))
+          }
+          phase = .refused
+          lastError = reason
+          await wakeup.wait(.seconds(10))
+          continue
+        case .seed(let reason):
+          try await seed(source: source, reason: reason)
+        case .resume:
+          break
+        }
+        phase = .mirroring
+        try await follow()
+      } catch let error as EtcdError where error.code == .compacted {
+        forceSeed = "the primary compacted past the mirror's position (\(error.message))"
+      } catch {
+        if Task.isCancelled { return }
+        note(error: "\(error)")
+        await wakeup.wait(.seconds(1))
+      }
+    }
+  }
+
+  private func sourceID() async throws -> String {
+    let status = try await primary.maintenance.status()
+    primaryRevision = max(primaryRevision, status.revision)
+    return String(status.clusterID, radix: 16)
+  }
+
+  private func decideStart(source: String) async throws -> MirrorStart {
+    let stored = try await standby.kv.get(MirrorPosition.key)
+    let decoded = try stored.map { try MirrorPosition.decode($0.value) }
+    let total = try await standby.kv.range("", prefix: true, countOnly: true).count
+    let reserved = try await standby.kv.range("/vigil/", prefix: true, countOnly: true).count
+    let start = MirrorStart.decide(
+      position: decoded, source: source, standbyKeys: total - reserved, mayOverwrite: settings.mayOverwrite)
+    if case .resume = start {
+      position = decoded
+      positionRevision = stored?.modRevision ?? 0
+    }
+    return start
+  }
+
+  /// Copies the primary at one revision: the standby's other keys are deleted and the position marked as
+  /// seeding in one transaction; the keys are copied page by page from that revision; the standby's revision
+  /// is raised `revisionMargin` above the primary's and compacted; the position is then set to mirroring.
+  private func seed(source: String, reason: String) async throws {
+    phase = .seeding
+    seeds += 1
+    metrics.standbySeeded(cluster: cluster, standby: standbyName)
+    let began = now()
+    logger.notice("standby seeding", metadata: ["cluster": "\(cluster)", "standby": "\(standbyName)", "reason": "\(reason)"])
+    let at = try await primary.kv.range("", prefix: true, limit: 1, keysOnly: true).revision
+    primaryRevision = max(primaryRevision, at)
+    let key = Array(MirrorPosition.key.utf8)
+    var marker = MirrorPosition(state: .seeding, source: source, revision: at, offset: 0)
+    let cleared = try await standby.kv.txn(
+      [], success: [.deleteRange(from: [0], to: key), .deleteRange(from: key + [0], to: [0]), .putBytes(key: key, value: marker.encoded(), lease: 0)])
+    positionRevision = cleared.revision
+    leases = [:]
+    var from: [UInt8] = [0]
+    var copied = 0
+    while true {
+      let page = try await primary.kv.range(from: from, to: [0], limit: Int64(max(1, settings.maxTxnOps - 1)), revision: at)
+      let kvs = page.kvs.filter { $0.key != key }
+      if !kvs.isEmpty {
+        var ops: [EtcdOp] = []
+        for kv in kvs {
+          try await ensureLease(kv.lease)
+          ops.append(.putBytes(key: kv.key, value: kv.value, lease: kv.lease))
+        }
+        _ = try await standby.kv.txn([], success: ops)
+        copied += kvs.count
+      }
+      guard page.more, let last = page.kvs.last else { break }
+      from = last.key + [0]
+    }
+    let bumped = try await ChangeLogReplay(client: standby, leaseTTL: settings.leaseTTL)
+      .bumpAndCompact(to: at + settings.revisionMargin - 1)
+    marker.state = .mirroring
+    marker.offset = bumped + 1 - at  // the revision the next write lands at, minus the source's
+    let done = try await standby.kv.txn(
+      [.modRevision(MirrorPosition.key, .equal, positionRevision)], success: [.putBytes(key: key, value: marker.encoded(), lease: 0)])
+    guard done.succeeded else { throw MirrorDecisionError("the standby's position changed while seeding: another mirror writes to it") }
+    positionRevision = done.revision
+    marker.offset = done.revision - at
+    position = marker
+    let detail = "\(copied) key(s) copied at revision \(at) in \(String(format: "%.2f", now() - began)) s; standby revision \(done.revision) (offset \(marker.offset))"
+    logger.notice("standby seeded", metadata: ["cluster": "\(cluster)", "standby": "\(standbyName)", "detail": "\(detail)"])
+    await audit(
+      AuditEntry(
+        at: now(), actor: "vigil", action: "standby-seeded", cluster: cluster, inputs: "standby \(standbyName)", result: detail,
+        reason: reason))
+  }
+
+  /// Follows the primary from the position, until an error.
+  private func follow() async throws {
+    guard let start = position else { return }
+    var options = EtcdWatchOptions(prefix: true, startRevision: start.revision + 1, progressNotify: true)
+    options.livenessInterval = .seconds(2)
+    for try await response in primary.watch("", options: options) {
+      primaryRevision = max(primaryRevision, response.revision)
+      for record in ChangeRecord.records(from: response, receivedAt: now()) {
+        try await apply(record)
+      }
+    }
+  }
+
+  /// Applies one source revision: one transaction, or parts of at most `maxTxnOps` operations each, every
+  /// part carrying the position it reaches, guarded by the position's revision.
+  func apply(_ record: ChangeRecord) async throws {
+    guard var next = position, record.revision == next.revision + 1 else {
+      if let p = position, record.revision <= p.revision { return }  // already applied (a resumed watch)
+      throw MirrorDecisionError(
+        "the watch skipped from revision \(position?.revision ?? 0) to \(record.revision): the standby would miss changes")
+    }
+    var ops: [EtcdOp] = []
+    for event in record.events where event.key != Data(MirrorPosition.key.utf8) {
+      switch event.kind {
+      case .put:
+        try await ensureLease(event.lease)
+        ops.append(.putBytes(key: Array(event.key), value: Array(event.value), lease: event.lease))
+      case .delete:
+        ops.append(.deleteBytes(key: Array(event.key)))
+      }
+    }
+    let parts = Self.parts(ops, size: settings.maxTxnOps - 1)
+    let key = Array(MirrorPosition.key.utf8)
+    for (i, part) in parts.enumerated() where i >= next.partsApplied {
+      let last = i == parts.count - 1
+      var reached = next
+      if last {
+        reached.revision = record.revision
+        reached.partsApplied = 0
+      } else {
+        reached.partsApplied = i + 1
+      }
+      let expected = positionRevision + 1
+      let result = try await standby.kv.txn(
+        [.modRevision(MirrorPosition.key, .equal, positionRevision)],
+        success: part + [.putBytes(key: key, value: reached.encoded(), lease: 0)])
+      guard result.succeeded else {
+        position = nil
+        throw MirrorDecisionError(
+          "the standby's position moved under the mirror (another mirror, or a person, wrote it): reading it again")
+      }
+      if last { reached.offset = result.revision - record.revision }
+      if result.revision != expected, last, parts.count == 1 {
+        logger.warning(
+          "standby written by someone else",
+          metadata: ["cluster": "\(cluster)", "standby": "\(standbyName)", "expected": "\(expected)", "got": "\(result.revision)"])
+      }
+      positionRevision = result.revision
+      next = reached
+      position = reached
+    }
+  }
+
+  /// `ops` in parts of at most `size` (one empty part when there are none: every source revision writes).
+  static func parts(_ ops: [EtcdOp], size: Int) -> [[EtcdOp]] {
+    guard !ops.isEmpty else { return [[]] }
+    return stride(from: 0, to: ops.count, by: max(1, size)).map { Array(ops[$0..<min($0 + max(1, size), ops.count)]) }
+  }
+
+  // MARK: leases
+
+  /// Grants `id` on the standby (same id, the primary's TTL) unless the standby already holds it.
+  private func ensureLease(_ id: Int64) async throws {
+    guard id != 0, leases[id] == nil else { return }
+    var ttl = settings.leaseTTL
+    if let live = try? await primary.lease.timeToLive(id), live.grantedTTL > 0 { ttl = live.grantedTTL }
+    do { _ = try await standby.lease.grant(ttl: ttl, id: id) } catch {
+      if !error.message.contains("lease already exists") { throw error }
+    }
+    leases[id] = ttl
+  }
+
+  /// Keeps the standby's leases alive while the primary's are; a lease the primary no longer has is revoked
+  /// on the standby once no key is attached to it there (its keys' deletes come through the watch, and a
+  /// revoke that deleted keys itself would add a revision the primary never had).
+  func leaseLoop() async {
+    while !Task.isCancelled {
+      let shortest = leases.values.min() ?? settings.leaseTTL
+      await wakeup.wait(.milliseconds(max(500, shortest * 1000 / 3)))
+      guard phase == .mirroring, !leases.isEmpty else { continue }
+      var alive: [Int64] = []
+      for id in leases.keys.sorted() {
+        guard let onPrimary = try? await primary.lease.timeToLive(id) else {
+          alive.append(id)  // the primary does not answer: keep the copy alive (a failover may need it)
+          continue
+        }
+        if onPrimary.ttl > 0 {
+          alive.append(id)
+        } else if let mine = try? await standby.lease.timeToLive(id, keys: true), mine.keys.isEmpty {
+          try? await standby.lease.revoke(id)
+          leases[id] = nil
+        } else {
+          alive.append(id)
+        }
+      }
+      do {
+        let renewed = try await standby.lease.renew(alive)
+        for (id, ttl) in renewed where ttl <= 0 { leases[id] = nil }
+      } catch {
+        if !Task.isCancelled { note(error: "keeping the standby's leases alive: \(error.message)") }
+      }
+    }
+  }
+
+  // MARK: heartbeat and lag
+
+  /// Writes the time to the primary's heartbeat key every `heartbeatInterval`.
+  func heartbeatLoop() async {
+    while !Task.isCancelled {
+      let at = now()
+      if let written = try? await primary.kv.put(MirrorPosition.heartbeatKey, String(format: "%.3f", at)) {
+        primaryRevision = max(primaryRevision, written.revision)
+        heartbeats.append(at)
+        if heartbeats.count > 600 { heartbeats.removeFirst(heartbeats.count - 600) }
+      }
+      await wakeup.wait(settings.heartbeatInterval)
+    }
+  }
+
+  /// Reads the heartbeat the standby holds, every `heartbeatInterval`, and reports the lag.
+  func lagLoop() async {
+    while !Task.isCancelled {
+      await wakeup.wait(settings.heartbeatInterval)
+      if let kv = try? await standby.kv.get(MirrorPosition.heartbeatKey, consistency: .serializable),
+        let held = Double(kv.valueString)
+      {
+        heldHeartbeat = held
+        if let oldest = heartbeats.firstIndex(where: { $0 >= held }), oldest > 0 { heartbeats.removeFirst(oldest) }
+      }
+      let s = status
+      metrics.standbyLag(cluster: cluster, standby: standbyName, revisions: s.lagRevisions, seconds: s.lagSeconds)
+    }
+  }
+
+  private func note(error: String) {
+    lastError = error
+    logger.error("standby mirror", metadata: ["cluster": "\(cluster)", "standby": "\(standbyName)", "error": "\(error)"])
+  }
+}
