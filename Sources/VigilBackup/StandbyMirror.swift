@@ -23,11 +23,24 @@ public struct StandbyMirrorSettings: Sendable {
 /// standby under the same ids and kept alive while the primary's live. A heartbeat written to the primary
 /// each `heartbeatInterval` dates the copy (the lag in seconds). ``run()`` holds every loop as a child task.
 public actor StandbyMirror {
+  /// Which cluster is copied into which: the configured pair at first, turned around by a failover.
+  struct Sides: Sendable {
+    var primaryName: String
+    var standbyName: String
+    var primary: EtcdClient
+    var standby: EtcdClient
+  }
+
+  /// The pair's name (the configured primary's).
   public nonisolated let cluster: String
-  public nonisolated let standbyName: String
-  public nonisolated let primary: EtcdClient
-  public nonisolated let standby: EtcdClient
   public nonisolated let settings: StandbyMirrorSettings
+  private var sides: Sides
+  private var mayOverwrite: Bool
+  /// Set by a failover's drain: nothing more is applied until the mirror is turned around.
+  private var paused = false
+  /// Bumped when the mirror is paused or turned around; a follow from an older generation ends.
+  private var generation = 0
+  private let switched = Wakeup()
   let metrics: BackupMetrics
   let audit: @Sendable (AuditEntry) async -> Void
   let logger: Logger
@@ -54,9 +67,8 @@ public actor StandbyMirror {
     now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
   ) {
     self.cluster = cluster
-    self.standbyName = standbyName
-    self.primary = primary
-    self.standby = standby
+    self.sides = Sides(primaryName: cluster, standbyName: standbyName, primary: primary, standby: standby)
+    self.mayOverwrite = settings.mayOverwrite
     self.settings = settings
     self.metrics = metrics
     self.audit = audit
@@ -67,7 +79,7 @@ public actor StandbyMirror {
   public var status: StandbyStatus {
     let applied = position?.state == .mirroring ? position?.revision ?? 0 : 0
     return StandbyStatus(
-      cluster: cluster, standby: standbyName, phase: phase, appliedRevision: applied, primaryRevision: primaryRevision,
+      cluster: cluster, active: sides.primaryName, standby: sides.standbyName, phase: paused ? .stopped : phase, appliedRevision: applied, primaryRevision: primaryRevision,
       lagRevisions: StandbyLag.revisions(primary: primaryRevision, applied: applied), lagSeconds: lagSeconds,
       offset: position?.offset ?? 0, seeds: seeds, lastError: lastError)
   }
@@ -91,58 +103,73 @@ public actor StandbyMirror {
   func mirrorLoop() async {
     var forceSeed: String?
     while !Task.isCancelled {
+      if paused {
+        await switched.wait(.seconds(5))
+        continue
+      }
+      let s = sides
+      let began = generation
       do {
-        let source = try await sourceID()
+        let source = try await sourceID(s)
         let start: MirrorStart
         if let reason = forceSeed {
           start = .seed(reason: reason)
         } else {
-          start = try await decideStart(source: source)
+          start = try await decideStart(s, source: source)
         }
         forceSeed = nil
         switch start {
         case .refuse(let reason):
           if phase != .refused {
-            logger.error("standby refused", metadata: ["cluster": "\(cluster)", "standby": "\(standbyName)", "reason": "\(reason)"])
+            logger.error("standby refused", metadata: ["cluster": "\(cluster)", "standby": "\(s.standbyName)", "reason": "\(reason)"])
             await audit(
               AuditEntry(
-                at: now(), actor: "vigil", action: "standby-refused", cluster: cluster, inputs: "standby \(standbyName)",
+                at: now(), actor: "vigil", action: "standby-refused", cluster: cluster, inputs: "standby \(s.standbyName)",
                 result: "not mirrored", reason: reason))
           }
           phase = .refused
           lastError = reason
-          await wakeup.wait(.seconds(10))
+          await switched.wait(.seconds(10))
           continue
         case .seed(let reason):
-          try await seed(source: source, reason: reason)
+          try await seed(s, source: source, reason: reason, generation: began)
         case .resume:
           break
         }
         phase = .mirroring
-        try await follow()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+          group.addTask { try await self.follow(s, generation: began) }
+          group.addTask { await self.waitForSwitch(from: began) }
+          _ = try await group.next()
+          group.cancelAll()
+        }
       } catch let error as EtcdError where error.code == .compacted {
         forceSeed = "the primary compacted past the mirror's position (\(error.message))"
       } catch {
         if Task.isCancelled { return }
-        note(error: "\(error)")
-        await wakeup.wait(.seconds(1))
+        if generation == began { note(error: "\(error)") }
+        await switched.wait(.seconds(1))
       }
     }
   }
 
-  private func sourceID() async throws -> String {
-    let status = try await primary.maintenance.status()
+  private func waitForSwitch(from began: Int) async {
+    while generation == began && !Task.isCancelled { await switched.wait(.seconds(60)) }
+  }
+
+  private func sourceID(_ s: Sides) async throws -> String {
+    let status = try await s.primary.maintenance.status()
     primaryRevision = max(primaryRevision, status.revision)
     return String(status.clusterID, radix: 16)
   }
 
-  private func decideStart(source: String) async throws -> MirrorStart {
-    let stored = try await standby.kv.get(MirrorPosition.key)
+  private func decideStart(_ s: Sides, source: String) async throws -> MirrorStart {
+    let stored = try await s.standby.kv.get(MirrorPosition.key)
     let decoded = try stored.map { try MirrorPosition.decode($0.value) }
-    let total = try await standby.kv.range("", prefix: true, countOnly: true).count
-    let reserved = try await standby.kv.range("/vigil/", prefix: true, countOnly: true).count
+    let total = try await s.standby.kv.range("", prefix: true, countOnly: true).count
+    let reserved = try await s.standby.kv.range("/vigil/", prefix: true, countOnly: true).count
     let start = MirrorStart.decide(
-      position: decoded, source: source, standbyKeys: total - reserved, mayOverwrite: settings.mayOverwrite)
+      position: decoded, source: source, standbyKeys: total - reserved, mayOverwrite: mayOverwrite)
     if case .resume = start {
       position = decoded
       positionRevision = stored?.modRevision ?? 0
@@ -150,74 +177,112 @@ public actor StandbyMirror {
     return start
   }
 
+  // MARK: failover
+
+  /// Lets the mirror apply what it already has (at most `timeout`), then stops it: a failover's drain, after
+  /// the old side is fenced.
+  /// - Returns: the newest source revision applied, and the newest the mirror knew the primary had.
+  public func drain(timeout: Duration) async -> (applied: Int64, known: Int64) {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline, !Task.isCancelled {
+      if phase == .mirroring, let p = position, p.revision >= primaryRevision { break }
+      try? await Task.sleep(for: .milliseconds(50))
+    }
+    paused = true
+    generation += 1
+    switched.wake()
+    let applied = position?.state == .mirroring ? position?.revision ?? 0 : 0
+    return (applied, max(primaryRevision, applied))
+  }
+
+  /// Turns the mirror around after a failover: the new active side is copied into the old one, whose
+  /// content is replaced (a seed), as soon as it answers.
+  public func switchOver() {
+    sides = Sides(primaryName: sides.standbyName, standbyName: sides.primaryName, primary: sides.standby, standby: sides.primary)
+    mayOverwrite = true
+    position = nil
+    positionRevision = 0
+    primaryRevision = 0
+    heartbeats = []
+    heldHeartbeat = nil
+    leases = [:]
+    lastError = nil
+    phase = .starting
+    paused = false
+    generation += 1
+    switched.wake()
+  }
+
   /// Copies the primary at one revision: the standby's other keys are deleted and the position marked as
   /// seeding in one transaction; the keys are copied page by page from that revision; the standby's revision
   /// is raised `revisionMargin` above the primary's and compacted; the position is then set to mirroring.
-  private func seed(source: String, reason: String) async throws {
+  private func seed(_ s: Sides, source: String, reason: String, generation began: Int) async throws {
     phase = .seeding
     seeds += 1
-    metrics.standbySeeded(cluster: cluster, standby: standbyName)
-    let began = now()
-    logger.notice("standby seeding", metadata: ["cluster": "\(cluster)", "standby": "\(standbyName)", "reason": "\(reason)"])
-    let at = try await primary.kv.range("", prefix: true, limit: 1, keysOnly: true).revision
+    metrics.standbySeeded(cluster: cluster, standby: s.standbyName)
+    let startedAt = now()
+    logger.notice("standby seeding", metadata: ["cluster": "\(cluster)", "standby": "\(s.standbyName)", "reason": "\(reason)"])
+    let at = try await s.primary.kv.range("", prefix: true, limit: 1, keysOnly: true).revision
     primaryRevision = max(primaryRevision, at)
     let key = Array(MirrorPosition.key.utf8)
     var marker = MirrorPosition(state: .seeding, source: source, revision: at, offset: 0)
-    let cleared = try await standby.kv.txn(
+    let cleared = try await s.standby.kv.txn(
       [], success: [.deleteRange(from: [0], to: key), .deleteRange(from: key + [0], to: [0]), .putBytes(key: key, value: marker.encoded(), lease: 0)])
     positionRevision = cleared.revision
     leases = [:]
     var from: [UInt8] = [0]
     var copied = 0
     while true {
-      let page = try await primary.kv.range(from: from, to: [0], limit: Int64(max(1, settings.maxTxnOps - 1)), revision: at)
+      let page = try await s.primary.kv.range(from: from, to: [0], limit: Int64(max(1, settings.maxTxnOps - 1)), revision: at)
       let kvs = page.kvs.filter { $0.key != key }
       if !kvs.isEmpty {
         var ops: [EtcdOp] = []
         for kv in kvs {
-          try await ensureLease(kv.lease)
+          try await ensureLease(kv.lease, s)
           ops.append(.putBytes(key: kv.key, value: kv.value, lease: kv.lease))
         }
-        _ = try await standby.kv.txn([], success: ops)
+        _ = try await s.standby.kv.txn([], success: ops)
         copied += kvs.count
       }
       guard page.more, let last = page.kvs.last else { break }
       from = last.key + [0]
     }
-    let bumped = try await ChangeLogReplay(client: standby, leaseTTL: settings.leaseTTL)
+    let bumped = try await ChangeLogReplay(client: s.standby, leaseTTL: settings.leaseTTL)
       .bumpAndCompact(to: at + settings.revisionMargin - 1)
+    guard generation == began else { throw CancellationError() }
     marker.state = .mirroring
     marker.offset = bumped + 1 - at  // the revision the next write lands at, minus the source's
-    let done = try await standby.kv.txn(
+    let done = try await s.standby.kv.txn(
       [.modRevision(MirrorPosition.key, .equal, positionRevision)], success: [.putBytes(key: key, value: marker.encoded(), lease: 0)])
     guard done.succeeded else { throw MirrorDecisionError("the standby's position changed while seeding: another mirror writes to it") }
     positionRevision = done.revision
     marker.offset = done.revision - at
     position = marker
-    let detail = "\(copied) key(s) copied at revision \(at) in \(String(format: "%.2f", now() - began)) s; standby revision \(done.revision) (offset \(marker.offset))"
-    logger.notice("standby seeded", metadata: ["cluster": "\(cluster)", "standby": "\(standbyName)", "detail": "\(detail)"])
+    let detail = "\(copied) key(s) copied at revision \(at) in \(String(format: "%.2f", now() - startedAt)) s; standby revision \(done.revision) (offset \(marker.offset))"
+    logger.notice("standby seeded", metadata: ["cluster": "\(cluster)", "standby": "\(s.standbyName)", "detail": "\(detail)"])
     await audit(
       AuditEntry(
-        at: now(), actor: "vigil", action: "standby-seeded", cluster: cluster, inputs: "standby \(standbyName)", result: detail,
+        at: now(), actor: "vigil", action: "standby-seeded", cluster: cluster, inputs: "standby \(s.standbyName)", result: detail,
         reason: reason))
   }
 
   /// Follows the primary from the position, until an error.
-  private func follow() async throws {
+  private func follow(_ s: Sides, generation began: Int) async throws {
     guard let start = position else { return }
     var options = EtcdWatchOptions(prefix: true, startRevision: start.revision + 1, progressNotify: true)
     options.livenessInterval = .seconds(2)
-    for try await response in primary.watch("", options: options) {
+    for try await response in s.primary.watch("", options: options) {
       primaryRevision = max(primaryRevision, response.revision)
       for record in ChangeRecord.records(from: response, receivedAt: now()) {
-        try await apply(record)
+        try await apply(record, s, generation: began)
       }
     }
   }
 
   /// Applies one source revision: one transaction, or parts of at most `maxTxnOps` operations each, every
   /// part carrying the position it reaches, guarded by the position's revision.
-  func apply(_ record: ChangeRecord) async throws {
+  func apply(_ record: ChangeRecord, _ s: Sides, generation began: Int) async throws {
+    guard generation == began, !paused else { throw CancellationError() }
     guard var next = position, record.revision == next.revision + 1 else {
       if let p = position, record.revision <= p.revision { return }  // already applied (a resumed watch)
       throw MirrorDecisionError(
@@ -227,7 +292,7 @@ public actor StandbyMirror {
     for event in record.events where event.key != Data(MirrorPosition.key.utf8) {
       switch event.kind {
       case .put:
-        try await ensureLease(event.lease)
+        try await ensureLease(event.lease, s)
         ops.append(.putBytes(key: Array(event.key), value: Array(event.value), lease: event.lease))
       case .delete:
         ops.append(.deleteBytes(key: Array(event.key)))
@@ -245,7 +310,7 @@ public actor StandbyMirror {
         reached.partsApplied = i + 1
       }
       let expected = positionRevision + 1
-      let result = try await standby.kv.txn(
+      let result = try await s.standby.kv.txn(
         [.modRevision(MirrorPosition.key, .equal, positionRevision)],
         success: part + [.putBytes(key: key, value: reached.encoded(), lease: 0)])
       guard result.succeeded else {
@@ -257,7 +322,7 @@ public actor StandbyMirror {
       if result.revision != expected, last, parts.count == 1 {
         logger.warning(
           "standby written by someone else",
-          metadata: ["cluster": "\(cluster)", "standby": "\(standbyName)", "expected": "\(expected)", "got": "\(result.revision)"])
+          metadata: ["cluster": "\(cluster)", "standby": "\(s.standbyName)", "expected": "\(expected)", "got": "\(result.revision)"])
       }
       positionRevision = result.revision
       next = reached
@@ -274,11 +339,11 @@ public actor StandbyMirror {
   // MARK: leases
 
   /// Grants `id` on the standby (same id, the primary's TTL) unless the standby already holds it.
-  private func ensureLease(_ id: Int64) async throws {
+  private func ensureLease(_ id: Int64, _ s: Sides) async throws {
     guard id != 0, leases[id] == nil else { return }
     var ttl = settings.leaseTTL
-    if let live = try? await primary.lease.timeToLive(id), live.grantedTTL > 0 { ttl = live.grantedTTL }
-    do { _ = try await standby.lease.grant(ttl: ttl, id: id) } catch {
+    if let live = try? await s.primary.lease.timeToLive(id), live.grantedTTL > 0 { ttl = live.grantedTTL }
+    do { _ = try await s.standby.lease.grant(ttl: ttl, id: id) } catch {
       if !error.message.contains("lease already exists") { throw error }
     }
     leases[id] = ttl
@@ -291,24 +356,25 @@ public actor StandbyMirror {
     while !Task.isCancelled {
       let shortest = leases.values.min() ?? settings.leaseTTL
       await wakeup.wait(.milliseconds(max(500, shortest * 1000 / 3)))
-      guard phase == .mirroring, !leases.isEmpty else { continue }
+      guard phase == .mirroring, !paused, !leases.isEmpty else { continue }
+      let s = sides
       var alive: [Int64] = []
       for id in leases.keys.sorted() {
-        guard let onPrimary = try? await primary.lease.timeToLive(id) else {
+        guard let onPrimary = try? await s.primary.lease.timeToLive(id) else {
           alive.append(id)  // the primary does not answer: keep the copy alive (a failover may need it)
           continue
         }
         if onPrimary.ttl > 0 {
           alive.append(id)
-        } else if let mine = try? await standby.lease.timeToLive(id, keys: true), mine.keys.isEmpty {
-          try? await standby.lease.revoke(id)
+        } else if let mine = try? await s.standby.lease.timeToLive(id, keys: true), mine.keys.isEmpty {
+          try? await s.standby.lease.revoke(id)
           leases[id] = nil
         } else {
           alive.append(id)
         }
       }
       do {
-        let renewed = try await standby.lease.renew(alive)
+        let renewed = try await s.standby.lease.renew(alive)
         for (id, ttl) in renewed where ttl <= 0 { leases[id] = nil }
       } catch {
         if !Task.isCancelled { note(error: "keeping the standby's leases alive: \(error.message)") }
@@ -322,7 +388,7 @@ public actor StandbyMirror {
   func heartbeatLoop() async {
     while !Task.isCancelled {
       let at = now()
-      if let written = try? await primary.kv.put(MirrorPosition.heartbeatKey, String(format: "%.3f", at)) {
+      if !paused, let written = try? await sides.primary.kv.put(MirrorPosition.heartbeatKey, String(format: "%.3f", at)) {
         primaryRevision = max(primaryRevision, written.revision)
         heartbeats.append(at)
         if heartbeats.count > 600 { heartbeats.removeFirst(heartbeats.count - 600) }
@@ -335,19 +401,19 @@ public actor StandbyMirror {
   func lagLoop() async {
     while !Task.isCancelled {
       await wakeup.wait(settings.heartbeatInterval)
-      if let kv = try? await standby.kv.get(MirrorPosition.heartbeatKey, consistency: .serializable),
+      if !paused, let kv = try? await sides.standby.kv.get(MirrorPosition.heartbeatKey, consistency: .serializable),
         let held = Double(kv.valueString)
       {
         heldHeartbeat = held
         if let oldest = heartbeats.firstIndex(where: { $0 >= held }), oldest > 0 { heartbeats.removeFirst(oldest) }
       }
       let s = status
-      metrics.standbyLag(cluster: cluster, standby: standbyName, revisions: s.lagRevisions, seconds: s.lagSeconds)
+      metrics.standbyLag(cluster: cluster, standby: s.standby, revisions: s.lagRevisions, seconds: s.lagSeconds)
     }
   }
 
   private func note(error: String) {
     lastError = error
-    logger.error("standby mirror", metadata: ["cluster": "\(cluster)", "standby": "\(standbyName)", "error": "\(error)"])
+    logger.error("standby mirror", metadata: ["cluster": "\(cluster)", "standby": "\(sides.standbyName)", "error": "\(error)"])
   }
 }

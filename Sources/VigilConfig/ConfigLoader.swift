@@ -347,8 +347,20 @@ struct ConfigReader {
 
   mutating func standby(_ node: Node) -> StandbyConfig {
     var s = StandbyConfig()
-    guard let map = mapping(node, "standby", keys: ["maxTxnOps", "heartbeatInterval", "revisionMargin", "leaseTTL"])
+    guard
+      let map = mapping(
+        node, "standby", keys: ["maxTxnOps", "heartbeatInterval", "revisionMargin", "leaseTTL", "drainTimeout", "endpointsFile"])
     else { return s }
+    if let n = map["drainTimeout"], let v = duration(n, "standby.drainTimeout") {
+      if v.duration > .seconds(60) {
+        problem("standby.drainTimeout", n, "\(v) is too long (expected at most 60s: the failover waits this long)")
+      } else {
+        s.drainTimeout = v
+      }
+    }
+    if let n = map["endpointsFile"], let v = string(n, "standby.endpointsFile") {
+      if v.isEmpty { problem("standby.endpointsFile", n, "empty (expected a file path)") } else { s.endpointsFile = v }
+    }
     if let n = map["maxTxnOps"], let v = int(n, "standby.maxTxnOps", 2...100_000) { s.maxTxnOps = v }
     if let n = map["heartbeatInterval"], let v = duration(n, "standby.heartbeatInterval") {
       if v.duration < .milliseconds(100) || v.duration > .seconds(60) {

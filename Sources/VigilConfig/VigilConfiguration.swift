@@ -136,6 +136,10 @@ public struct StandbyConfig: Sendable, Hashable, Encodable {
   public var revisionMargin = 1000
   /// TTL given to a lease the standby holds for a primary lease whose TTL cannot be read.
   public var leaseTTL: ConfigDuration = .seconds(60)
+  /// How long a failover waits, after fencing the old side, for the mirror to apply what it received.
+  public var drainTimeout: ConfigDuration = .seconds(5)
+  /// Where the active side's healthy endpoints are written on every change (default `STATEDIR/endpoints.json`).
+  public var endpointsFile: String?
 
   public init() {}
 }

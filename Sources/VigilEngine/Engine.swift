@@ -136,6 +136,7 @@ public final class Engine: Sendable {
             audit: { entry in _ = try? await store.append(audit: entry) }, logger: logger))
         if let i = guarded.firstIndex(where: { $0.name == cluster.name }), let mirror = mirrors.last {
           guarded[i].standby = { await mirror.status }
+          targets[i].mirror = mirror
         }
       }
       let inbox = ReportInbox(baseURL: "http://\(configuration.listen)/v1/reports/")
@@ -146,6 +147,7 @@ public final class Engine: Sendable {
       var restore = RestoreSettings()
       restore.leaseTTL = Int64(configuration.backup.restoreLeaseTTL.duration.seconds.rounded(.up))
       restore.revisionMargin = configuration.backup.revisionMargin
+      restore.failoverDrainTimeout = configuration.standby.drainTimeout.duration
       let repairs = RepairCoordinator(
         watch: monitor, liveness: monitor.liveness, metrics: RepairMetrics(factory: metrics.factory),
         targets: targets, store: store, config: configuration.repair, stateDir: configuration.stateDir,

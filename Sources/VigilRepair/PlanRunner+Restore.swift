@@ -129,5 +129,7 @@ extension PlanRunner {
 public struct RestoreSettings: Sendable {
   public var leaseTTL: Int64 = 60
   public var revisionMargin = 1000
+  /// How long a failover waits for the mirror to apply what it already received.
+  public var failoverDrainTimeout: Duration = .seconds(5)
   public init() {}
 }

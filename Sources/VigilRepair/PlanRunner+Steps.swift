@@ -73,6 +73,14 @@ extension PlanRunner {
       return try await startAll(plan)
     case .replayChangeLog:
       return try await replayChangeLog(&plan)
+    case .fenceSide:
+      return try await fenceSide(plan)
+    case .drainStandby:
+      return try await drainStandby(&plan)
+    case .compactNewSide:
+      return try await compactNewSide()
+    case .switchActive:
+      return try await switchActive(plan)
     }
   }
 

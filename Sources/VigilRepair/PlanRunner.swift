@@ -26,6 +26,8 @@ public struct PlanRunner: Sendable {
   /// The cluster's backups (snapshots before membership changes, restores); nil when backups are off.
   public var backup: ClusterBackup?
   public var restoreSettings = RestoreSettings()
+  /// A promote-standby plan's two sides and the mirror between them.
+  public var failover: FailoverSides?
 
   public init(
     cluster: ClusterConfig, client: EtcdClient, runtime: (any MemberRuntime)?, store: HistoryStore,

@@ -16,6 +16,8 @@ public struct RepairTarget: Sendable {
   public var runtime: (any MemberRuntime)?
   /// The cluster's backups (nil: backups are off).
   public var backup: ClusterBackup?
+  /// The mirror into its standby (a primary with `standby:`), which a failover drains and turns around.
+  public var mirror: StandbyMirror?
 
   public init(config: ClusterConfig, client: EtcdClient, runtime: (any MemberRuntime)?, backup: ClusterBackup? = nil) {
     self.config = config
@@ -62,6 +64,10 @@ public actor RepairCoordinator {
   var paused: Set<String> = []
   /// Clusters with a plan waiting for approval (they get no other plan meanwhile).
   var awaiting: Set<String> = []
+  /// Both sides of a pair while a promote-standby plan runs (no other plan touches them meanwhile).
+  var switching: Set<String> = []
+  /// Pairs whose active side a failover changed (the rest serve from their configured primary).
+  var active: [String: ActiveSide] = [:]
   /// Plans to run in the running task group.
   var spawn: AsyncStream<@Sendable () async -> Void>.Continuation?
   var jobs: AsyncStream<@Sendable () async -> Void>?
@@ -124,6 +130,7 @@ public actor RepairCoordinator {
     self.jobs = jobs
     self.spawn = spawn
     paused = (try? store.pausedClusters()) ?? []
+    active = (try? store.activeSides()) ?? [:]
     awaiting = Set(((try? store.plans(states: [.awaitingApproval], limit: 1000)) ?? []).map(\.cluster))
     for name in targets.keys { metrics.repairPaused(cluster: name, paused.contains(name)) }
     let unfinished = (try? store.plans(states: [.running, .ready], limit: 1000)) ?? []
@@ -215,7 +222,7 @@ public actor RepairCoordinator {
     for name in targets.keys.sorted() {
       guard var view = await watch.repairView(cluster: name) else { continue }
       view.mode = mode(of: name)
-      view.busy = running[name] != nil || awaiting.contains(name)
+      view.busy = running[name] != nil || awaiting.contains(name) || switching.contains(name)
       views.append(view)
     }
     let decisions = planner.decide(views, now: Self.now())
@@ -336,7 +343,20 @@ public actor RepairCoordinator {
   }
 
   func launch(_ plan: RepairPlan, actor: String, key: String?) {
-    guard let target = targets[plan.cluster] else { return }
+    guard var target = targets[plan.cluster] else { return }
+    var failover: FailoverSides?
+    if plan.runbook == .promoteStandby {
+      // The runner fences the old side through its runtime and talks to the new side.
+      guard let from = plan.context["from"], let to = plan.context["to"], let old = targets[from], let new = targets[to],
+        let mirror = target.mirror
+      else { return }
+      target = RepairTarget(config: old.config, client: new.client, runtime: old.runtime)
+      failover = FailoverSides(pair: plan.cluster, from: from, to: to, mirror: mirror) { [weak self] plan in
+        try await self?.recordSwitch(plan)
+      }
+      failover?.drainTimeout = restoreSettings.failoverDrainTimeout
+      switching.formUnion([from, to])
+    }
     let watch = self.watch
     var runner = PlanRunner(
       cluster: target.config, client: target.client, runtime: target.runtime, store: store, settings: config,
@@ -347,6 +367,7 @@ public actor RepairCoordinator {
     }
     runner.backup = target.backup
     runner.restoreSettings = restoreSettings
+    runner.failover = failover
     let planRunner = runner
     let control = LoopControl()
     running[plan.cluster] = control
@@ -359,6 +380,9 @@ public actor RepairCoordinator {
 
   func ended(_ plan: RepairPlan, key: String?) async {
     running[plan.cluster] = nil
+    if plan.runbook == .promoteStandby {
+      switching.subtract([plan.context["from"], plan.context["to"]].compactMap { $0 })
+    }
     guard plan.state.isFinished else { return }  // cancelled while shutting down: resumes at the next start
     let took = plan.steps.compactMap(\.startedAt).min().flatMap { first in plan.finishedAt.map { $0 - first } }
     metrics.repairEnded(cluster: plan.cluster, runbook: plan.runbook.rawValue, outcome: plan.state.rawValue, seconds: took)

@@ -19,12 +19,17 @@ public enum Runbook: String, Sendable, Hashable, Codable, CaseIterable {
   /// member fenced; the snapshot and change log replayed offline, the revision raised above what clients saw;
   /// every member restored from that one snapshot into a new cluster and started.
   case restoreCluster = "restore-cluster"
+  /// The standby site becomes the active one: the active side fenced first (its members stopped, so no
+  /// client gets a write acknowledged there after the switch), the mirror drained and the RPO recorded,
+  /// the new side compacted at its revision so old watches relist, the switch recorded and the endpoints
+  /// published, the new side verified. The same runbook switches back (failback).
+  case promoteStandby = "promote-standby"
 
   /// Whether the runbook acts on one named member.
   public var needsMember: Bool {
     switch self {
     case .restartMember, .unstickMember, .replaceMember: true
-    case .defragment, .clearNoSpace, .moveLeader, .restartMembers, .restoreCluster: false
+    case .defragment, .clearNoSpace, .moveLeader, .restartMembers, .restoreCluster, .promoteStandby: false
     }
   }
 
@@ -79,6 +84,14 @@ public enum StepAction: String, Sendable, Hashable, Codable, CaseIterable {
   case restoreAll = "restore-members"
   /// Start every member and wait until they answer with a leader.
   case startAll = "start-members"
+  /// Stop every member of the side that was active (failover's fence).
+  case fenceSide = "fence-old-side"
+  /// Let the mirror apply what it still has, stop it, and record the RPO.
+  case drainStandby = "drain-standby"
+  /// Compact the new side at its revision (watches from before the switch relist).
+  case compactNewSide = "compact-new-side"
+  /// Record the new active side, publish its endpoints, turn the mirror around.
+  case switchActive = "switch-active"
 
   /// Steps that change the member list: each needs a live quorum and a fresh snapshot.
   public var changesMembership: Bool { self == .remove || self == .addLearner || self == .promote }
@@ -224,6 +237,10 @@ extension Runbook {
       return [
         PlanStep(.confirmQuorumLost), PlanStep(.fenceAll), PlanStep(.replayChangeLog), PlanStep(.restoreAll),
         PlanStep(.startAll), PlanStep(.verify),
+      ]
+    case .promoteStandby:
+      return [
+        PlanStep(.fenceSide), PlanStep(.drainStandby), PlanStep(.compactNewSide), PlanStep(.switchActive), PlanStep(.verify),
       ]
     }
   }

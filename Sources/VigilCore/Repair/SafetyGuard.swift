@@ -123,7 +123,8 @@ public enum SafetyGuard {
       }
       return nil
     case .start, .startNew, .waitHealthy, .snapshot, .provision, .waitCaughtUp, .compact, .disarm, .verifyWrites,
-      .verify, .confirmQuorumLost, .fenceAll, .restoreAll, .startAll, .replayChangeLog:
+      .verify, .confirmQuorumLost, .fenceAll, .restoreAll, .startAll, .replayChangeLog, .fenceSide, .drainStandby,
+      .compactNewSide, .switchActive:
       // The restore's guard needs no member list (a cluster without quorum may not give one): see restoreRefusal.
       return nil
     }

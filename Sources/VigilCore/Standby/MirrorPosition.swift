@@ -109,7 +109,10 @@ public enum StandbyLag {
 /// What `/status` and the metrics show of a standby.
 public struct StandbyStatus: Sendable, Hashable, Codable {
   public enum Phase: String, Sendable, Hashable, Codable { case starting, seeding, mirroring, refused, stopped }
+  /// The pair's name (the configured primary's).
   public var cluster: String
+  /// The side copied from (the active one) and the side copied into.
+  public var active: String
   public var standby: String
   public var phase: Phase
   /// The newest primary revision wholly applied on the standby.
@@ -124,10 +127,11 @@ public struct StandbyStatus: Sendable, Hashable, Codable {
   public var lastError: String?
 
   public init(
-    cluster: String, standby: String, phase: Phase, appliedRevision: Int64, primaryRevision: Int64, lagRevisions: Int64,
+    cluster: String, active: String, standby: String, phase: Phase, appliedRevision: Int64, primaryRevision: Int64, lagRevisions: Int64,
     lagSeconds: Double, offset: Int64, seeds: Int, lastError: String?
   ) {
     self.cluster = cluster
+    self.active = active
     self.standby = standby
     self.phase = phase
     self.appliedRevision = appliedRevision
