@@ -114,6 +114,17 @@ public struct APIClient: Sendable {
       .POST, "/v1/clusters/\(cluster)/resume", body: ["operator": person, "reason": reason])
   }
 
+  /// Switches `cluster`'s pair to its other side (promote-standby); returns the finished plan.
+  public func failover(cluster: String, operator person: String, reason: String) async throws(APIError) -> RepairPlan {
+    try await call(
+      .POST, "/v1/clusters/\(cluster)/failover", body: ["operator": person, "reason": reason], timeout: .seconds(600))
+  }
+
+  /// Where `cluster`'s clients should connect now.
+  public func endpoints(cluster: String) async throws(APIError) -> PublishedEndpoints {
+    try await call(.GET, "/v1/clusters/\(cluster)/endpoints")
+  }
+
   // MARK: the wire
 
   /// A connection failure in a few words (the transport's own descriptions nest several errors).

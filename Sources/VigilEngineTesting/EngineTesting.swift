@@ -20,7 +20,7 @@ import VigilTestKit
 /// ```
 public func withEngine(
   _ clusters: [(name: String, cluster: LocalCluster)], yaml: String, cluster clusterKeys: String = "",
-  startRepairs: Bool = true, _ body: (Engine, String) async throws -> Void
+  perCluster: [String: String] = [:], startRepairs: Bool = true, _ body: (Engine, String) async throws -> Void
 ) async throws {
   try await withTemporaryDirectory { dir in
     var clusterYAML = ""
@@ -29,6 +29,7 @@ public func withEngine(
       let endpoints = await cluster.endpoints.map(\.description).joined(separator: ", ")
       clusterYAML += "  - name: \(name)\n    endpoints: [\(endpoints)]\n"
       if !clusterKeys.isEmpty { clusterYAML += "    " + clusterKeys + "\n" }
+      if let own = perCluster[name] { clusterYAML += "    " + own + "\n" }
       hookups[name] = ClusterHookup(local: cluster)
     }
     // Backups (a snapshot verified in a scratch etcd at start) only where a test asks for them.

@@ -75,8 +75,8 @@ extension HTTPAPI {
     router.post("/v1/clusters/:name/:action") { request, context in
       let cluster = context.parameters.get("name") ?? ""
       let action = context.parameters.get("action") ?? ""
-      guard action == "pause" || action == "resume" else {
-        return problem(.notFound, "no action \"\(action)\" (expected pause or resume)")
+      guard ["pause", "resume", "failover"].contains(action) else {
+        return problem(.notFound, "no action \"\(action)\" (expected pause, resume or failover)")
       }
       let body: [String: String]
       switch await decodeObject(request, keys: ["operator", "reason"]) {
@@ -84,6 +84,10 @@ extension HTTPAPI {
       case .failure(let message): return problem(.badRequest, message)
       }
       guard let person = operatorName(body) else { return missingOperator() }
+      if action == "failover" {
+        // Waits until the plan ends, like a manual run.
+        return try await outcome { try await repairs.failover(cluster: cluster, by: person, reason: body["reason"] ?? "") }
+      }
       return try await outcome {
         if action == "pause" {
           try await repairs.pause(cluster: cluster, by: person, reason: body["reason"] ?? "")

@@ -30,6 +30,9 @@ import VigilStore
 /// | `POST /v1/clusters/NAME/pause` `{"operator", "reason"}`, `/resume` | stop or restart automatic repair |
 /// | `GET /v1/audit?cluster=C&limit=N`, `GET /v1/audit/verify` | the audit log, and its hash chain checked |
 /// | `GET /v1/repair-control` | paused clusters and faults escalated to a person |
+/// | `POST /v1/clusters/NAME/failover` `{"operator", "reason"}` | switch NAME's pair to its other side (promote-standby; failover and failback) |
+/// | `GET /v1/clusters/NAME/endpoints` | the healthy client URLs of the side serving NAME |
+/// | `GET /v1/sd/etcd` | Prometheus HTTP service discovery: every cluster's serving members |
 public enum HTTPAPI {
   public static func router(
     monitor: Monitor, repairs: RepairCoordinator, inbox: ReportInbox, metrics: PrometheusMetrics
@@ -42,7 +45,7 @@ public enum HTTPAPI {
         vigil: GET /healthz, /readyz, /status, /metrics, /v1/incidents, /v1/incidents/ID, /v1/transitions, /v1/repairs, \
         /v1/repairs/ID, /v1/audit, /v1/audit/verify, /v1/repair-control; POST /v1/probes/run, /v1/inspect, \
         /v1/reports/TOKEN, /v1/repairs, /v1/repairs/ID/approve, /v1/repairs/ID/reject, /v1/clusters/NAME/pause, \
-        /v1/clusters/NAME/resume
+        /v1/clusters/NAME/resume, /v1/clusters/NAME/failover; GET /v1/clusters/NAME/endpoints, /v1/sd/etcd
 
         """)
     }
@@ -133,6 +136,7 @@ public enum HTTPAPI {
       }
     }
     addRepairRoutes(router, repairs: repairs)
+    addSiteRoutes(router, monitor: monitor, repairs: repairs)
     return router
   }
 

@@ -99,7 +99,10 @@ public enum VigilServe {
         return monitoring && repairing && listening.withLockedValue { $0 }
       },
       giveUp: supervision.giveUp, logger: logger)
-    let services: [any Service] = engine.services + [app, watchdog]
+    let endpointsFile = EndpointsFileService(
+      path: configuration.standby.endpointsFile ?? (configuration.stateDir as NSString).appendingPathComponent("endpoints.json"),
+      monitor: monitor, repairs: repairs, logger: logger)
+    let services: [any Service] = engine.services + [app, watchdog, endpointsFile]
     let group = ServiceGroup(
       configuration: ServiceGroupConfiguration(
         services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

@@ -14,7 +14,7 @@ import VigilTestKit
 /// entry of `clusters`), with fast probes (100 ms) and the local runtime driver.
 func withRepair(
   _ clusters: [(name: String, cluster: LocalCluster)], repair: String = "", inspections: String = "", extra: String = "",
-  _ body: (Monitor, RepairCoordinator, String) async throws -> Void
+  perCluster: [String: String] = [:], _ body: (Monitor, RepairCoordinator, String) async throws -> Void
 ) async throws {
   let yaml = """
     \(extra)
@@ -33,7 +33,8 @@ func withRepair(
           - kind: etcd.kv
           - kind: etcd.member
     """
-  try await withEngine(clusters, yaml: yaml, cluster: "tier: test\n    probeSuites: [s]") { engine, dir in
+  try await withEngine(clusters, yaml: yaml, cluster: "tier: test\n    probeSuites: [s]", perCluster: perCluster) {
+    engine, dir in
     try await body(engine.monitor, engine.repairs, dir)
   }
 }

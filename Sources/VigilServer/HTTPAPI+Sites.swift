@@ -1,0 +1,30 @@
+import Foundation
+import Hummingbird
+import VigilAPI
+import VigilCore
+import VigilMonitor
+import VigilRepair
+
+extension HTTPAPI {
+  /// Endpoint publishing: where each cluster's clients should connect, and Prometheus service discovery.
+  static func addSiteRoutes(_ router: Router<BasicRequestContext>, monitor: Monitor, repairs: RepairCoordinator) {
+    router.get("/v1/clusters/:name/endpoints") { _, context in
+      let name = context.parameters.get("name") ?? ""
+      let all = await published(monitor: monitor, repairs: repairs)
+      guard let entry = EndpointDirectory.entry(name, in: all) else {
+        return problem(.notFound, "no cluster named \"\(name)\" (clusters: \(all.map(\.cluster).joined(separator: ", ")))")
+      }
+      return try json(entry)
+    }
+    router.get("/v1/sd/etcd") { _, _ in
+      try json(EndpointDirectory.serviceDiscovery(await published(monitor: monitor, repairs: repairs)))
+    }
+  }
+
+  /// Every cluster's published endpoints, now.
+  public static func published(monitor: Monitor, repairs: RepairCoordinator) async -> [PublishedEndpoints] {
+    let standbys = Dictionary(
+      monitor.configuration.clusters.compactMap { c in c.standby.map { (c.name, $0) } }, uniquingKeysWith: { a, _ in a })
+    return EndpointDirectory.published(status: await monitor.status(), pairs: await repairs.pairs(), standbys: standbys)
+  }
+}
