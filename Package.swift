@@ -29,6 +29,7 @@ let package = Package(
     .library(name: "VigilDrill", targets: ["VigilDrill"]),
     .library(name: "VigilBench", targets: ["VigilBench"]),
     .library(name: "VigilBackup", targets: ["VigilBackup"]),
+    .library(name: "VigilProxy", targets: ["VigilProxy"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -162,6 +163,17 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // `vigil proxy`: an L4 TCP proxy to the healthy members of a cluster's active side.
+    .target(
+      name: "VigilProxy",
+      dependencies: [
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+      ],
+      swiftSettings: strict
+    ),
     // Detection: schedules probes and inspections, runs the detector, opens incidents, keeps metrics.
     .target(
       name: "VigilMonitor",
@@ -261,6 +273,7 @@ let package = Package(
       name: "VigilCLI",
       dependencies: [
         "VigilAPI",
+        "VigilProxy",
         "VigilBackup",
         "VigilBench",
         "VigilConfig",
@@ -337,6 +350,11 @@ let package = Package(
     .testTarget(
       name: "VigilServerTests",
       dependencies: ["VigilAPI", "VigilServer", "VigilConfig", "VigilMonitor", "VigilProbes", "VigilRuntime", "VigilTestKit"],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "VigilProxyTests",
+      dependencies: ["VigilProxy", "VigilEtcd", "VigilRuntime", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(

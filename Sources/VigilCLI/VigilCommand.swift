@@ -11,7 +11,7 @@ public struct VigilCommand: AsyncParsableCommand {
     subcommands: [
       ServeCommand.self, DemoCommand.self, StatusCommand.self, ProbeCommand.self, InspectCommand.self,
       RepairCommand.self, IncidentsCommand.self, AuditCommand.self, BackupCommand.self, ClusterCommand.self,
-      ConfigCommand.self, FailoverCommand.self, FailbackCommand.self,
+      ConfigCommand.self, FailoverCommand.self, FailbackCommand.self, ProxyCommand.self,
       BenchCommand.self, DrillCommand.self,
     ]
   )

@@ -6,11 +6,26 @@ import VigilTestKit
 
 @Suite("History store (SQLite)")
 struct HistoryStoreTests {
+  @Test func theActiveSideOfAPairSurvivesReopening() async throws {
+    try await withTemporaryDirectory { dir in
+      do {
+        let store = try HistoryStore(directory: dir)
+        #expect(try store.activeSides().isEmpty)
+        try await store.setActive(ActiveSide(cluster: "a", active: "b", fenced: "a", changedAt: 5, changedBy: "alice", planID: 7))
+      }
+      let store = try HistoryStore(directory: dir)
+      #expect(try store.activeSides()["a"] == ActiveSide(cluster: "a", active: "b", fenced: "a", changedAt: 5, changedBy: "alice", planID: 7))
+      try await store.setActive(ActiveSide(cluster: "a", active: "a", fenced: "b", changedAt: 9, changedBy: "bob", planID: 8))
+      #expect(try store.activeSides()["a"]?.active == "a")
+      #expect(try store.activeSides().count == 1)
+    }
+  }
+
   @Test func everythingSurvivesReopeningAndOpenIncidentsStayOpen() async throws {
     try await withTemporaryDirectory { dir in
       do {
         let store = try HistoryStore(directory: dir)
-        #expect(try store.appliedMigrations() == ["v1-history", "v2-repair"])
+        #expect(try store.appliedMigrations() == ["v1-history", "v2-repair", "v3-sites"])
         try await store.record(results: [
           StoredResult(at: 10, cluster: "c", subject: "c/m1", probe: "kv", ok: false, failure: "refused", latency: 0.002, message: "refused")
         ])

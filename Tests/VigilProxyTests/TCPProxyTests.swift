@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import VigilEtcd
+import VigilProxy
+import VigilRuntime
+import VigilTestKit
+
+/// The L4 proxy between real etcd clients (Vigil's and etcdctl, the Go client) and real clusters: traffic
+/// relayed untouched; a change of backends closes the old connections and new ones reach the new cluster.
+@Suite struct TCPProxyTests {
+  static func etcdctl(_ port: Int, _ args: String...) async throws -> ChildProcessResult {
+    let tool = try #require(LocalCluster.findExecutable("etcdctl"))
+    return try await ChildProcess.run(
+      tool, ["--endpoints=127.0.0.1:\(port)", "--dial-timeout=2s", "--command-timeout=5s"] + args, timeout: .seconds(30))
+  }
+
+  @Test func clientsFollowTheBackendsAndEtcdctlWorksThrough() async throws {
+    try await withTestCluster(members: 1) { a, clientA in
+      try await withTestCluster(members: 1) { b, clientB in
+        let proxy = TCPProxy()
+        try await proxy.start(host: "127.0.0.1", port: 0)
+        let port = try #require(proxy.localAddress?.port)
+        let first = try #require(await a.members.first).clientEndpoint
+        let second = try #require(await b.members.first).clientEndpoint
+        proxy.update(backends: [TCPProxy.Backend(host: first.host, port: first.port)])
+
+        // Vigil's client and etcdctl, through the proxy, reach a.
+        let through = try EtcdClient(configuration: a.clientConfiguration(endpoints: [try EtcdEndpoint(parsing: "http://127.0.0.1:\(port)")]))
+        try await through.kv.put("/via-proxy", "a")
+        #expect(try await clientA.kv.get("/via-proxy")?.valueString == "a")
+        let put = try await Self.etcdctl(port, "put", "/from-etcdctl", "1")
+        #expect(put.status == 0, "\(put.stderr)")
+        #expect(try await clientA.kv.get("/from-etcdctl")?.valueString == "1")
+        #expect(proxy.stats.open >= 1)
+
+        // The backends move to b: the open connection is closed; the client reconnects, now to b.
+        proxy.update(backends: [TCPProxy.Backend(host: second.host, port: second.port)])
+        #expect(try await eventually { try await through.kv.get("/via-proxy") == nil })
+        try await through.kv.put("/via-proxy", "b")
+        #expect(try await clientB.kv.get("/via-proxy")?.valueString == "b")
+        #expect(try await clientA.kv.get("/via-proxy")?.valueString == "a")
+        let get = try await Self.etcdctl(port, "get", "/from-etcdctl")
+        #expect(get.status == 0 && get.stdout.isEmpty, "\(get.stdout)\(get.stderr)")
+
+        // No backend: connections are refused (closed at once), and etcdctl says so.
+        proxy.update(backends: [])
+        let refused = try await Self.etcdctl(port, "get", "/x")
+        #expect(refused.status != 0)
+        #expect(proxy.stats.refused >= 1)
+        await through.shutdown()
+        await proxy.stop()
+      }
+    }
+  }
+
+  @Test(arguments: [
+    ("http://10.0.0.1:2379", "10.0.0.1:2379"), ("https://host.example:32379/", "host.example:32379"), ("127.0.0.1:1", "127.0.0.1:1"),
+  ])
+  func backendsParseFromPublishedURLs(url: String, expected: String) {
+    #expect(TCPProxy.Backend(url: url)?.description == expected)
+  }
+
+  @Test(arguments: ["http://nohost", "10.0.0.1:0", "10.0.0.1:99999", "x:y"])
+  func badBackendURLsAreRefused(url: String) {
+    #expect(TCPProxy.Backend(url: url) == nil)
+  }
+}
