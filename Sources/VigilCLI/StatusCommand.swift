@@ -51,6 +51,12 @@ struct StatusCommand: AsyncParsableCommand {
       }
       out.append(members.render().split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
       for d in c.diagnoses where d.member == nil { out.append("  diagnosis: \(d.fault.rawValue): \(d.reason)") }
+      if let s = c.standby {
+        out.append(
+          "  active \(s.active), standby \(s.standby): \(s.phase.rawValue), lag \(s.lagRevisions) revision(s) / "
+            + String(format: "%.2f s", s.lagSeconds) + " (applied \(s.appliedRevision) of \(s.primaryRevision))"
+            + (s.lastError.map { "; last error: \($0)" } ?? ""))
+      }
       if c.openIncidents.isEmpty {
         out.append("  open incidents: none")
       } else {
