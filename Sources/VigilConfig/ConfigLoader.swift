@@ -235,9 +235,19 @@ struct ConfigReader {
     let keys = [
       "mode", "policy", "tierPolicy", "maxRepairsPerWindow", "rateWindow", "stormMaxFailedMembers", "stormFleetShare",
       "stormMinClusters", "maxAttempts", "retryBackoff", "defragmentInterval", "keepRevisions", "snapshotMaxAge",
-      "memberTimeout", "quorumLossGrace", "restoreMode", "tierRestoreMode",
+      "memberTimeout", "quorumLossGrace", "restoreMode", "tierRestoreMode", "failoverAfter", "quorumLossAction",
+      "failoverMode",
     ]
     guard let map = mapping(node, "repair", keys: keys) else { return r }
+    if let n = map["failoverAfter"], let v = duration(n, "repair.failoverAfter") { r.failoverAfter = v }
+    if let n = map["failoverMode"], let m = restoreMode(n, "repair.failoverMode") { r.failoverMode = m }
+    if let n = map["quorumLossAction"], let v = string(n, "repair.quorumLossAction") {
+      if ["failover", "restore"].contains(v) {
+        r.quorumLossAction = v
+      } else {
+        problem("repair.quorumLossAction", n, "\"\(v)\" is not an action (expected failover or restore)")
+      }
+    }
     if let n = map["quorumLossGrace"], let v = duration(n, "repair.quorumLossGrace") { r.quorumLossGrace = v }
     if let n = map["restoreMode"], let m = restoreMode(n, "repair.restoreMode") { r.restoreMode = m }
     if let n = map["tierRestoreMode"] {

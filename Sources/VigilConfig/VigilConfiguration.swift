@@ -239,6 +239,13 @@ public struct RepairConfig: Sendable, Hashable, Encodable {
   /// (`approve`, the default); per tier in `tierRestoreMode`.
   public var restoreMode: RepairMode = .approve
   public var tierRestoreMode: [String: RepairMode] = [:]
+  /// A cluster with a standby whose voters' majority failed this long is failed over to it (not restored).
+  public var failoverAfter: ConfigDuration = .seconds(5)
+  /// `failover` (the default): quorum loss on a cluster with a running standby fails over; `restore`: it is
+  /// restored from backup like any other, and failovers are only by hand.
+  public var quorumLossAction = "failover"
+  /// Whether a failover Vigil proposes runs at once (`auto`) or waits for a person (`approve`, the default).
+  public var failoverMode: RepairMode = .approve
 
   /// The planner's settings.
   public var settings: RepairSettings {
@@ -257,6 +264,9 @@ public struct RepairConfig: Sendable, Hashable, Encodable {
     s.quorumLossGrace = quorumLossGrace.duration
     s.restoreMode = restoreMode
     s.restoreModeByTier = tierRestoreMode
+    s.failoverAfter = failoverAfter.duration
+    s.preferFailover = quorumLossAction == "failover"
+    s.failoverMode = failoverMode
     return s
   }
 }

@@ -94,4 +94,29 @@ extension PlanRunner {
     await sides.mirror.switchOver()
     return "\(sides.to) serves \(sides.pair); \(sides.from) is fenced and comes back as its standby (rebuilt by the mirror)"
   }
+
+  /// Starts every member of the old side again, all together (one alone cannot elect a leader), without
+  /// waiting: the mirror, turned around, replaces their content with the new side's as soon as they answer.
+  /// Members that cannot be started now are named; they come back when their site does.
+  func startOldSide(_ plan: RepairPlan) async throws -> String {
+    let sides = try requireFailover()
+    let specs = try await allSpecs(plan)
+    let runtime = try requireRuntime()
+    var started: [String] = []
+    var failed: [String] = []
+    for spec in specs {
+      if !spec.dataDir.isEmpty, !EtcdDataDir.hasData(spec.dataDir) {
+        failed.append("\(spec.name): its data dir is empty (it must be replaced, not restarted)")
+        continue
+      }
+      do {
+        try await runtime.start(spec, initialCluster: nil)
+        started.append(spec.name)
+      } catch {
+        failed.append("\(spec.name): \(error)")
+      }
+    }
+    let rest = failed.isEmpty ? "" : "; not started now (they come back with their site): \(failed.joined(separator: "; "))"
+    return "\(started.isEmpty ? "none" : started.joined(separator: ", ")) of \(sides.from) started, to be rebuilt as the standby of \(sides.to)\(rest)"
+  }
 }

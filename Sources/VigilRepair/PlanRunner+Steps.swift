@@ -81,6 +81,8 @@ extension PlanRunner {
       return try await compactNewSide()
     case .switchActive:
       return try await switchActive(plan)
+    case .startOldSide:
+      return try await startOldSide(plan)
     }
   }
 

@@ -26,6 +26,17 @@ extension RepairCoordinator {
     }.sorted { $0.cluster < $1.cluster }
   }
 
+  /// The side `cluster` could fail over to: its pair's other side, when `cluster` serves and the mirror into
+  /// the other side runs.
+  func failoverTarget(of cluster: String) async -> String? {
+    guard let pair = pair(of: cluster), activeSide(of: cluster) == cluster, let mirror = targets[pair.primary]?.mirror else {
+      return nil
+    }
+    let status = await mirror.status
+    guard status.phase == .mirroring, status.active == cluster else { return nil }
+    return status.standby
+  }
+
   /// Switches `cluster`'s pair to its other side now (a person's failover or failback): runs promote-standby
   /// and returns when it ends.
   /// - Throws: ``RepairRequestError`` when the cluster has no standby, a plan already runs on the pair, or the

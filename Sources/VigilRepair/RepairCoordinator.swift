@@ -223,6 +223,7 @@ public actor RepairCoordinator {
       guard var view = await watch.repairView(cluster: name) else { continue }
       view.mode = mode(of: name)
       view.busy = running[name] != nil || awaiting.contains(name) || switching.contains(name)
+      view.failoverTo = await failoverTarget(of: name)
       views.append(view)
     }
     let decisions = planner.decide(views, now: Self.now())
@@ -283,14 +284,20 @@ public actor RepairCoordinator {
       case .approve: .awaitingApproval
       case .dryRun, .paused: .dryRun
       }
+    var draft = RepairPlan(
+      cluster: request.cluster, member: request.member, runbook: request.runbook, fault: request.fault,
+      reason: request.reason, incidentID: request.incidentID, requestedBy: "vigil", state: state, at: Self.now(),
+      attempt: request.attempt, steps: [])
+    if request.runbook == .promoteStandby {
+      // A failover is the pair's plan: it runs under the primary's name, from this side to the other.
+      guard let pair = pair(of: request.cluster), let to = view.failoverTo else { return }
+      draft.cluster = pair.primary
+      draft.context["from"] = request.cluster
+      draft.context["to"] = to
+    }
     let plan: RepairPlan
     do {
-      plan = try await newPlan(
-        RepairPlan(
-          cluster: request.cluster, member: request.member, runbook: request.runbook, fault: request.fault,
-          reason: request.reason, incidentID: request.incidentID, requestedBy: "vigil", state: state, at: Self.now(),
-          attempt: request.attempt, steps: []),
-        view: view, members: request.members, since: request.since)
+      plan = try await newPlan(draft, view: view, members: request.members, since: request.since)
     } catch {
       logger.error("cannot store a repair plan", metadata: ["cluster": "\(request.cluster)", "error": "\(error)"])
       return

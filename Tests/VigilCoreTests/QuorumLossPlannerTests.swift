@@ -75,6 +75,39 @@ struct QuorumLossPlannerTests {
     #expect(Self.plans(planner.decide([v], now: 30)).first?.runbook == .restoreCluster)
   }
 
+  @Test func aClusterWithAStandbyFailsOverAfterFailoverAfterNotTheGrace() {
+    var planner = RepairPlanner()
+    let cut = [Diagnosis(fault: .partitioned, member: "m1", reason: ""), Diagnosis(fault: .partitioned, member: "m2", reason: "")]
+    var v = Self.view(["m1": .failed, "m2": .failed, "m3": .healthy], cut)
+    v.failoverTo = "standby"
+    #expect(Self.plans(planner.decide([v], now: 0)).isEmpty)
+    #expect(Self.plans(planner.decide([v], now: 4)).isEmpty)
+    let p = Self.plans(planner.decide([v], now: 5))
+    #expect(p.first?.runbook == .promoteStandby)
+    #expect(p.first?.requiresApproval == true)  // approve by default
+    #expect(p.first?.fault == .quorumLost)
+    #expect(p.first?.reason.contains("the standby standby takes over") == true)
+    // Without a running standby (failoverTo nil) the same fault waits for the grace and a restore.
+    var other = RepairPlanner()
+    v.failoverTo = nil
+    _ = other.decide([v], now: 0)
+    #expect(Self.plans(other.decide([v], now: 5)).isEmpty)
+  }
+
+  @Test func failoverRunsAtOnceInAutoModeAndNotAtAllWhenRestoreIsPreferred() {
+    var settings = RepairSettings()
+    settings.failoverMode = .auto
+    var planner = RepairPlanner(settings: settings)
+    let lost = [Diagnosis(fault: .dataLoss, member: "m1", reason: ""), Diagnosis(fault: .dataLoss, member: "m2", reason: "")]
+    var v = Self.view(["m1": .failed, "m2": .failed, "m3": .healthy], lost)
+    v.failoverTo = "standby"
+    let p = Self.plans(planner.decide([v], now: 0))
+    #expect(p.first?.runbook == .promoteStandby && p.first?.requiresApproval == false)
+    settings.preferFailover = false
+    var restoring = RepairPlanner(settings: settings)
+    #expect(Self.plans(restoring.decide([v], now: 0)).first?.runbook == .restoreCluster)
+  }
+
   @Test func theGuardRefusesARestoreWhileAMajorityAnswers() {
     #expect(SafetyGuard.restoreRefusal(answering: 2, voters: 3) != nil)
     #expect(SafetyGuard.restoreRefusal(answering: 1, voters: 3) == nil)

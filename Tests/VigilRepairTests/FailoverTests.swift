@@ -47,7 +47,7 @@ struct FailoverTests {
           // Failover: a is fenced first, b drained, compacted and promoted.
           let plan = try await repairs.failover(cluster: "a", by: "alice", reason: "site drill")
           #expect(plan.state == .succeeded, "\(plan.outcome ?? "")")
-          #expect(plan.steps.map(\.action) == [.fenceSide, .drainStandby, .compactNewSide, .switchActive, .verify])
+          #expect(plan.steps.map(\.action) == [.fenceSide, .drainStandby, .compactNewSide, .switchActive, .verify, .startOldSide])
           // Every write acknowledged before the switch was applied on b; what the RPO counts beyond it are
           // Vigil's own probe and heartbeat writes cut off by the fence.
           let applied = Int64(plan.context["failover.appliedRevision"] ?? "") ?? 0
@@ -82,6 +82,40 @@ struct FailoverTests {
           #expect(try await clientA.kv.range("/app/", prefix: true).count == 52)
           #expect((await Self.published(monitor, repairs))?.active == "a")
           _ = dir
+        }
+      }
+    }
+  }
+
+  @Test func aPrimaryThatLosesItsQuorumIsFailedOverByVigil() async throws {
+    try await withTestCluster(members: 3) { a, clientA in
+      try await withTestCluster(members: 1) { b, clientB in
+        try await withRepair(
+          [("a", a), ("b", b)], repair: "  failoverMode: auto\n  failoverAfter: 1s",
+          extra: "standby: {heartbeatInterval: 200ms, revisionMargin: 100}", perCluster: ["a": "standby: b"]
+        ) { monitor, repairs, _ in
+          for i in 0..<20 { try await clientA.kv.put("/app/\(i)", "v\(i)") }
+          let last = try await clientA.kv.put("/app/last", "end").revision
+          #expect(
+            try await eventually {
+              guard let s = await monitor.status().clusters.first(where: { $0.name == "a" })?.standby else { return false }
+              return s.phase == .mirroring && s.appliedRevision >= last
+            })
+          // Two of three members lost with their data: a cannot serve again by itself.
+          try await a.kill(["m1", "m2"])
+          try await a.wipe("m1")
+          try await a.wipe("m2")
+          let plan = try #require(try await finishedPlan(monitor.store, .promoteStandby, cluster: "a", timeout: .seconds(90)))
+          #expect(plan.state == .succeeded, "\(plan.outcome ?? "")")
+          #expect(plan.requestedBy == "vigil" && plan.fault == .quorumLost)
+          #expect(plan.context["from"] == "a" && plan.context["to"] == "b")
+          // m3 was fenced, then started again with m1 and m2 (whose data is gone: they cannot start).
+          #expect(plan.steps.first { $0.action == .fenceSide }?.detail?.contains("m3") == true)
+          #expect(plan.steps.first { $0.action == .startOldSide }?.detail?.contains("not started now") == true)
+          #expect(try await clientB.kv.get("/app/last")?.valueString == "end")
+          #expect(try await clientB.kv.range("/app/", prefix: true).count == 21)
+          #expect(await repairs.activeSide(of: "a") == "b")
+          #expect(try await eventually { (await Self.published(monitor, repairs))?.endpoints == (await Self.endpoints(b)).sorted() })
         }
       }
     }

@@ -22,7 +22,8 @@ public enum Runbook: String, Sendable, Hashable, Codable, CaseIterable {
   /// The standby site becomes the active one: the active side fenced first (its members stopped, so no
   /// client gets a write acknowledged there after the switch), the mirror drained and the RPO recorded,
   /// the new side compacted at its revision so old watches relist, the switch recorded and the endpoints
-  /// published, the new side verified. The same runbook switches back (failback).
+  /// published, the new side verified; then the old side is started again for the mirror to rebuild as the
+  /// standby. The same runbook switches back (failback).
   case promoteStandby = "promote-standby"
 
   /// Whether the runbook acts on one named member.
@@ -92,6 +93,9 @@ public enum StepAction: String, Sendable, Hashable, Codable, CaseIterable {
   case compactNewSide = "compact-new-side"
   /// Record the new active side, publish its endpoints, turn the mirror around.
   case switchActive = "switch-active"
+  /// Start the old side's members again (all together) for the mirror to rebuild as the standby; a side
+  /// that cannot be started now (its site is gone) is left to come back later.
+  case startOldSide = "start-old-side"
 
   /// Steps that change the member list: each needs a live quorum and a fresh snapshot.
   public var changesMembership: Bool { self == .remove || self == .addLearner || self == .promote }
@@ -241,6 +245,7 @@ extension Runbook {
     case .promoteStandby:
       return [
         PlanStep(.fenceSide), PlanStep(.drainStandby), PlanStep(.compactNewSide), PlanStep(.switchActive), PlanStep(.verify),
+        PlanStep(.startOldSide),
       ]
     }
   }

@@ -34,6 +34,8 @@ public struct ClusterRepairView: Sendable, Hashable {
   public var incidents: [String: Int64]
   /// A plan is running or waiting for approval.
   public var busy: Bool
+  /// The standby this cluster can fail over to: set when it is its pair's active side and the mirror runs.
+  public var failoverTo: String?
 
   public init(
     cluster: String, tier: String, mode: RepairMode, members: [MemberHealthView], diagnoses: [Diagnosis],
@@ -300,9 +302,10 @@ public struct RepairPlanner: Sendable {
     var reason: String
   }
 
-  /// A fault of several voters at once that has a safe repair despite the storm brake: a majority lost for
-  /// good (data gone, or failed past the grace) is restored from backup; crashed members with intact data
-  /// dirs are restarted (a restart on a member's own data is not a membership change and cannot break quorum).
+  /// A fault of several voters at once that has a safe repair despite the storm brake: a majority failed past
+  /// `failoverAfter` on a cluster with a running standby is failed over to it; a majority lost for good (data
+  /// gone, or failed past the grace) is restored from backup; crashed members with intact data dirs are
+  /// restarted (a restart on a member's own data is not a membership change and cannot break quorum).
   func majorityEpisode(_ view: ClusterRepairView, now: Double) -> MajorityEpisode? {
     let voters = view.members.filter { !$0.isLearner }
     guard !voters.isEmpty else { return nil }
@@ -315,6 +318,17 @@ public struct RepairPlanner: Sendable {
       has(m, .dataLoss) || now - (failedSince["\(view.cluster)/\(m.name)"] ?? now) >= settings.quorumLossGrace.seconds
     }
     let quorum = LiveCluster.quorum(voters.count)
+    if let standby = view.failoverTo, settings.preferFailover {
+      // A standby holds a copy seconds old at most: switching to it is faster than any restore.
+      let gone = failed.filter { m in
+        has(m, .dataLoss) || now - (failedSince["\(view.cluster)/\(m.name)"] ?? now) >= settings.failoverAfter.seconds
+      }
+      if voters.count - gone.count < quorum {
+        let reason =
+          "quorum lost: \(gone.count) of \(voters.count) voters failed for \(Int(settings.failoverAfter.seconds)) s or more (\(gone.map(\.name).joined(separator: ", "))); the standby \(standby) takes over"
+        return MajorityEpisode(key: "\(view.cluster)//failover", runbook: .promoteStandby, members: voters.map(\.name), reason: reason)
+      }
+    }
     if !lost.isEmpty, voters.count - lost.count < quorum {
       let reason =
         "quorum lost for good: \(lost.count) of \(voters.count) voters lost (\(lost.map(\.name).joined(separator: ", "))), \(voters.count - lost.count) left, a quorum needs \(quorum)"
@@ -341,12 +355,14 @@ public struct RepairPlanner: Sendable {
     }
     if view.mode == .dryRun { handedOff.insert(e.key) }
     started[view.cluster, default: []].append(now)
-    let mode = settings.restoreModeByTier[view.tier] ?? settings.restoreMode
+    let mode =
+      e.runbook == .promoteStandby ? settings.failoverMode : settings.restoreModeByTier[view.tier] ?? settings.restoreMode
+    let held = e.runbook == .restoreCluster || e.runbook == .promoteStandby
     return .plan(
       RepairRequest(
-        cluster: view.cluster, member: nil, runbook: e.runbook, fault: e.runbook == .restoreCluster ? .quorumLost : .crashed,
+        cluster: view.cluster, member: nil, runbook: e.runbook, fault: held ? .quorumLost : .crashed,
         reason: e.reason, incidentID: incident, attempt: (fails?.count ?? 0) + 1, key: e.key,
-        requiresApproval: e.runbook == .restoreCluster && mode != .auto, members: e.members, since: firstSeen[e.key]))
+        requiresApproval: held && mode != .auto, members: e.members, since: firstSeen[e.key]))
   }
 
   /// Why replacing `member` is unsafe now, judged by the detector's view (the executor checks the live cluster again).

@@ -71,6 +71,12 @@ public struct RepairSettings: Sendable, Hashable {
   /// default for tiers not listed is ``restoreMode``.
   public var restoreMode: RepairMode = .approve
   public var restoreModeByTier: [String: RepairMode] = [:]
+  /// A cluster with a standby whose voters' majority has failed this long is failed over (promote-standby)
+  /// instead of restored, when ``preferFailover``.
+  public var failoverAfter: Duration = .seconds(5)
+  public var preferFailover = true
+  /// Whether a failover Vigil proposes runs at once (`auto`) or waits for a person (`approve`).
+  public var failoverMode: RepairMode = .approve
 
   public init() {}
 }

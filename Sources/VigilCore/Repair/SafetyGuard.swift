@@ -124,7 +124,7 @@ public enum SafetyGuard {
       return nil
     case .start, .startNew, .waitHealthy, .snapshot, .provision, .waitCaughtUp, .compact, .disarm, .verifyWrites,
       .verify, .confirmQuorumLost, .fenceAll, .restoreAll, .startAll, .replayChangeLog, .fenceSide, .drainStandby,
-      .compactNewSide, .switchActive:
+      .compactNewSide, .switchActive, .startOldSide:
       // The restore's guard needs no member list (a cluster without quorum may not give one): see restoreRefusal.
       return nil
     }
