@@ -259,8 +259,8 @@ let package = Package(
     .target(
       name: "VigilBench",
       dependencies: [
-        "VigilBackup", "VigilConfig", "VigilCore", "VigilEngine", "VigilEtcd", "VigilMonitor", "VigilProbes", "VigilRepair",
-        "VigilRuntime", "VigilStore",
+        "VigilAPI", "VigilBackup", "VigilConfig", "VigilCore", "VigilEngine", "VigilEtcd", "VigilMonitor", "VigilProbes",
+        "VigilProxy", "VigilRepair", "VigilRuntime", "VigilStore",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         .product(name: "NIOCore", package: "swift-nio"),
