@@ -41,6 +41,9 @@ public actor StandbyMirror {
   /// Bumped when the mirror is paused or turned around; a follow from an older generation ends.
   private var generation = 0
   private let switched = Wakeup()
+  /// Records received and not yet applied, and the wake-up of the loop that applies them.
+  private var backlog: [ChangeRecord] = []
+  private let arrived = Wakeup()
   let metrics: BackupMetrics
   let audit: @Sendable (AuditEntry) async -> Void
   let logger: Logger
@@ -266,17 +269,132 @@ public actor StandbyMirror {
         reason: reason))
   }
 
-  /// Follows the primary from the position, until an error.
+  /// Follows the primary from the position, until an error: one child receives (every record queued as it
+  /// arrives), the other applies whatever has queued, as one batch, while the next batch queues.
   private func follow(_ s: Sides, generation began: Int) async throws {
     guard let start = position else { return }
-    var options = EtcdWatchOptions(prefix: true, startRevision: start.revision + 1, progressNotify: true)
+    backlog = []
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await self.receive(s, after: start.revision) }
+      group.addTask { try await self.applyLoop(s, generation: began) }
+      try await group.next()
+      group.cancelAll()
+    }
+  }
+
+  private func receive(_ s: Sides, after revision: Int64) async throws {
+    var options = EtcdWatchOptions(prefix: true, startRevision: revision + 1, progressNotify: true)
     options.livenessInterval = .seconds(2)
     for try await response in s.primary.watch("", options: options) {
       primaryRevision = max(primaryRevision, response.revision)
-      for record in ChangeRecord.records(from: response, receivedAt: now()) {
+      backlog.append(contentsOf: ChangeRecord.records(from: response, receivedAt: now()))
+      arrived.wake()
+    }
+  }
+
+  private func applyLoop(_ s: Sides, generation began: Int) async throws {
+    while !Task.isCancelled {
+      guard !backlog.isEmpty else {
+        await arrived.wait(.seconds(1))
+        continue
+      }
+      let batch = backlog
+      backlog = []
+      try await apply(batch, s, generation: began)
+    }
+  }
+
+  /// Applies records in order. Runs of whole revisions are sent together (at most `maxInFlight` at once),
+  /// each transaction guarded by the exact position value the one before it writes, so etcd applies them in
+  /// order or not at all; a transaction that finds another position (a reordering, another writer) makes the
+  /// mirror read the stored position again and go on one transaction at a time. A revision split into parts
+  /// goes alone.
+  func apply(_ records: [ChangeRecord], _ s: Sides, generation began: Int) async throws {
+    var run: [(record: ChangeRecord, ops: [EtcdOp])] = []
+    for record in records {
+      guard let p = position else { throw MirrorDecisionError("no position to apply from") }
+      if record.revision <= p.revision { continue }  // already applied (a resumed watch)
+      let ops = try await operations(record, s)
+      if ops.count > settings.maxTxnOps - 1 || (p.partsApplied > 0 && run.isEmpty) {
+        try await sendRun(run, s, generation: began)
+        run = []
         try await apply(record, s, generation: began)
+      } else {
+        run.append((record, ops))
       }
     }
+    try await sendRun(run, s, generation: began)
+  }
+
+  static let maxInFlight = 128
+
+  private func sendRun(_ run: [(record: ChangeRecord, ops: [EtcdOp])], _ s: Sides, generation began: Int) async throws {
+    guard !run.isEmpty else { return }
+    if run.count == 1 {
+      try await apply(run[0].record, s, generation: began)
+      return
+    }
+    let key = Array(MirrorPosition.key.utf8)
+    var start = 0
+    while start < run.count {
+      guard generation == began, !paused, var p = position else { throw CancellationError() }
+      let window = Array(run[start..<min(start + Self.maxInFlight, run.count)])
+      var chain: [(previous: String, next: MirrorPosition, ops: [EtcdOp])] = []
+      for item in window {
+        guard item.record.revision == p.revision + 1 else {
+          throw MirrorDecisionError(
+            "the watch skipped from revision \(p.revision) to \(item.record.revision): the standby would miss changes")
+        }
+        var n = p
+        n.revision = item.record.revision
+        n.partsApplied = 0
+        chain.append((String(decoding: p.encoded(), as: UTF8.self), n, item.ops))
+        p = n
+      }
+      let results = try await withThrowingTaskGroup(of: EtcdTxnResult.self, returning: [EtcdTxnResult].self) { group in
+        for link in chain {
+          group.addTask {
+            try await s.standby.kv.txn(
+              [.value(MirrorPosition.key, .equal, link.previous)],
+              success: link.ops + [.putBytes(key: key, value: link.next.encoded(), lease: 0)])
+          }
+        }
+        var out: [EtcdTxnResult] = []
+        for try await r in group { out.append(r) }
+        return out
+      }
+      if results.allSatisfy(\.succeeded) {
+        position = chain.last?.next
+        positionRevision = results.map(\.revision).max() ?? positionRevision
+        start += window.count
+        continue
+      }
+      // Not all in order: what does the standby hold?
+      guard let stored = try await s.standby.kv.get(MirrorPosition.key) else {
+        throw MirrorDecisionError("the standby's position disappeared while mirroring")
+      }
+      position = try MirrorPosition.decode(stored.value)
+      positionRevision = stored.modRevision
+      for item in run[start...] where item.record.revision > (position?.revision ?? 0) {
+        try await apply(item.record, s, generation: began)
+      }
+      return
+    }
+  }
+
+  /// The standby operations of one source revision (leases it needs granted first).
+  private func operations(_ record: ChangeRecord, _ s: Sides) async throws -> [EtcdOp] {
+    var ops: [EtcdOp] = []
+    for event in record.events where event.key != Data(MirrorPosition.key.utf8) {
+      switch event.kind {
+      case .put:
+        try await ensureLease(event.lease, s)
+        ops.append(.putBytes(key: Array(event.key), value: Array(event.value), lease: event.lease))
+      case .delete:
+        ops.append(.deleteBytes(key: Array(event.key)))
+      }
+    }
+    return ops
   }
 
   /// Applies one source revision: one transaction, or parts of at most `maxTxnOps` operations each, every
@@ -288,16 +406,7 @@ public actor StandbyMirror {
       throw MirrorDecisionError(
         "the watch skipped from revision \(position?.revision ?? 0) to \(record.revision): the standby would miss changes")
     }
-    var ops: [EtcdOp] = []
-    for event in record.events where event.key != Data(MirrorPosition.key.utf8) {
-      switch event.kind {
-      case .put:
-        try await ensureLease(event.lease, s)
-        ops.append(.putBytes(key: Array(event.key), value: Array(event.value), lease: event.lease))
-      case .delete:
-        ops.append(.deleteBytes(key: Array(event.key)))
-      }
-    }
+    let ops = try await operations(record, s)
     let parts = Self.parts(ops, size: settings.maxTxnOps - 1)
     let key = Array(MirrorPosition.key.utf8)
     for (i, part) in parts.enumerated() where i >= next.partsApplied {
