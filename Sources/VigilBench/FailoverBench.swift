@@ -130,14 +130,17 @@ public struct FailoverBench: Sendable {
     return s.phase == .mirroring && s.lagRevisions == 0 && s.appliedRevision > 0
   }
 
-  public func measure(trials: Int, rate: Int, steady: Duration, failoverAfter: String) async throws -> (lag: Lag, trials: [Trial]) {
+  public func measure(trials: Int, rate: Int, steady: Duration, failoverAfter: String) async throws
+    -> (lag: Lag, floor: Lag, trials: [Trial])
+  {
     var lag = Lag(samples: 0, p50: 0, p99: 0, max: 0)
+    var floor = lag
     var results: [Trial] = []
     try await withEngineAndProxy(failoverAfter: failoverAfter) { engine, proxy, client in
       guard try await BenchTiming.wait(timeout: .seconds(120), { await mirrorCaughtUp(engine) }) else {
         throw BenchError("the standby was not seeded within 120 s")
       }
-      lag = try await steadyLag(engine: engine, client: client, rate: rate, duration: steady)
+      (lag, floor) = try await steadyLag(engine: engine, client: client, rate: rate, duration: steady)
       for trial in 0..<trials {
         guard try await BenchTiming.wait(timeout: .seconds(180), { await mirrorCaughtUp(engine) }) else {
           throw BenchError("trial \(trial + 1): the standby did not catch up within 180 s")
@@ -145,31 +148,54 @@ public struct FailoverBench: Sendable {
         results.append(try await siteLoss(trial: trial, engine: engine, client: client, rate: rate))
       }
     }
-    return (lag, results)
+    return (lag, floor, results)
   }
 
-  /// Writes at `rate` through the proxy; a watch on the standby dates when each acknowledged write arrives.
-  func steadyLag(engine: Engine, client: EtcdClient, rate: Int, duration: Duration) async throws -> Lag {
-    let standby = try await directClient(await engine.repairs.activeSide(of: "a") == "a" ? "b" : "a")
+  /// Writes at `rate` through the proxy; a watch on the standby dates when each acknowledged write arrives
+  /// there. The floor, in the same run: a watch on the active side itself (etcd's own delivery), plus one
+  /// write committed on the standby (what applying a change there costs at least; 200 of them first, to a
+  /// scratch key deleted after).
+  func steadyLag(engine: Engine, client: EtcdClient, rate: Int, duration: Duration) async throws -> (lag: Lag, floor: Lag) {
+    let active = await engine.repairs.activeSide(of: "a")
+    let primary = try await directClient(active)
+    let standby = try await directClient(active == "a" ? "b" : "a")
     do {
-      let lag = try await steadyLag(standby: standby, client: client, rate: rate, duration: duration)
+      var commits: [Double] = []
+      for _ in 0..<200 {
+        let t0 = ContinuousClock.now
+        try await standby.kv.put("/bench/floor", "x")
+        commits.append((ContinuousClock.now - t0).seconds)
+      }
+      try await standby.kv.delete("/bench/floor")
+      commits.sort()
+      let (lag, delivery) = try await steadyLag(primary: primary, standby: standby, client: client, rate: rate, duration: duration)
+      await primary.shutdown()
       await standby.shutdown()
-      return lag
+      let commit50 = commits[commits.count / 2]
+      let commit99 = commits[min(commits.count - 1, Int(Double(commits.count) * 0.99))]
+      return (lag, Lag(samples: delivery.samples, p50: delivery.p50 + commit50, p99: delivery.p99 + commit99, max: delivery.max + commits.last!))
     } catch {
+      await primary.shutdown()
       await standby.shutdown()
       throw error
     }
   }
 
-  func steadyLag(standby: EtcdClient, client: EtcdClient, rate: Int, duration: Duration) async throws -> Lag {
+  func steadyLag(primary: EtcdClient, standby: EtcdClient, client: EtcdClient, rate: Int, duration: Duration) async throws
+    -> (lag: Lag, floor: Lag)
+  {
     let acked = NIOLockedValueBox([String: ContinuousClock.Instant]())
     let seen = NIOLockedValueBox([String: ContinuousClock.Instant]())
-    let start = try await standby.kv.range("", prefix: true, limit: 1).revision
+    let seenOnPrimary = NIOLockedValueBox([String: ContinuousClock.Instant]())
+    let fromStandby = try await standby.kv.range("", prefix: true, limit: 1).revision
+    let fromPrimary = try await primary.kv.range("", prefix: true, limit: 1).revision
     try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask {
-        for try await response in standby.watch("/bench/lag/", options: EtcdWatchOptions(prefix: true, startRevision: start + 1)) {
-          let now = ContinuousClock.now
-          seen.withLockedValue { s in for e in response.events { s[e.kv.keyString] = now } }
+      for (client, from, into) in [(standby, fromStandby, seen), (primary, fromPrimary, seenOnPrimary)] {
+        group.addTask {
+          for try await response in client.watch("/bench/lag/", options: EtcdWatchOptions(prefix: true, startRevision: from + 1)) {
+            let now = ContinuousClock.now
+            into.withLockedValue { s in for e in response.events { s[e.kv.keyString] = now } }
+          }
         }
       }
       defer { group.cancelAll() }
@@ -188,13 +214,15 @@ public struct FailoverBench: Sendable {
       }
       try await Task.sleep(for: .seconds(2))
     }
-    let lags = acked.withLockedValue { a in
-      seen.withLockedValue { s in a.compactMap { key, at in s[key].map { max(0, (($0 - at).seconds)) } } }
-    }.sorted()
-    guard !lags.isEmpty else { throw BenchError("no write reached the standby") }
-    return Lag(
-      samples: lags.count, p50: lags[lags.count / 2], p99: lags[min(lags.count - 1, Int(Double(lags.count) * 0.99))],
-      max: lags.last!)
+    let ackedAt = acked.withLockedValue { $0 }
+    func distribution(_ seen: [String: ContinuousClock.Instant]) throws -> Lag {
+      let lags = ackedAt.compactMap { key, at in seen[key].map { max(0, ($0 - at).seconds) } }.sorted()
+      guard !lags.isEmpty else { throw BenchError("no acknowledged write was seen by the watch") }
+      return Lag(
+        samples: lags.count, p50: lags[lags.count / 2], p99: lags[min(lags.count - 1, Int(Double(lags.count) * 0.99))],
+        max: lags.last!)
+    }
+    return (try distribution(seen.withLockedValue { $0 }), try distribution(seenOnPrimary.withLockedValue { $0 }))
   }
 
   /// Freezes every member of the active side while writing through the proxy; waits for the failover.

@@ -93,6 +93,37 @@ import VigilTestKit
     }
   }
 
+  @Test func concurrentWritersAreMirroredRevisionForRevision() async throws {
+    try await withTestCluster(members: 1) { _, primary in
+      try await withTestCluster(members: 1) { _, standby in
+        let mirror = Self.mirror(primary, standby)
+        try await Self.whileMirroring(mirror) { () async throws in
+          #expect(try await eventually { try await Self.caughtUp(primary, standby) })
+          let seeded = try #require(try await Self.position(standby))
+          // 32 writers at once: revisions arrive faster than one transaction at a time would apply them, so
+          // they go in batches, each transaction guarded by the position the one before writes.
+          try await withThrowingTaskGroup(of: Void.self) { group in
+            for w in 0..<32 {
+              group.addTask {
+                for i in 0..<25 {
+                  try await primary.kv.put("/load/\(w)/\(i)", "\(i)")
+                  if i % 5 == 4 { try await primary.kv.delete("/load/\(w)/\(i - 1)") }
+                }
+              }
+            }
+            try await group.waitForAll()
+          }
+          #expect(try await eventually(timeout: .seconds(60)) { try await Self.caughtUp(primary, standby) })
+          #expect(try await Self.contents(primary) == Self.contents(standby))
+          // One standby revision per source revision: the offset set at seeding still holds.
+          let p = try #require(try await Self.position(standby))
+          let standbyRevision = try await standby.kv.range("", prefix: true, limit: 1, keysOnly: true).revision
+          #expect(standbyRevision - p.revision == seeded.offset)
+        }
+      }
+    }
+  }
+
   @Test func aCompactedPositionReseedsAndTheLagIsMeasured() async throws {
     try await withTestCluster(members: 1) { _, primary in
       try await withTestCluster(members: 1) { _, standby in
