@@ -44,6 +44,8 @@ public actor StandbyMirror {
   /// Records received and not yet applied, and the wake-up of the loop that applies them.
   private var backlog: [ChangeRecord] = []
   private let arrived = Wakeup()
+  /// A batch is being applied (a drain waits for its transactions to land before it reports).
+  private var applying = false
   let metrics: BackupMetrics
   let audit: @Sendable (AuditEntry) async -> Void
   let logger: Logger
@@ -194,6 +196,9 @@ public actor StandbyMirror {
     paused = true
     generation += 1
     switched.wake()
+    // Transactions already sent land (or fail their guard) before the count is taken.
+    let settle = ContinuousClock.now + .seconds(2)
+    while applying, ContinuousClock.now < settle { try? await Task.sleep(for: .milliseconds(10)) }
     let applied = position?.state == .mirroring ? position?.revision ?? 0 : 0
     return (applied, max(primaryRevision, applied))
   }
@@ -300,6 +305,8 @@ public actor StandbyMirror {
       }
       let batch = backlog
       backlog = []
+      applying = true
+      defer { applying = false }
       try await apply(batch, s, generation: began)
     }
   }

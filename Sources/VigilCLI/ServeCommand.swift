@@ -73,11 +73,12 @@ struct ServeCommand: AsyncParsableCommand {
   }
 }
 
-/// `vigil demo`: a local 3-member cluster under `vigil serve` with a built-in configuration.
+/// `vigil demo`: a local 3-member cluster and its 3-member standby under `vigil serve` with a built-in
+/// configuration.
 struct DemoCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "demo",
-    abstract: "Start a local 3-member etcd cluster under vigil serve (built-in configuration) and print where to look."
+    abstract: "Start a local 3-member etcd cluster and its standby under vigil serve (built-in configuration) and print where to look."
   )
 
   @Option(help: "State directory (history, the cluster's data); default: ./vigil-demo.")
@@ -99,6 +100,11 @@ struct DemoCommand: AsyncParsableCommand {
     repair: {restoreMode: auto}
     clusters:
       - name: demo
+        runtime: {kind: local, members: 3}
+        tier: \(tier)
+        probeSuites: [etcd]
+        standby: demo-dr
+      - name: demo-dr
         runtime: {kind: local, members: 3}
         tier: \(tier)
         probeSuites: [etcd]
@@ -132,7 +138,11 @@ struct DemoCommand: AsyncParsableCommand {
           vigil backup list --dir \(configuration.stateDir)/backups   # snapshots (each verified by a real restore), change log
           vigil inspect --server \(info.url)           # directed inspections (quota, alarms, hashes, learners, …)
           vigil probe run etcd.kv --server \(info.url) # one probe, now, with each step's latency
-        Ctrl-C stops Vigil and the cluster.
+          vigil proxy --cluster demo --listen 127.0.0.1:23790 --server \(info.url) &   # clients connect here
+          etcdctl --endpoints=127.0.0.1:23790 put /hello world                   # ... and reach demo's members
+          vigil failover --cluster demo --server \(info.url)   # fence demo, promote its standby demo-dr; the proxy follows
+          vigil failback --cluster demo --server \(info.url)   # and back, once demo is rebuilt as demo-dr's standby
+        Ctrl-C stops Vigil and the clusters.
         """
     }
   }

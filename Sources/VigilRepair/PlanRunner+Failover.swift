@@ -36,13 +36,23 @@ extension PlanRunner {
     return failover
   }
 
-  /// Stops every member of the side that was active and checks that none answers any more.
+  /// Stops every member of the side that was active and checks that none answers any more. Without a
+  /// runtime driver Vigil cannot stop them: the step passes only once a person has (none answers).
   func fenceSide(_ plan: RepairPlan) async throws -> String {
     let sides = try requireFailover()
     guard runtime != nil else {
-      throw RuntimeError(
-        "\(sides.from) has no runtime driver (runtime: external): Vigil cannot fence it; stop its members by hand (no client may write there), then run the failover again"
-      )
+      let names = planMembers(plan)
+      if let unknown = names.first(where: { plan.context["client.\($0)"] == nil }) {
+        throw RuntimeError("\(sides.from) has no runtime driver and Vigil does not know where \(unknown) listens: cannot tell it is stopped")
+      }
+      let listed = names.map { MemberSpec(name: $0, clientURL: plan.context["client.\($0)"] ?? "", peerURL: "", dataDir: "") }
+      let alive = await answering(listed)
+      guard alive.isEmpty else {
+        throw RuntimeError(
+          "\(sides.from) has no runtime driver (runtime: external) and \(alive.joined(separator: ", ")) still answer: Vigil cannot fence it; stop its members by hand (no client may write there), then run the failover again"
+        )
+      }
+      return "\(sides.from) has no runtime driver; none of its members answers (stopped by hand): fenced"
     }
     let specs = try await allSpecs(plan)
     let runtime = try requireRuntime()
@@ -100,8 +110,10 @@ extension PlanRunner {
   /// Members that cannot be started now are named; they come back when their site does.
   func startOldSide(_ plan: RepairPlan) async throws -> String {
     let sides = try requireFailover()
+    guard let runtime else {
+      return "\(sides.from) has no runtime driver: start its members by hand; the mirror rebuilds it as the standby of \(sides.to)"
+    }
     let specs = try await allSpecs(plan)
-    let runtime = try requireRuntime()
     var started: [String] = []
     var failed: [String] = []
     for spec in specs {

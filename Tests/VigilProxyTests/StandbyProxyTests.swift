@@ -7,13 +7,7 @@ import VigilTestKit
 
 /// The L4 proxy between real etcd clients (Vigil's and etcdctl, the Go client) and real clusters: traffic
 /// relayed untouched; a change of backends closes the old connections and new ones reach the new cluster.
-@Suite struct TCPProxyTests {
-  static func etcdctl(_ port: Int, _ args: String...) async throws -> ChildProcessResult {
-    let tool = try #require(LocalCluster.findExecutable("etcdctl"))
-    return try await ChildProcess.run(
-      tool, ["--endpoints=127.0.0.1:\(port)", "--dial-timeout=2s", "--command-timeout=5s"] + args, timeout: .seconds(30))
-  }
-
+@Suite struct StandbyProxyTests {
   @Test func clientsFollowTheBackendsAndEtcdctlWorksThrough() async throws {
     try await withTestCluster(members: 1) { a, clientA in
       try await withTestCluster(members: 1) { b, clientB in
@@ -28,7 +22,7 @@ import VigilTestKit
         let through = try EtcdClient(configuration: a.clientConfiguration(endpoints: [try EtcdEndpoint(parsing: "http://127.0.0.1:\(port)")]))
         try await through.kv.put("/via-proxy", "a")
         #expect(try await clientA.kv.get("/via-proxy")?.valueString == "a")
-        let put = try await Self.etcdctl(port, "put", "/from-etcdctl", "1")
+        let put = try await etcdctl(port: port, "put", "/from-etcdctl", "1")
         #expect(put.status == 0, "\(put.stderr)")
         #expect(try await clientA.kv.get("/from-etcdctl")?.valueString == "1")
         #expect(proxy.stats.open >= 1)
@@ -39,12 +33,12 @@ import VigilTestKit
         try await through.kv.put("/via-proxy", "b")
         #expect(try await clientB.kv.get("/via-proxy")?.valueString == "b")
         #expect(try await clientA.kv.get("/via-proxy")?.valueString == "a")
-        let get = try await Self.etcdctl(port, "get", "/from-etcdctl")
+        let get = try await etcdctl(port: port, "get", "/from-etcdctl")
         #expect(get.status == 0 && get.stdout.isEmpty, "\(get.stdout)\(get.stderr)")
 
         // No backend: connections are refused (closed at once), and etcdctl says so.
         proxy.update(backends: [])
-        let refused = try await Self.etcdctl(port, "get", "/x")
+        let refused = try await etcdctl(port: port, "get", "/x")
         #expect(refused.status != 0)
         #expect(proxy.stats.refused >= 1)
         await through.shutdown()

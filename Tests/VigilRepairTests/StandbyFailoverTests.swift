@@ -12,10 +12,18 @@ import VigilTestKit
 /// A primary and its standby, both real clusters under one engine: the mirror keeps the standby, a person
 /// fails over (the primary fenced first) and back, every acknowledged write survives both switches, and the
 /// published endpoints follow the active side.
-@Suite("Failover to a standby cluster")
-struct FailoverTests {
+@Suite("Failover to a standby cluster", .serialized)
+struct StandbyFailoverTests {
   static func published(_ monitor: Monitor, _ repairs: RepairCoordinator) async -> PublishedEndpoints? {
     EndpointDirectory.entry("a", in: await HTTPAPI.published(monitor: monitor, repairs: repairs))
+  }
+
+  /// The mirror from a runs and has applied `revision`.
+  static func mirrored(_ monitor: Monitor, upTo revision: Int64) async throws -> Bool {
+    try await eventually {
+      guard let s = await monitor.status().clusters.first(where: { $0.name == "a" })?.standby else { return false }
+      return s.phase == .mirroring && s.appliedRevision >= revision
+    }
   }
 
   static func endpoints(_ cluster: LocalCluster) async -> Set<String> {
@@ -37,11 +45,7 @@ struct FailoverTests {
           #expect(try await eventually { Set((await Self.published(monitor, repairs))?.endpoints ?? []) == (await Self.endpoints(a)) })
           for i in 0..<50 { try await clientA.kv.put("/app/\(i)", "v\(i)") }
           let last = try await clientA.kv.put("/app/last", "a").revision
-          #expect(
-            try await eventually {
-              guard let s = await monitor.status().clusters.first(where: { $0.name == "a" })?.standby else { return false }
-              return s.phase == .mirroring && s.appliedRevision >= last
-            })
+          #expect(try await Self.mirrored(monitor, upTo: last))
           let seenBefore = try await clientB.kv.range("", prefix: true, limit: 1).revision
 
           // Failover: a is fenced first, b drained, compacted and promoted.
@@ -96,11 +100,7 @@ struct FailoverTests {
         ) { monitor, repairs, _ in
           for i in 0..<20 { try await clientA.kv.put("/app/\(i)", "v\(i)") }
           let last = try await clientA.kv.put("/app/last", "end").revision
-          #expect(
-            try await eventually {
-              guard let s = await monitor.status().clusters.first(where: { $0.name == "a" })?.standby else { return false }
-              return s.phase == .mirroring && s.appliedRevision >= last
-            })
+          #expect(try await Self.mirrored(monitor, upTo: last))
           // Two of three members lost with their data: a cannot serve again by itself.
           try await a.kill(["m1", "m2"])
           try await a.wipe("m1")

@@ -7,13 +7,7 @@ import VigilTestKit
 /// standby (one), `vigil proxy` in front, etcdctl through the proxy before and after `vigil failover` and
 /// `vigil failback`, the endpoints file following.
 @Suite("failover through the CLI", .serialized)
-struct FailoverCLITests {
-  static func etcdctl(_ port: Int, _ args: String...) async throws -> ChildProcessResult {
-    let tool = try #require(LocalCluster.findExecutable("etcdctl"))
-    return try await ChildProcess.run(
-      tool, ["--endpoints=127.0.0.1:\(port)", "--dial-timeout=2s", "--command-timeout=5s"] + args, timeout: .seconds(30))
-  }
-
+struct StandbyFailoverCLITests {
   @Test func etcdctlWorksThroughTheProxyBeforeAndAfterAFailover() async throws {
     try await withTemporaryDirectory { dir in
       let ports = try FreePort.pick(count: 2)
@@ -50,7 +44,7 @@ struct FailoverCLITests {
       var said = ""
       #expect(
         try await eventually(timeout: .seconds(60)) {
-          let put = try await Self.etcdctl(ports[1], "put", "/before", "on-a")
+          let put = try await etcdctl(port: ports[1], "put", "/before", "on-a")
           said = put.stderr
           return put.status == 0
         }, "\(said)")
@@ -72,10 +66,10 @@ struct FailoverCLITests {
       // After: the same etcdctl command line reads a's write from b and writes there.
       #expect(
         try await eventually(timeout: .seconds(30)) {
-          let get = try await Self.etcdctl(ports[1], "get", "/before", "--print-value-only")
+          let get = try await etcdctl(port: ports[1], "get", "/before", "--print-value-only")
           return get.status == 0 && get.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "on-a"
         })
-      let put = try await Self.etcdctl(ports[1], "put", "/after", "on-b")
+      let put = try await etcdctl(port: ports[1], "put", "/after", "on-b")
       #expect(put.status == 0, "\(put.stderr)")
       var file = ""
       #expect(
@@ -95,7 +89,7 @@ struct FailoverCLITests {
       #expect(back.status == 0, "\(back.stdout)\(back.stderr)")
       #expect(
         try await eventually(timeout: .seconds(30)) {
-          let get = try await Self.etcdctl(ports[1], "get", "/after", "--print-value-only")
+          let get = try await etcdctl(port: ports[1], "get", "/after", "--print-value-only")
           return get.status == 0 && get.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "on-b"
         })
       kill(proxy.processIdentifier, SIGTERM)
