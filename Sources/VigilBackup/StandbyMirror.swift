@@ -89,7 +89,8 @@ public actor StandbyMirror {
       offset: position?.offset ?? 0, seeds: seeds, lastError: lastError)
   }
 
-  var lagSeconds: Double { StandbyLag.seconds(onStandby: heldHeartbeat, written: heartbeats, now: now()) }
+  /// The lag in seconds as last measured (when the standby's heartbeat was read, or failed to be).
+  private var lagSeconds = 0.0
 
   /// Runs until cancelled: seeds or resumes, then follows; writes heartbeats; keeps leases; measures lag.
   public func run() async {
@@ -142,6 +143,7 @@ public actor StandbyMirror {
           break
         }
         phase = .mirroring
+        lastError = nil
         try await withThrowingTaskGroup(of: Void.self) { group in
           group.addTask { try await self.follow(s, generation: began) }
           group.addTask { await self.waitForSwitch(from: began) }
@@ -213,6 +215,7 @@ public actor StandbyMirror {
     primaryRevision = 0
     heartbeats = []
     heldHeartbeat = nil
+    lagSeconds = 0
     leases = [:]
     lastError = nil
     phase = .starting
@@ -524,6 +527,9 @@ public actor StandbyMirror {
         heldHeartbeat = held
         if let oldest = heartbeats.firstIndex(where: { $0 >= held }), oldest > 0 { heartbeats.removeFirst(oldest) }
       }
+      // Measured now, against what the standby held at this read (an unanswered read keeps the old one: the
+      // lag grows).
+      lagSeconds = StandbyLag.seconds(onStandby: heldHeartbeat, written: heartbeats, now: now())
       let s = status
       metrics.standbyLag(cluster: cluster, standby: s.standby, revisions: s.lagRevisions, seconds: s.lagSeconds)
     }

@@ -35,7 +35,7 @@ struct ProxyCommand: AsyncParsableCommand {
     do { try await proxy.start(host: String(listen[..<colon]), port: port) } catch {
       throw CLIError("--listen: cannot listen on \(listen): \(error)")
     }
-    print("vigil proxy: \(cluster) on \(proxy.localAddress.map { "\($0)" } ?? listen), endpoints from \(api.baseURL)")
+    Self.say("vigil proxy: \(cluster) on \(proxy.localAddress.map { "\($0)" } ?? listen), endpoints from \(api.baseURL)")
     await withTaskGroup(of: Void.self) { group in
       group.addTask {
         var last: [TCPProxy.Backend]?
@@ -44,7 +44,7 @@ struct ProxyCommand: AsyncParsableCommand {
             let published = try await api.endpoints(cluster: cluster)
             let backends = published.endpoints.compactMap(TCPProxy.Backend.init(url:))
             if backends != last {
-              print("vigil proxy: \(cluster) served by \(published.active): \(backends.map(\.description).joined(separator: ", "))")
+              Self.say("vigil proxy: \(cluster) served by \(published.active): \(backends.map(\.description).joined(separator: ", "))")
               last = backends
             }
             proxy.update(backends: backends)
@@ -59,5 +59,10 @@ struct ProxyCommand: AsyncParsableCommand {
       group.cancelAll()
     }
     await proxy.stop()
+  }
+
+  /// One line to standard output at once (unbuffered: a change of endpoints shows in a log file or a pipe).
+  static func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
   }
 }
