@@ -35,7 +35,8 @@ struct ProxyCommand: AsyncParsableCommand {
     do { try await proxy.start(host: String(listen[..<colon]), port: port) } catch {
       throw CLIError("--listen: cannot listen on \(listen): \(error)")
     }
-    Self.say("vigil proxy: \(cluster) on \(proxy.localAddress.map { "\($0)" } ?? listen), endpoints from \(api.baseURL)")
+    let bound = proxy.localAddress?.port.map { "\(listen[..<colon]):\($0)" } ?? listen
+    Self.say("vigil proxy: \(cluster) on \(bound), endpoints from \(api.baseURL)")
     await withTaskGroup(of: Void.self) { group in
       group.addTask {
         var last: [TCPProxy.Backend]?

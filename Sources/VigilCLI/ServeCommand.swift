@@ -97,7 +97,7 @@ struct DemoCommand: AsyncParsableCommand {
     """
     stateDir: \(dir)
     listen: \(listen)
-    repair: {restoreMode: auto}
+    repair: {restoreMode: auto, quorumLossAction: restore}
     clusters:
       - name: demo
         runtime: {kind: local, members: 3}
