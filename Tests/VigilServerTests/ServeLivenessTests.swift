@@ -77,8 +77,13 @@ struct ServeLivenessTests {
         try await withServe(config, supervision: supervision) { (url: String, monitor: Monitor) async throws in
           #expect(try await eventually { notify.messages(containing: "READY=1").count == 1 })
           #expect(try await eventually { try await get(url + "/readyz").status == 200 })
-          let healthy = try await get(url + "/healthz")
-          #expect(healthy.status == 200 && healthy.body.contains("\"status\" : \"ok\""), "\(healthy.body)")
+          // Every loop turning (on a loaded machine a probe timing out can hold its loop a moment first).
+          var healthy = try await get(url + "/healthz")
+          #expect(
+            try await eventually {
+              healthy = try await get(url + "/healthz")
+              return healthy.status == 200 && healthy.body.contains("\"status\" : \"ok\"")
+            }, "\(healthy.body)")
           #expect(try await eventually { notify.messages(containing: "WATCHDOG=1").count >= 3 })
           // READY=1 came before any keep-alive.
           #expect(notify.messages.first { $0.text.contains("=1") }?.text.contains("READY=1") == true)
@@ -141,7 +146,8 @@ struct ServeLivenessTests {
           #expect(status.clusters[0].members.map(\.name) == ["m1", "m2", "m3"])
           let reports = try await api.runProbe("etcd.kv", cluster: "c")
           #expect(!reports.isEmpty && reports.allSatisfy { $0.ok && $0.probe == "etcd.kv" }, "\(reports)")
-          #expect(try await api.incidents(openOnly: true, cluster: "c").isEmpty)
+          // None open (one a loaded machine's slow probe opened closes once the probes answer again).
+          #expect(try await eventually { try await api.incidents(openOnly: true, cluster: "c").isEmpty })
           // Refusals carry the server's words and status.
           do throws(APIError) {
             _ = try await api.incident(id: 999_999)
