@@ -83,10 +83,13 @@ public final class EtcdClient: Sendable {
   /// A client that talks only to `endpoint` (no failover). It shares this
   /// client's connection and credentials when the endpoint is one of its
   /// own; otherwise it opens its own connection — call ``shutdown()`` on it.
-  public func member(_ endpoint: EtcdEndpoint) -> EtcdClient {
+  /// - Parameter sharing: use this client's connection to the member when it has one (the default); false
+  ///   gives the pinned client a connection of its own, which outlives this client's membership changes (a
+  ///   repair waiting for a member through a restore, when the member list is rebuilt under it).
+  public func member(_ endpoint: EtcdEndpoint, sharing: Bool = true) -> EtcdClient {
     var config = configuration
     let slots = endpointSet.snapshot.slots
-    if let existing = slots.first(where: { $0.endpoint.authority == endpoint.authority }) {
+    if sharing, let existing = slots.first(where: { $0.endpoint.authority == endpoint.authority }) {
       config.endpoints = [existing.endpoint]
       return EtcdClient(
         configuration: config, endpointSet: EndpointSet([existing]), owns: false, pinned: true, auth: auth,

@@ -111,9 +111,10 @@ extension PlanRunner {
     try await withPinned(clientURL) { pinned in try await waitHealthy(pinned, name: name) }
   }
 
-  /// Runs `body` with a client pinned to `url`, closing its connection afterwards.
+  /// Runs `body` with a client pinned to `url` on a connection of its own (the cluster client's connection to
+  /// that member may be closed under it when the member list changes, as in a restore), closing it afterwards.
   func withPinned<T: Sendable>(_ url: String, _ body: (EtcdClient) async throws -> T) async throws -> T {
-    let pinned = client.member(try EtcdEndpoint(parsing: url))
+    let pinned = client.member(try EtcdEndpoint(parsing: url), sharing: false)
     do {
       let result = try await body(pinned)
       await pinned.shutdown()
