@@ -34,6 +34,14 @@ struct QuorumLossPlannerTests {
     ])
   }
 
+  @Test func theCrashedOnlyMemberOfAOneMemberClusterIsRestarted() {
+    var planner = RepairPlanner()
+    let v = Self.view(["m1": .failed], [Diagnosis(fault: .crashed, member: "m1", reason: "refused"), Diagnosis(fault: .quorumLost, member: nil, reason: "")])
+    let p = Self.plans(planner.decide([v], now: 0))
+    #expect(p.first?.runbook == .restartMembers)
+    #expect(p.first?.members == ["m1"])
+  }
+
   @Test func aMajorityWithItsDataGoneIsRestoredAndWaitsForApprovalByDefault() {
     var planner = RepairPlanner()
     let v = Self.view(

@@ -100,7 +100,9 @@ struct RepairPlannerTests {
       diagnoses: [Diagnosis(fault: .dataLoss, member: "m2", reason: "wiped"), Diagnosis(fault: .crashed, member: "m3", reason: "refused")])
     let d = planner.decide([v], now: 0)
     #expect(!Self.plans(d).contains { $0.runbook == .replaceMember })
-    #expect(Self.escalations(d).contains { $0.contains("quorum needs 2") })
+    // What can be done safely is: m3 restarted on its own data brings the quorum back (then m2 is replaced).
+    #expect(Self.plans(d).map(\.runbook) == [.restartMembers])
+    #expect(Self.plans(d).first?.members == ["m3"])
   }
 
   @Test func aFleetWhereMostClustersFailAtOnceStopsEverywhere() {

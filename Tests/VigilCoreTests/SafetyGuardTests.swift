@@ -11,6 +11,18 @@ struct SafetyGuardTests {
 
   static let fresh = GuardContext(now: 100, snapshotAt: 90)
 
+  @Test func restartedMembersAreVerifiedByAWorkingQuorumOtherRunbooksByEveryVoter() {
+    let one = Self.cluster([("m1", true), ("m2", false), ("m3", true)])
+    // restart-members brought the quorum back; the member lost for good beside them gets a plan of its own.
+    #expect(RepairVerification.missing(one, leaders: [1], runbook: .restartMembers, member: nil, expectedVoters: 3) == nil)
+    #expect(RepairVerification.missing(one, leaders: [1], runbook: .restoreCluster, member: nil, expectedVoters: 3) != nil)
+    let two = Self.cluster([("m1", true), ("m2", false), ("m3", false)])
+    #expect(
+      RepairVerification.missing(two, leaders: [1], runbook: .restartMembers, member: nil, expectedVoters: 3)?
+        .contains("a quorum needs 2") == true)
+    #expect(RepairVerification.missing(one, leaders: [1, 3], runbook: .restartMembers, member: nil, expectedVoters: 3) != nil)
+  }
+
   @Test func removingADeadMemberOfThreeKeepsAQuorum() {
     let c = Self.cluster([("m1", true), ("m2", false), ("m3", true)])
     #expect(SafetyGuard.check(PlanStep(.remove, member: "m2"), in: c, Self.fresh) == nil)

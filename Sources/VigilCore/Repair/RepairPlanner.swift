@@ -335,7 +335,10 @@ public struct RepairPlanner: Sendable {
       return MajorityEpisode(key: "\(view.cluster)//restore", runbook: .restoreCluster, members: voters.map(\.name), reason: reason)
     }
     let crashed = failed.filter { has($0, .crashed) }
-    if crashed.count >= 2 || (!crashed.isEmpty && failed.count > settings.stormMaxFailedMembers) {
+    // Crashed members whose loss leaves no quorum (the only member of a one-member cluster, too) are all
+    // restarted on their data: nothing else can bring the cluster back.
+    let noQuorum = voters.count - failed.count < quorum
+    if crashed.count >= 2 || (!crashed.isEmpty && (failed.count > settings.stormMaxFailedMembers || noQuorum)) {
       let reason =
         "\(crashed.count) members crashed with their data intact (\(crashed.map(\.name).joined(separator: ", "))): restarting on their own data is not a membership change"
       return MajorityEpisode(

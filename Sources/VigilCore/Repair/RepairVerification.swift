@@ -20,6 +20,16 @@ public enum RepairVerification {
       }
       return nil
     }
+    if runbook == .restartMembers {
+      // Each restarted member proved itself in its wait-healthy step; the cluster must have its quorum back. A
+      // voter lost for good beside them (its data gone) is replaced by a plan of its own, once there is a quorum.
+      if leaders.count != 1 { return "voters disagree on the leader" }
+      let need = LiveCluster.quorum(voters.count)
+      if cluster.healthyVoters.count < need {
+        return "\(cluster.healthyVoters.count) of \(voters.count) voters healthy; a quorum needs \(need)"
+      }
+      return nil
+    }
     if !cluster.allVotersHealthy { return "not every voter is healthy: \(voters.filter { !$0.healthy }.map(\.name))" }
     if leaders.count != 1 { return "voters disagree on the leader" }
     if voters.count < expectedVoters { return "\(voters.count) voters, expected \(expectedVoters)" }
