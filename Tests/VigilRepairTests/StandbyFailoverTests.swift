@@ -78,7 +78,12 @@ struct StandbyFailoverTests {
               try await clientA.kv.get("/app/onB", consistency: .serializable)?.valueString == "written after the failover"
             })
 
-          // Failback: the same runbook, the other way.
+          // Failback: the same runbook, the other way, once no other plan runs on the pair (Vigil may still be
+          // finishing a restart of a's members).
+          #expect(
+            try await eventually(timeout: .seconds(60)) {
+              try monitor.store.plans(cluster: "a", states: [.running, .ready, .awaitingApproval]).isEmpty
+            })
           let back = try await repairs.failover(cluster: "a", by: "alice", reason: "site back")
           #expect(back.state == .succeeded, "\(back.outcome ?? "")")
           #expect(back.context["from"] == "b" && back.context["to"] == "a")
