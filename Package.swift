@@ -235,7 +235,7 @@ let package = Package(
       name: "VigilDrill",
       dependencies: [
         "VigilCore", "VigilOracle", "VigilConfig", "VigilEngine", "VigilEtcd", "VigilRuntime", "VigilMonitor", "VigilRepair",
-        "VigilStore",
+        "VigilStore", "VigilAPI", "VigilProxy",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
       ],

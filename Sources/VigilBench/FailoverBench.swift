@@ -97,12 +97,9 @@ public struct FailoverBench: Sendable {
       try await withThrowingTaskGroup(of: Void.self) { group in
         // What `vigil proxy` does, every 100 ms: follow the published endpoints of a.
         group.addTask {
-          while !Task.isCancelled {
-            let published = EndpointDirectory.published(
-              status: await engine.monitor.status(), pairs: await engine.repairs.pairs(), standbys: ["a": "b"])
-            let entry = EndpointDirectory.entry("a", in: published)
-            proxy.update(backends: (entry?.endpoints ?? []).compactMap(TCPProxy.Backend.init(url:)))
-            try await Task.sleep(for: .milliseconds(100))
+          await proxy.follow(every: .milliseconds(100)) {
+            let entry = EndpointDirectory.entry("a", in: await engine.monitor.published(pairs: await engine.repairs.pairs()))
+            return (entry?.active ?? "a", (entry?.endpoints ?? []).compactMap(TCPProxy.Backend.init(url:)))
           }
         }
         defer { group.cancelAll() }

@@ -39,20 +39,11 @@ struct ProxyCommand: AsyncParsableCommand {
     Self.say("vigil proxy: \(cluster) on \(bound), endpoints from \(api.baseURL)")
     await withTaskGroup(of: Void.self) { group in
       group.addTask {
-        var last: [TCPProxy.Backend]?
-        while !Task.isCancelled {
-          do {
-            let published = try await api.endpoints(cluster: cluster)
-            let backends = published.endpoints.compactMap(TCPProxy.Backend.init(url:))
-            if backends != last {
-              Self.say("vigil proxy: \(cluster) served by \(published.active): \(backends.map(\.description).joined(separator: ", "))")
-              last = backends
-            }
-            proxy.update(backends: backends)
-          } catch {
-            logger.warning("cannot read the endpoints; keeping the last ones", metadata: ["error": "\(error)"])
-          }
-          try? await Task.sleep(for: interval)
+        await proxy.follow(every: interval) {
+          let published = try await api.endpoints(cluster: cluster)
+          return (published.active, published.endpoints.compactMap(TCPProxy.Backend.init(url:)))
+        } changed: { active, backends in
+          Self.say("vigil proxy: \(cluster) served by \(active): \(backends.map(\.description).joined(separator: ", "))")
         }
       }
       group.addTask { for await _ in SignalWaiter.signals() { return } }

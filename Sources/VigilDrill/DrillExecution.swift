@@ -22,12 +22,16 @@ actor DrillExecution {
   let origin = ContinuousClock.now
   let wallStart = Date().timeIntervalSince1970
   let voters: Int
+  /// The standby site, for the drills that have one.
+  let sites: DrillSites?
   /// Clients of the whole cluster, which follow its membership after each episode (as Vigil's own do).
   var following: [EtcdClient] = []
+  /// The primary's revision when the workload started (keys created later were mirrored change by change).
+  var since: Int64 = 0
 
   init(
     scenario: DrillScenario, cluster: LocalCluster, network: TestNetwork, admin: DrillAdmin, config: VigilConfiguration,
-    logger: Logger, vigil: GuardUnderTest
+    logger: Logger, vigil: GuardUnderTest, sites: DrillSites? = nil
   ) {
     self.scenario = scenario
     self.cluster = cluster
@@ -36,7 +40,15 @@ actor DrillExecution {
     self.config = config
     self.logger = logger
     self.vigil = vigil
-    self.voters = network.hosts.count
+    self.sites = sites
+    self.voters = sites == nil ? network.hosts.count : network.hosts.count / 2
+  }
+
+  /// The local clusters Vigil guards, by name (the drill's, and its standby's).
+  var clusters: [String: LocalCluster] {
+    var all = [clusterName: cluster]
+    if let sites { all[sites.standbyName] = sites.standby }
+    return all
   }
 
   nonisolated func now() -> Double { (ContinuousClock.now - origin).seconds }
@@ -57,19 +69,38 @@ actor DrillExecution {
         throw DrillError("Vigil had no verified backup of the fresh cluster within 90 s")
       }
     }
+    // The proxy follows the pair's published endpoints (as `vigil proxy` does), through Vigil's restarts.
+    let proxyFollow = sites.map { sites in
+      Task { await sites.proxy.follow(every: .milliseconds(100)) { await self.publishedBackends() } }
+    }
+    defer { proxyFollow?.cancel() }
+    if sites != nil {
+      let name = clusterName
+      guard try await wait(timeout: .seconds(90), { await self.mirrorCaughtUp(from: name) }) else {
+        throw DrillError("Vigil's mirror did not seed the standby and catch up within 90 s")
+      }
+      since = try await admin.whole.kv.range(MirrorPosition.heartbeatKey, keysOnly: true).revision
+    }
     var random = SeededRandom(seed: seed)
     let recorder = WorkloadRecorder(origin: origin)
     var clients: [WorkloadRecorder.Client] = []
     for m in await cluster.members {
-      clients.append(.init(name: m.name, client: try EtcdClient(configuration: EtcdClientConfiguration(endpoints: [m.clientEndpoint]))))
+      // With a standby site, the primary's members are named by site: they are written to until the fence.
+      let name = sites == nil ? m.name : "\(m.name)@\(clusterName)"
+      clients.append(.init(name: name, client: try EtcdClient(configuration: EtcdClientConfiguration(endpoints: [m.clientEndpoint]))))
     }
-    let wholeCluster = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: await cluster.endpoints))
+    // The whole-cluster clients: to every member, or through the proxy when there are two sites.
+    let endpoints = await cluster.endpoints
+    let wholeCluster = try sites?.proxyClient() ?? EtcdClient(configuration: EtcdClientConfiguration(endpoints: endpoints))
     clients.append(.init(name: "cluster", client: wholeCluster))
-    let watcher = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: await cluster.endpoints))
-    following = [admin.whole, wholeCluster, watcher]
+    let watcher = try sites?.proxyClient() ?? EtcdClient(configuration: EtcdClientConfiguration(endpoints: endpoints))
+    self.following = sites == nil ? [admin.whole, wholeCluster, watcher] : []
     let sentinel = RevisionSentinel()
-    let workload = Task { await recorder.run(clients, seed: seed) }
+    // Two sites run six members and the mirror on the same cores: their workload goes at half the pace.
+    let pace: Duration = sites == nil ? .milliseconds(20) : .milliseconds(40)
+    let workload = Task { await recorder.run(clients, seed: seed, pace: pace) }
     let revisions = Task { await sentinel.run(reads: wholeCluster, watch: watcher, prefix: WorkloadRecorder.prefix) }
+    let churn = sites.map { _ in Task { await MirrorChurn().run(wholeCluster) } }
     var episodes: [DrillEpisode] = []
     do {
       try await Task.sleep(for: warmup)
@@ -78,20 +109,32 @@ actor DrillExecution {
     } catch {
       workload.cancel()
       revisions.cancel()
+      churn?.cancel()
       await workload.value
       await revisions.value
+      await churn?.value
       for c in clients { await c.client.shutdown() }
       await watcher.shutdown()
       throw error
     }
     workload.cancel()
     revisions.cancel()
+    churn?.cancel()
     await workload.value
     await revisions.value
+    await churn?.value
     for c in clients { await c.client.shutdown() }
     await watcher.shutdown()
     let final = try await finalReads(recorder)
     var history = await recorder.history
+    if sites != nil, let back = episodes.first?.sites?.oldSideStartedAt {
+      // Clients pinned to the old side's members talk to the standby once it is started again: outside the
+      // contract (clients follow the published endpoints), so their operations from then on are left out.
+      let pinned = Set(clients.map(\.name).filter { $0 != "cluster" })
+      let kept = history.filter { !(pinned.contains($0.client) && $0.invokedAt >= back) }
+      episodes[0].sites?.droppedStandbyOperations = history.count - kept.count
+      history = kept
+    }
     // Vigil's plans end with their own verification, which may finish after the drill's: wait for them.
     let store = vigil.store
     let name = clusterName
@@ -103,6 +146,11 @@ actor DrillExecution {
     // A restore from backup may lose the writes of its RPO window: those are declared, not hidden — lost ones
     // are reported apart, and operations in the window count as of unknown outcome for the checker.
     var lost = HistoryChecker.lostWrites(history, final: final)
+    if let fenced = episodes.first?.sites?.fencedAt {
+      // Split brain: a write acknowledged after the fence that the new side does not have was acknowledged
+      // by the old side after it should have been stopped.
+      episodes[0].sites?.ackedAfterFence = lost.filter { $0.completedAt > fenced }.count
+    }
     var lostInWindow: [RecordedOperation]?
     if let window = scenario.expect.rpoWindow, let fault = episodes.first?.injectedAt {
       let from = fault - window
@@ -150,6 +198,8 @@ actor DrillExecution {
       return [try await episode(on: victim, timeout: timeout)]
     case .fillQuota:
       return [try await fillQuota(timeout: timeout)]
+    case .siteLoss, .standbyLag, .mirrorRestart, .failoverUnderLoad:
+      return [try await siteEpisode(random: &random, timeout: timeout)]
     case .rolling, .rollingWipe:
       var episodes: [DrillEpisode] = []
       // The original members, in order: a wiped one comes back under a new name.
@@ -244,7 +294,7 @@ actor DrillExecution {
       try await cluster.kill(victim)
       try await cluster.wipe(victim)
       try await killVigilMidRepair(&e)
-    case .fillQuota:
+    case .fillQuota, .siteLoss, .standbyLag, .mirrorRestart, .failoverUnderLoad:
       break
     }
     try await waitHealthy(&e, timeout: timeout)
@@ -297,8 +347,13 @@ actor DrillExecution {
     e.vigilStoppedAt = now()
     await vigil.stop()
     logger.info("drill: Vigil stopped mid-repair; starting it again")
-    vigil = try await GuardUnderTest.start(config: config, cluster: cluster, logger: logger)
+    try await startVigilAgain()
     e.vigilRestartedAt = now()
+  }
+
+  /// A new Vigil on the stopped one's state directory.
+  func startVigilAgain() async throws {
+    vigil = try await GuardUnderTest.start(config: config, clusters: clusters, logger: logger)
   }
 
   /// Fills the quota with history churn (large values over a few keys) until etcd answers NOSPACE.
@@ -335,6 +390,7 @@ actor DrillExecution {
   }
 
   func verifiedHealthy() async -> Bool {
+    let admin = await activeAdmin()
     guard let members = try? await admin.whole.cluster.list(), members.count == voters,
       members.allSatisfy({ !$0.isLearner && !$0.name.isEmpty })
     else { return false }
@@ -373,7 +429,7 @@ actor DrillExecution {
   /// Reads every workload key through the cluster at the end: a final linearizable read of each register
   /// joins the history; the set keys are returned for the lost-write check.
   func finalReads(_ recorder: WorkloadRecorder) async throws -> [String: String] {
-    let client = admin.whole.withCallTimeout(.seconds(10))
+    let client = await activeAdmin().whole.withCallTimeout(.seconds(10))
     var result: EtcdRangeResult?
     for attempt in 0..<20 {
       do {

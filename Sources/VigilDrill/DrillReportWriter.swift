@@ -51,6 +51,7 @@ public enum DrillReportWriter {
       if let d = e.oldLeaderSteppedDown { parts.append("old leader stepped down: \(d ? "yes" : "no")") }
       parts.append("healthy \(e.mttr.map { "+\(s($0)) s" } ?? "never")")
       lines.append(parts.joined(separator: "; "))
+      if let x = e.sites { lines.append(describe(x)) }
     }
     let w = run.workload
     lines.append(
@@ -65,6 +66,25 @@ public enum DrillReportWriter {
     if let v = run.checker.violation { lines += v.lines.map { "    " + $0 } }
     for p in run.problems { lines.append("  problem: \(p)") }
     return lines.joined(separator: "\n")
+  }
+
+  static func describe(_ x: SiteObservation) -> String {
+    var parts = ["  sites: \(x.activeBefore) → \(x.activeAfter ?? "?")"]
+    if let f = x.fencedAt {
+      parts.append("fenced at \(s(f)) s; RPO \(x.rpoRevisions.map(String.init) ?? "?") revision(s)")
+      parts.append("acknowledged after the fence and lost: \(x.ackedAfterFence)")
+      parts.append("old side rebuilt as the standby \(x.standbyRebuiltAt.map { "at \(s($0)) s" } ?? "never")")
+    }
+    if x.maxLagSeconds > 0 || x.maxLagRevisions > 0 {
+      parts.append(
+        "lag up to \(s(x.maxLagSeconds)) s / \(x.maxLagRevisions) revision(s), standby-lag finding \(x.lagFinding ? "raised" : "not raised")")
+    }
+    if let r = x.comparedRevision {
+      parts.append(
+        "standby compared at revision \(r) (\(x.comparedKeys ?? 0) keys): \(x.differences.isEmpty ? "exact" : "\(x.differences.count) difference(s)")")
+    }
+    if let seeds = x.seedsAfter { parts.append("seedings after the restart: \(seeds)") }
+    return parts.joined(separator: "; ")
   }
 
   /// The suite table: a row per scenario, min / median / max over repeats.

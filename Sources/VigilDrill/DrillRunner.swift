@@ -6,6 +6,7 @@ import VigilCore
 import VigilEtcd
 import VigilRuntime
 import VigilOracle
+import VigilProxy
 import VigilStore
 
 /// What a drill run leaves behind besides its verdict.
@@ -64,59 +65,92 @@ public struct DrillRunner: Sendable {
     let clusterConfig = config.clusters[0]
     let size: Int
     if case .local(let members) = clusterConfig.runtime { size = members } else { size = 3 }
-    let network = try await TestNetwork.create(hosts: size, logger: logger)
+    // A drill with a standby site puts it on hosts of its own: h1…hN the primary's site, the rest the standby's.
+    let network = try await TestNetwork.create(hosts: scenario.fault.needsStandby ? 2 * size : size, logger: logger)
+    var cleanup = Cleanup()
+    cleanup.add { await network.remove() }
     do {
-      let outcome = try await run(scenario, repeatIndex: repeatIndex, seed: seed, network: network, runDir: runDir)
-      await network.remove()
+      let outcome = try await run(scenario, repeatIndex: repeatIndex, seed: seed, network: network, size: size, runDir: runDir, cleanup: &cleanup)
+      await cleanup.run()
       return outcome
     } catch {
-      await network.remove()
+      await cleanup.run()
       throw error
     }
   }
 
-  private func run(_ scenario: DrillScenario, repeatIndex: Int, seed: UInt64, network: TestNetwork, runDir: String)
-    async throws -> DrillOutcome
-  {
-    var options = LocalClusterOptions(members: network.hosts.count, directory: runDir + "/cluster")
-    options.hosts = network.hosts
+  private func run(
+    _ scenario: DrillScenario, repeatIndex: Int, seed: UInt64, network: TestNetwork, size: Int, runDir: String,
+    cleanup: inout Cleanup
+  ) async throws -> DrillOutcome {
+    var options = LocalClusterOptions(members: size, directory: runDir + "/cluster")
+    options.hosts = Array(network.hosts.prefix(size))
     options.quotaBackendBytes = scenario.quotaBytes ?? config.clusters[0].quotaBytes
     let cluster = try await LocalCluster.start(options, logger: logger)
+    cleanup.add { await cluster.shutdown() }
     var vigilConfig = config
     vigilConfig.stateDir = runDir + "/vigil"
     vigilConfig.clusters = [config.clusters[0]]
     vigilConfig.clusters[0].quotaBytes = options.quotaBackendBytes
     // A drill is a person's explicit go-ahead: restores from backup run without waiting for approval.
     vigilConfig.repair.restoreMode = .auto
-    let admin: DrillAdmin
-    do { admin = try DrillAdmin(endpoints: await cluster.endpoints) } catch {
-      await cluster.shutdown()
-      throw error
+    let admin = try DrillAdmin(endpoints: await cluster.endpoints)
+    cleanup.add { await admin.shutdown() }
+    var sites: DrillSites?
+    if scenario.fault.needsStandby {
+      sites = try await startStandbySite(network: network, size: size, runDir: runDir, config: &vigilConfig, cleanup: &cleanup)
     }
-    var vigil: GuardUnderTest?
-    do {
-      vigil = try await GuardUnderTest.start(config: vigilConfig, cluster: cluster, logger: logger)
-      let execution = DrillExecution(
-        scenario: scenario, cluster: cluster, network: network, admin: admin, config: vigilConfig, logger: logger,
-        vigil: vigil!)
-      vigil = nil
-      let outcome: DrillOutcome
-      do {
-        outcome = try await execution.perform(
-          repeatIndex: repeatIndex, seed: seed, warmup: warmup, cooldown: cooldown, recoveryTimeout: recoveryTimeout)
-      } catch {
-        await execution.vigil.stop()
-        throw error
-      }
-      await execution.vigil.stop()
-      await admin.shutdown()
-      await cluster.shutdown()
-      return outcome
-    } catch {
-      await vigil?.stop()
-      await admin.shutdown()
-      await cluster.shutdown()
-      throw error
-    }
+    var clusters = [vigilConfig.clusters[0].name: cluster]
+    if let sites { clusters[sites.standbyName] = sites.standby }
+    let vigil = try await GuardUnderTest.start(config: vigilConfig, clusters: clusters, logger: logger)
+    let execution = DrillExecution(
+      scenario: scenario, cluster: cluster, network: network, admin: admin, config: vigilConfig, logger: logger,
+      vigil: vigil, sites: sites)
+    // Vigil stops first (the execution may have replaced it), before the clusters it guards.
+    cleanup.add { await execution.vigil.stop() }
+    return try await execution.perform(
+      repeatIndex: repeatIndex, seed: seed, warmup: warmup, cooldown: cooldown, recoveryTimeout: recoveryTimeout)
+  }
+
+  /// The standby site: a second cluster like the drill's on the second half of the hosts, configured as the
+  /// drill cluster's standby (failovers automatic: the drill is a person's go-ahead), and the proxy in front.
+  private func startStandbySite(
+    network: TestNetwork, size: Int, runDir: String, config: inout VigilConfiguration, cleanup: inout Cleanup
+  ) async throws -> DrillSites {
+    var options = LocalClusterOptions(members: size, directory: runDir + "/standby")
+    options.hosts = Array(network.hosts.suffix(size))
+    options.quotaBackendBytes = config.clusters[0].quotaBytes
+    let standby = try await LocalCluster.start(options, logger: logger)
+    cleanup.add { await standby.shutdown() }
+    let admin = try DrillAdmin(endpoints: await standby.endpoints)
+    cleanup.add { await admin.shutdown() }
+    var dr = config.clusters[0]
+    dr.name += "-dr"
+    dr.standby = nil
+    config.clusters[0].standby = dr.name
+    config.clusters.append(dr)
+    config.repair.failoverMode = .auto
+    // Small enough that the churn's 40-put transactions are applied in parts.
+    config.standby.maxTxnOps = 16
+    // Backups are not what these drills exercise; their snapshots and verifications would only load the machine.
+    config.backup.enabled = false
+    let proxy = TCPProxy(logger: logger)
+    try await proxy.start(host: "127.0.0.1", port: 0)
+    cleanup.add { await proxy.stop() }
+    return DrillSites(
+      primaryName: config.clusters[0].name, standbyName: dr.name, standby: standby,
+      primaryHosts: network.hosts.prefix(size).map(\.name), standbyHosts: network.hosts.suffix(size).map(\.name),
+      standbyAdmin: admin, proxy: proxy)
+  }
+}
+
+/// What a drill run must undo, newest first, whether it ends well or not.
+struct Cleanup {
+  private var steps: [@Sendable () async -> Void] = []
+
+  mutating func add(_ step: @escaping @Sendable () async -> Void) { steps.append(step) }
+
+  func run() async {
+    for step in steps.reversed() { await step() }
   }
 }

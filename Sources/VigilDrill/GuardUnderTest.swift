@@ -20,14 +20,13 @@ public final class GuardUnderTest: Sendable {
   public var repairs: RepairCoordinator { engine.repairs }
   public var store: HistoryStore { engine.store }
 
-  /// Starts guarding `cluster` under `config` (its first cluster is the drill's).
-  public static func start(config: VigilConfiguration, cluster: LocalCluster, logger: Logger) async throws
+  /// Starts guarding `clusters` (local clusters by their configured names) under `config`.
+  public static func start(config: VigilConfiguration, clusters: [String: LocalCluster], logger: Logger) async throws
     -> GuardUnderTest
   {
     let engine: Engine
     do {
-      engine = try await Engine.build(
-        config, hookups: [config.clusters[0].name: ClusterHookup(local: cluster)], logger: logger)
+      engine = try await Engine.build(config, hookups: clusters.mapValues { ClusterHookup(local: $0) }, logger: logger)
     } catch {
       throw DrillError("cannot start Vigil for the drill: \(error)")
     }

@@ -382,3 +382,14 @@ public actor Monitor {
   static let writerLoopName = "history-writer"
   static let compactionLoopName = "history-compaction"
 }
+
+extension Monitor {
+  /// The healthy members of each pair's active side (and of every other cluster), as Vigil publishes them to
+  /// clients: the endpoints route, the endpoints file, service discovery and `vigil proxy`.
+  /// - Parameter pairs: each pair's active side, as the repair coordinator keeps it.
+  public func published(pairs: [ActiveSide]) async -> [PublishedEndpoints] {
+    let standbys = Dictionary(
+      configuration.clusters.compactMap { c in c.standby.map { (c.name, $0) } }, uniquingKeysWith: { a, _ in a })
+    return EndpointDirectory.published(status: await status(), pairs: pairs, standbys: standbys)
+  }
+}

@@ -21,6 +21,8 @@ public struct DrillEpisode: Sendable, Hashable, Codable {
   /// When the drill stopped Vigil mid-repair, and started it again (kill-vigil).
   public var vigilStoppedAt: Double?
   public var vigilRestartedAt: Double?
+  /// What a drill with a standby site saw of the mirror and the failover.
+  public var sites: SiteObservation?
 
   public init(member: String?, injectedAt: Double) {
     self.member = member
@@ -29,6 +31,40 @@ public struct DrillEpisode: Sendable, Hashable, Codable {
 
   public var mttd: Double? { detectedAt.map { $0 - injectedAt } }
   public var mttr: Double? { healthyAt.map { $0 - injectedAt } }
+}
+
+/// A drill with a standby site: the mirror and the failover as the drill saw them (times relative to the run).
+public struct SiteObservation: Sendable, Hashable, Codable {
+  /// The side serving the pair before and after the fault.
+  public var activeBefore: String
+  public var activeAfter: String?
+  /// The largest lag Vigil's status showed while the fault lasted.
+  public var maxLagSeconds: Double = 0
+  public var maxLagRevisions: Int64 = 0
+  /// Vigil raised a `standby-lag` finding while the fault lasted.
+  public var lagFinding = false
+  /// The standby's content compared with the primary's at one revision: when, at which primary revision,
+  /// how many keys, and the first differences (empty: exact).
+  public var comparedAt: Double?
+  public var comparedRevision: Int64?
+  public var comparedKeys: Int?
+  public var differences: [String] = []
+  /// Seedings of the standby by the mirror that ran after the fault (a restart must resume, not seed again).
+  public var seedsAfter: Int?
+  /// When the promote-standby plan finished fencing the old side, and started it again as the standby.
+  public var fencedAt: Double?
+  public var oldSideStartedAt: Double?
+  /// Acknowledged writes that completed after the fence and are not on the new side (split brain).
+  public var ackedAfterFence: Int = 0
+  /// Revisions the standby never received, as the failover recorded them.
+  public var rpoRevisions: Int64?
+  /// When the old side, rebuilt by the turned-around mirror, was again a caught-up standby.
+  public var standbyRebuiltAt: Double?
+  /// Operations of clients pinned to the old side's members that were sent after it came back as the
+  /// standby (outside the contract: they are left out of the history).
+  public var droppedStandbyOperations = 0
+
+  public init(activeBefore: String) { self.activeBefore = activeBefore }
 }
 
 /// A repair plan Vigil ran during the run.
@@ -213,10 +249,47 @@ public struct DrillRun: Sendable, Hashable, Codable {
       if expect.runbook == .restoreCluster, let w = watchAcrossFault, w != "compacted" {
         problems.append("\(who): a watch from before the restore did not end as compacted (\(w))")
       }
+      if scenario.fault.needsStandby { problems += siteProblems(scenario, e, who: who) }
       if expect.newLeader, e.newLeader == nil { problems.append("\(who): no new leader was elected") }
       if expect.oldLeaderStepsDown, e.oldLeaderSteppedDown != true {
         problems.append("\(who): the cut-off leader did not step down")
       }
+    }
+    return problems
+  }
+}
+
+extension DrillRun {
+  /// What a drill with a standby site must show besides the common checks.
+  static func siteProblems(_ scenario: DrillScenario, _ e: DrillEpisode, who: String) -> [String] {
+    guard let s = e.sites else { return ["\(who): nothing was observed of the standby site"] }
+    var problems: [String] = []
+    let expect = scenario.expect
+    if expect.runbook == .promoteStandby {
+      if s.activeAfter == nil || s.activeAfter == s.activeBefore {
+        problems.append("\(who): \(s.activeBefore) still serves after the failover")
+      }
+      if s.fencedAt == nil { problems.append("\(who): the old side was not fenced") }
+      if s.ackedAfterFence > 0 {
+        problems.append("\(who): \(s.ackedAfterFence) write(s) acknowledged after the fence are not on the new side (split brain)")
+      }
+      if s.standbyRebuiltAt == nil { problems.append("\(who): the old side was not rebuilt as the standby") }
+    } else if let after = s.activeAfter, after != s.activeBefore {
+      problems.append("\(who): the pair failed over to \(after) where no failover was expected")
+    }
+    if expect.standbyExact {
+      if s.comparedAt == nil {
+        problems.append("\(who): the standby never caught up with the primary to be compared")
+      } else if !s.differences.isEmpty {
+        problems.append("\(who): the standby differs from the primary at revision \(s.comparedRevision ?? 0): \(s.differences.prefix(3).joined(separator: "; "))")
+      }
+    }
+    if expect.lagReported {
+      if s.maxLagSeconds <= 1 { problems.append("\(who): the lag Vigil reported never passed 1 s (max \(s.maxLagSeconds) s)") }
+      if !s.lagFinding { problems.append("\(who): no standby-lag finding while the standby was cut off") }
+    }
+    if expect.mirrorResumed, s.seedsAfter != 0 {
+      problems.append("\(who): the restarted mirror seeded the standby again (\(s.seedsAfter.map(String.init) ?? "unknown") time(s)) instead of resuming")
     }
     return problems
   }

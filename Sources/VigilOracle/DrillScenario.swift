@@ -19,6 +19,22 @@ public enum DrillFaultKind: String, Sendable, Hashable, Codable, CaseIterable {
   case rollingWipe = "rolling-wipe"
   /// Wipe and kill a member, then kill Vigil in the middle of the repair and start it again.
   case killVigil = "kill-vigil"
+  /// Cut every host of the primary site off from everyone (a site lost); the standby site takes over.
+  case siteLoss = "site-loss"
+  /// Cut every host of the standby site off for the duration, then heal: the mirror falls behind and catches up.
+  case standbyLag = "standby-lag"
+  /// Stop Vigil (and with it the mirror) for the duration while the primary is written, then start it again.
+  case mirrorRestart = "mirror-restart"
+  /// Ask Vigil for a failover by hand while the workload writes.
+  case failoverUnderLoad = "failover-under-load"
+
+  /// Whether the drill runs a primary site and a standby site (a second cluster on hosts of its own).
+  public var needsStandby: Bool {
+    switch self {
+    case .siteLoss, .standbyLag, .mirrorRestart, .failoverUnderLoad: true
+    default: false
+    }
+  }
 }
 
 /// Which member a fault hits.
@@ -32,6 +48,8 @@ public enum DrillTarget: String, Sendable, Hashable, Codable {
   case majority
   /// Every member at once.
   case all
+  /// Every member of one site (the primary's or the standby's, by the fault).
+  case site
 }
 
 /// Whom a partition cuts the member off from.
@@ -72,11 +90,22 @@ public struct DrillExpectation: Sendable, Hashable, Codable {
   /// Clients must never see the store revision go backwards, and a watch held across the fault must end as
   /// compacted rather than silently skip changes.
   public var revisionsForward: Bool
+  /// Standby sites: after the fault the standby holds exactly the primary's content at the same revision
+  /// (every key, value, version and lease; revisions shifted by the mirror's offset).
+  public var standbyExact: Bool
+  /// Standby sites: Vigil reported the lag while the fault lasted (status and a `standby-lag` finding).
+  public var lagReported: Bool
+  /// Standby sites: the mirror resumed from its stored position after the restart (no new seeding).
+  public var mirrorResumed: Bool
 
   public init(
     diagnosis: Fault? = nil, detected: Bool = true, runbook: Runbook? = nil, newLeader: Bool = false,
-    oldLeaderStepsDown: Bool = false, rpoWindow: Double? = nil, restartedOnly: Bool = false, revisionsForward: Bool = false
+    oldLeaderStepsDown: Bool = false, rpoWindow: Double? = nil, restartedOnly: Bool = false, revisionsForward: Bool = false,
+    standbyExact: Bool = false, lagReported: Bool = false, mirrorResumed: Bool = false
   ) {
+    self.standbyExact = standbyExact
+    self.lagReported = lagReported
+    self.mirrorResumed = mirrorResumed
     self.restartedOnly = restartedOnly
     self.diagnosis = diagnosis
     self.detected = detected
@@ -167,6 +196,22 @@ public struct DrillScenario: Sendable, Hashable, Codable {
     DrillScenario(
       name: "lose-all", summary: "SIGKILL every member at once and delete every data dir", fault: .wipe, target: .all,
       expect: DrillExpectation(runbook: .restoreCluster, rpoWindow: 1, revisionsForward: true)),
+    DrillScenario(
+      name: "site-loss", summary: "cut every host of the primary site off from everyone; the standby site takes over",
+      fault: .siteLoss, target: .site, scope: .everyone,
+      expect: DrillExpectation(runbook: .promoteStandby, rpoWindow: 1, revisionsForward: true)),
+    DrillScenario(
+      name: "standby-lag", summary: "cut the standby site off for 8 s, then heal: lag reported, then caught up exactly",
+      fault: .standbyLag, target: .site, duration: 8, scope: .everyone,
+      expect: DrillExpectation(detected: false, standbyExact: true, lagReported: true)),
+    DrillScenario(
+      name: "mirror-restart", summary: "stop Vigil and its mirror for 4 s under load, then start it again",
+      fault: .mirrorRestart, target: .cluster, duration: 4,
+      expect: DrillExpectation(detected: false, standbyExact: true, mirrorResumed: true)),
+    DrillScenario(
+      name: "failover-under-load", summary: "fail over to the standby site by hand while the workload writes",
+      fault: .failoverUnderLoad, target: .cluster,
+      expect: DrillExpectation(detected: false, runbook: .promoteStandby, rpoWindow: 1, revisionsForward: true)),
   ]
 
   /// The built-in scenario with this name.

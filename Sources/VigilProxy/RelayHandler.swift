@@ -8,12 +8,12 @@ final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
   typealias OutboundOut = ByteBuffer
 
   /// Set once, on the channel's event loop, before reading starts (both channels read nothing until then).
-  private var partner: Channel?
+  private var partner: (any Channel)?
 
-  func link(_ partner: Channel) { self.partner = partner }
+  func link(_ partner: any Channel) { self.partner = partner }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-    partner?.write(data, promise: nil)
+    partner?.write(self.unwrapInboundIn(data), promise: nil)
   }
 
   func channelReadComplete(context: ChannelHandlerContext) {

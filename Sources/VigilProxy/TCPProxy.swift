@@ -31,7 +31,7 @@ public final class TCPProxy: Sendable {
   struct State {
     var backends: [Backend] = []
     var next = 0
-    var connections: [ObjectIdentifier: (backend: Backend, channel: Channel)] = [:]
+    var connections: [ObjectIdentifier: (backend: Backend, channel: any Channel)] = [:]
     var accepted = 0
     var refused = 0
   }
@@ -39,7 +39,7 @@ public final class TCPProxy: Sendable {
   private let group: any EventLoopGroup
   private let state = NIOLockedValueBox(State())
   private let logger: Logger
-  private let server: NIOLockedValueBox<Channel?> = NIOLockedValueBox(nil)
+  private let server: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
 
   public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "vigil.proxy")) {
     self.group = group
@@ -69,21 +69,44 @@ public final class TCPProxy: Sendable {
 
   /// Stops listening and closes every relayed connection.
   public func stop() async {
-    let channel = server.withLockedValue { s -> Channel? in
+    let channel = server.withLockedValue { s -> (any Channel)? in
       defer { s = nil }
       return s
     }
     try? await channel?.close()
-    let open = state.withLockedValue { s -> [Channel] in
+    let open = state.withLockedValue { s -> [any Channel] in
       defer { s.connections = [:] }
       return s.connections.values.map(\.channel)
     }
     for c in open { try? await c.close() }
   }
 
+  /// Keeps the backends up to date until cancelled: asks `fetch` every `interval` and applies what it
+  /// answers; when it fails, the last backends stay (and the failure is logged). `changed` hears each new set
+  /// with the label `fetch` gave it (which side serves, for instance).
+  public func follow(
+    every interval: Duration, _ fetch: @Sendable () async throws -> (label: String, backends: [Backend]),
+    changed: @Sendable (_ label: String, _ backends: [Backend]) -> Void = { _, _ in }
+  ) async {
+    var last: [Backend]?
+    while !Task.isCancelled {
+      do {
+        let (label, backends) = try await fetch()
+        if backends != last {
+          changed(label, backends)
+          last = backends
+        }
+        update(backends: backends)
+      } catch {
+        logger.warning("cannot read the endpoints; keeping the last ones", metadata: ["error": "\(error)"])
+      }
+      try? await Task.sleep(for: interval)
+    }
+  }
+
   /// Replaces the backends; connections to one no longer listed are closed.
   public func update(backends: [Backend]) {
-    let stale = state.withLockedValue { s -> [Channel] in
+    let stale = state.withLockedValue { s -> [any Channel] in
       guard s.backends != backends else { return [] }
       s.backends = backends
       s.next = 0
@@ -96,7 +119,7 @@ public final class TCPProxy: Sendable {
     for c in stale { c.close(promise: nil) }
   }
 
-  private func accept(_ inbound: Channel) {
+  private func accept(_ inbound: any Channel) {
     let id = ObjectIdentifier(inbound)
     let picked = state.withLockedValue { s -> Backend? in
       guard !s.backends.isEmpty else {

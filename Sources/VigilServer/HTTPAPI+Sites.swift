@@ -23,8 +23,6 @@ extension HTTPAPI {
 
   /// Every cluster's published endpoints, now.
   public static func published(monitor: Monitor, repairs: RepairCoordinator) async -> [PublishedEndpoints] {
-    let standbys = Dictionary(
-      monitor.configuration.clusters.compactMap { c in c.standby.map { (c.name, $0) } }, uniquingKeysWith: { a, _ in a })
-    return EndpointDirectory.published(status: await monitor.status(), pairs: await repairs.pairs(), standbys: standbys)
+    await monitor.published(pairs: await repairs.pairs())
   }
 }

@@ -40,6 +40,15 @@ struct DrillScenarioTests {
       if let d = scenario.expect.diagnosis { #expect(e.diagnosis == d) }
     }
     if scenario.fault == .rolling || scenario.fault == .rollingWipe { #expect(run.episodes.count == 3) }
+    if scenario.fault.needsStandby {
+      let sites = try #require(run.episodes.first?.sites)
+      if scenario.expect.runbook == .promoteStandby {
+        #expect(sites.activeAfter != sites.activeBefore)
+        #expect(sites.fencedAt != nil && sites.ackedAfterFence == 0)
+      } else {
+        #expect(sites.differences.isEmpty && sites.comparedRevision != nil)
+      }
+    }
     if scenario.fault == .killVigil {
       let e = run.episodes[0]
       #expect(e.vigilStoppedAt != nil && e.vigilRestartedAt != nil)
