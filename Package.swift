@@ -43,6 +43,7 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -159,7 +160,9 @@ let package = Package(
         "VigilCore",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ],
       swiftSettings: strict
     ),
@@ -246,8 +249,13 @@ let package = Package(
       name: "VigilServer",
       dependencies: [
         "VigilAPI", "VigilEngine", "VigilLoops", "VigilMonitor", "VigilRepair", "VigilConfig", "VigilCore",
-        "VigilProbes", "VigilStore",
+        "VigilProbes", "VigilRuntime", "VigilStore",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdCore", package: "hummingbird"),
+        .product(name: "HummingbirdTLS", package: "hummingbird"),
+        .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -349,7 +357,11 @@ let package = Package(
     ),
     .testTarget(
       name: "VigilServerTests",
-      dependencies: ["VigilAPI", "VigilServer", "VigilConfig", "VigilMonitor", "VigilProbes", "VigilRuntime", "VigilTestKit"],
+      dependencies: [
+        "VigilAPI", "VigilServer", "VigilConfig", "VigilCore", "VigilMonitor", "VigilProbes", "VigilRuntime", "VigilStore",
+        "VigilTestKit",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+      ],
       swiftSettings: strict
     ),
     .testTarget(

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOConcurrencyHelpers
 import NIOHTTP1
+import NIOSSL
 import VigilCore
 
 /// A call to `vigil serve` that did not give the answer asked for.
@@ -32,10 +34,13 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 public struct APIClient: Sendable {
   /// `http://host:port`, without a trailing slash.
   public let baseURL: String
+  /// The bearer token sent with every request (nil: none).
+  public let token: String?
   let http: HTTPClient
 
-  public init(baseURL: String, http: HTTPClient = APIClient.http) {
+  public init(baseURL: String, token: String? = nil, http: HTTPClient = APIClient.http) {
     self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+    self.token = token
     self.http = http
   }
 
@@ -125,6 +130,11 @@ public struct APIClient: Sendable {
     try await call(.GET, "/v1/clusters/\(cluster)/endpoints")
   }
 
+  /// The release gate's answer for `cluster` (a fail is an answer too, not an error).
+  public func gate(cluster: String) async throws(APIError) -> GateDecision {
+    try await call(.GET, "/v1/clusters/\(cluster)/gate", accept: [409])
+  }
+
   // MARK: the wire
 
   /// A connection failure in a few words (the transport's own descriptions nest several errors).
@@ -138,7 +148,7 @@ public struct APIClient: Sendable {
   /// Sends one request (a JSON object of strings as the body; nil values left out) and decodes the answer.
   func call<T: Decodable>(
     _ method: HTTPMethod, _ path: String, query: [String: String?] = [:], body: [String: String?]? = nil,
-    timeout: TimeAmount = .seconds(60)
+    timeout: TimeAmount = .seconds(60), accept: Set<Int> = []
   ) async throws(APIError) -> T {
     var url = baseURL + path
     let items = query.compactMapValues { $0 }.sorted { $0.key < $1.key }
@@ -150,6 +160,7 @@ public struct APIClient: Sendable {
     var request = HTTPClientRequest(url: url)
     request.method = method
     request.headers.add(name: "Accept", value: "application/json")
+    if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
     // One connection per call: an idle pooled connection would hold up the server's graceful shutdown.
     request.headers.add(name: "Connection", value: "close")
     if let body {
@@ -170,12 +181,30 @@ public struct APIClient: Sendable {
       throw APIError(.unreachable, "no vigil serve answers at \(baseURL): \(Self.describe(error))")
     }
     let data = Data(bytes.readableBytesView)
-    guard (200..<300).contains(status) else {
+    guard (200..<300).contains(status) || accept.contains(status) else {
       let said = (try? JSONDecoder().decode([String: String].self, from: data))?["error"]
       throw APIError(.rejected(status: status), said ?? String(decoding: data, as: UTF8.self))
     }
     do { return try JSONDecoder().decode(T.self, from: data) } catch {
       throw APIError(.badAnswer, "\(baseURL)\(path): unexpected answer: \(error)")
     }
+  }
+}
+
+extension APIClient {
+  private static let trusting = NIOLockedValueBox<[String: HTTPClient]>([:])
+
+  /// An HTTP client that trusts the CA in `caFile` (PEM) besides the system's: for a `vigil serve` whose
+  /// certificate a private CA signed. One per file for the process's life.
+  public static func http(trusting caFile: String) throws -> HTTPClient {
+    if let made = trusting.withLockedValue({ $0[caFile] }) { return made }
+    var tls = TLSConfiguration.makeClientConfiguration()
+    tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+    var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+    configuration.connectionPool.retryConnectionEstablishment = false
+    configuration.timeout.connect = .seconds(5)
+    let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    trusting.withLockedValue { $0[caFile] = client }
+    return client
   }
 }

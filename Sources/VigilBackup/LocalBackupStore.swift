@@ -1,4 +1,5 @@
 import Foundation
+import VigilRuntime
 
 #if canImport(Glibc)
   import Glibc
@@ -90,20 +91,11 @@ public struct LocalBackupStore: BackupStore {
 
   /// fsyncs `temporary`, renames it over `target` and fsyncs the directory.
   static func commit(_ temporary: String, to target: String) throws(BackupStoreError) {
-    try fsync(path: temporary)
-    guard rename(temporary, target) == 0 else {
-      throw BackupStoreError("cannot rename \"\(temporary)\" to \"\(target)\": \(String(cString: strerror(errno)))")
-    }
-    try fsync(path: (target as NSString).deletingLastPathComponent)
+    do { try DurableFile.commit(temporary, to: target) } catch { throw BackupStoreError(error.description) }
   }
 
   /// Flushes a file's or directory's data to disk.
   public static func fsync(path: String) throws(BackupStoreError) {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { throw BackupStoreError("cannot open \"\(path)\" to sync it: \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    guard Glibc.fsync(fd) == 0 else {
-      throw BackupStoreError("cannot sync \"\(path)\": \(String(cString: strerror(errno)))")
-    }
+    do { try DurableFile.fsync(path: path) } catch { throw BackupStoreError(error.description) }
   }
 }

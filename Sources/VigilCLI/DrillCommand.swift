@@ -13,9 +13,10 @@ struct DrillCommand: AsyncParsableCommand {
     abstract: "Inject real faults into a local etcd cluster under Vigil and report MTTD, MTTR, unavailability and loss.",
     discussion: """
       Each run builds a 3-member cluster on test hosts (network namespaces joined by a bridge; needs root),
-      starts Vigil outside them, runs a recorded workload, injects the fault, waits until the cluster is
-      verified healthy, checks the history for linearizability and lost acknowledged writes, and removes
-      everything it created.
+      and for the standby-site scenarios a second one as its standby on hosts of its own, starts Vigil
+      outside them, runs a recorded workload, injects the fault, waits until the cluster is verified
+      healthy, checks the history for linearizability and lost acknowledged writes, and removes everything
+      it created.
       """,
     subcommands: [DrillRunCommand.self, DrillSuiteCommand.self, DrillListCommand.self]
   )
@@ -126,6 +127,9 @@ struct DrillListCommand: AsyncParsableCommand {
       if let r = e.runbook { expected.append(r.rawValue) }
       if e.newLeader { expected.append("new leader") }
       if e.oldLeaderStepsDown { expected.append("old leader steps down") }
+      if e.lagReported { expected.append("lag reported") }
+      if e.standbyExact { expected.append("standby exact") }
+      if e.mirrorResumed { expected.append("mirror resumed") }
       table.add([s.name, s.fault.rawValue, expected.joined(separator: ", "), s.summary])
     }
     print(table.render())

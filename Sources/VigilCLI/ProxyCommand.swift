@@ -14,7 +14,8 @@ struct ProxyCommand: AsyncParsableCommand {
       Asks a running vigil serve every --refresh for the cluster's published endpoints \
       (GET /v1/clusters/NAME/endpoints) and relays each new client connection to one of them, round robin. \
       When the active side changes (a failover) or a member drops out, connections to members no longer \
-      published are closed, so clients reconnect to the new ones. While vigil serve cannot be reached the \
+      published are closed, so clients reconnect to the new ones. While vigil serve cannot be reached, or \
+      publishes no member (just started, or every member of the side down), the \
       last endpoints are kept. TLS and gRPC pass through untouched (etcdctl and the Go client work as they are).
       """)
   @Option(help: "The cluster (a pair's primary name follows the pair).") var cluster: String

@@ -11,6 +11,12 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "Configuration file of a running vigil serve (its listen address is used).")
   var config: String?
 
+  @Option(help: "Bearer token for the API (default: $VIGIL_TOKEN; make one with vigil token create).")
+  var token: String?
+
+  @Option(help: "CA certificate (PEM) that signed the server's certificate, for https with a private CA.")
+  var cacert: String?
+
   var isGiven: Bool { server != nil || config != nil }
 
   func baseURL() throws -> String {
@@ -27,11 +33,22 @@ struct ServerOptions: ParsableArguments {
     }
     var listen = loaded.listen
     if listen.hasPrefix("0.0.0.0:") { listen = "127.0.0.1:" + listen.dropFirst("0.0.0.0:".count) }
-    return "http://\(listen)"
+    return "\(loaded.api.tls == nil ? "http" : "https")://\(listen)"
   }
 
   /// A client for the server's API.
-  func client() throws -> APIClient { APIClient(baseURL: try baseURL()) }
+  func client() throws -> APIClient {
+    let token = self.token ?? ProcessInfo.processInfo.environment["VIGIL_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    guard let cacert else { return APIClient(baseURL: try baseURL(), token: token) }
+    guard FileManager.default.isReadableFile(atPath: cacert) else {
+      throw CLIError("--cacert: \"\(cacert)\" is not a readable file (expected a PEM certificate)", exitCode: 64)
+    }
+    do { return APIClient(baseURL: try baseURL(), token: token, http: try APIClient.http(trusting: cacert)) } catch let e as CLIError {
+      throw e
+    } catch {
+      throw CLIError("--cacert: \(cacert): \(error)", exitCode: 64)
+    }
+  }
 
   /// Runs one API call; its failure becomes one line for the person at the terminal (exit 64 when the
   /// request itself was wrong).
@@ -41,6 +58,10 @@ struct ServerOptions: ParsableArguments {
       switch error.kind {
       case .unreachable:
         throw CLIError("\(error.message) (start one with: vigil serve --config FILE)")
+      case .rejected(let status) where status == 401:
+        throw CLIError("\(api.baseURL): \(error.message) (give --token or set VIGIL_TOKEN)", exitCode: 77)
+      case .rejected(let status) where status == 403:
+        throw CLIError("\(api.baseURL): \(error.message)", exitCode: 77)
       case .rejected(let status):
         throw CLIError("\(api.baseURL): \(error.message)", exitCode: status == 400 || status == 404 ? 64 : 1)
       case .badAnswer:

@@ -12,7 +12,7 @@ public struct VigilCommand: AsyncParsableCommand {
       ServeCommand.self, DemoCommand.self, StatusCommand.self, ProbeCommand.self, InspectCommand.self,
       RepairCommand.self, IncidentsCommand.self, AuditCommand.self, BackupCommand.self, ClusterCommand.self,
       ConfigCommand.self, FailoverCommand.self, FailbackCommand.self, ProxyCommand.self,
-      BenchCommand.self, DrillCommand.self,
+      TokenCommand.self, GateCommand.self, BenchCommand.self, DrillCommand.self,
     ]
   )
 

@@ -77,7 +77,7 @@ struct ConfigReader {
       let map = mapping(
         root, "",
         keys: [
-          "stateDir", "listen", "tiers", "detector", "inspections", "scheduler", "history", "repair", "watchdog",
+          "stateDir", "listen", "api", "tiers", "detector", "inspections", "scheduler", "history", "repair", "watchdog",
           "backup", "standby", "probeSuites", "groups", "clusters",
         ])
     else { return c }
@@ -91,6 +91,7 @@ struct ConfigReader {
         problem("listen", n, "\"\(s)\" is not host:port (e.g. 127.0.0.1:9464; port 0 picks a free one)")
       }
     }
+    if let n = map["api"] { c.api = api(n) }
     if let n = map["tiers"] { tiers(n, into: &c) }
     if let n = map["detector"] { c.detector = detector(n) }
     if let n = map["inspections"] { c.inspections = inspections(n) }
@@ -353,6 +354,29 @@ struct ConfigReader {
       return nil
     }
     return RepairMode(rawValue: text)
+  }
+
+  mutating func api(_ node: Node) -> APIConfig {
+    var a = APIConfig()
+    guard let map = mapping(node, "api", keys: ["publicMetrics", "requireTokens", "tls"]) else { return a }
+    if let n = map["publicMetrics"], let v = bool(n, "api.publicMetrics") { a.publicMetrics = v }
+    if let n = map["requireTokens"], let v = bool(n, "api.requireTokens") { a.requireTokens = v }
+    if let n = map["tls"], let t = mapping(n, "api.tls", keys: ["certificate", "key", "clientCA"]) {
+      let certificate = t["certificate"].flatMap { string($0, "api.tls.certificate") }
+      let key = t["key"].flatMap { string($0, "api.tls.key") }
+      let clientCA = t["clientCA"].flatMap { string($0, "api.tls.clientCA") }
+      for (name, value) in [("certificate", certificate), ("key", key), ("clientCA", clientCA)] {
+        if let value, !FileManager.default.isReadableFile(atPath: value) {
+          problem("api.tls.\(name)", t[name] ?? n, "\"\(value)\" is not a readable file (expected a PEM file)")
+        }
+      }
+      if let certificate, let key {
+        a.tls = APITLSConfig(certificate: certificate, key: key, clientCA: clientCA)
+      } else {
+        problem("api.tls", n, "needs both certificate and key (PEM files; clientCA is optional)")
+      }
+    }
+    return a
   }
 
   mutating func standby(_ node: Node) -> StandbyConfig {

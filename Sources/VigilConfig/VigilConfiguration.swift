@@ -7,6 +7,8 @@ public struct VigilConfiguration: Sendable, Hashable, Encodable {
   public var stateDir: String = "./vigil-state"
   /// Address of the HTTP server (`/metrics`, `/status`).
   public var listen: String = "127.0.0.1:9464"
+  /// Who may call the HTTP API, and over what.
+  public var api = APIConfig()
   public var tiers: [String: TierConfig] = TierConfig.defaults
   public var detector: DetectorConfig = DetectorConfig()
   public var inspections: InspectionConfig = InspectionConfig()
@@ -121,6 +123,32 @@ public struct WatchdogConfig: Sendable, Hashable, Encodable {
     s.minimumStall = minimumStall.duration
     s.exitAfter = stallAfter?.duration
     return s
+  }
+}
+
+/// The HTTP API's access: bearer tokens with roles (made with `vigil token create`), and TLS.
+public struct APIConfig: Sendable, Hashable, Encodable {
+  /// Whether `/metrics` answers without a token (so Prometheus scrapes as usual).
+  public var publicMetrics = true
+  /// Require a token on every non-public route even while none exists. On a listener that is not a loopback
+  /// address tokens are always required (and `vigil serve` refuses to start until one exists).
+  public var requireTokens = false
+  /// Serve HTTPS with this certificate and key (PEM); with `clientCA`, clients must present a certificate it
+  /// signed.
+  public var tls: APITLSConfig?
+
+  public init() {}
+}
+
+public struct APITLSConfig: Sendable, Hashable, Encodable {
+  public var certificate: String
+  public var key: String
+  public var clientCA: String?
+
+  public init(certificate: String, key: String, clientCA: String? = nil) {
+    self.certificate = certificate
+    self.key = key
+    self.clientCA = clientCA
   }
 }
 

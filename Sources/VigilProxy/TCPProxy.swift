@@ -49,6 +49,9 @@ public final class TCPProxy: Sendable {
   /// The address it listens on, once started.
   public var localAddress: SocketAddress? { server.withLockedValue { $0?.localAddress } }
 
+  /// Where new connections go now.
+  public var backends: [Backend] { state.withLockedValue { $0.backends } }
+
   /// Connections relayed now, and counts since start.
   public var stats: (open: Int, accepted: Int, refused: Int) {
     state.withLockedValue { ($0.connections.count, $0.accepted, $0.refused) }
@@ -82,8 +85,9 @@ public final class TCPProxy: Sendable {
   }
 
   /// Keeps the backends up to date until cancelled: asks `fetch` every `interval` and applies what it
-  /// answers; when it fails, the last backends stay (and the failure is logged). `changed` hears each new set
-  /// with the label `fetch` gave it (which side serves, for instance).
+  /// answers; when it fails, or answers none (a Vigil just started knows no member healthy yet; a side with
+  /// none healthy leaves nothing to move to), the last backends stay. `changed` hears each new set with the
+  /// label `fetch` gave it (which side serves, for instance).
   public func follow(
     every interval: Duration, _ fetch: @Sendable () async throws -> (label: String, backends: [Backend]),
     changed: @Sendable (_ label: String, _ backends: [Backend]) -> Void = { _, _ in }
@@ -92,6 +96,10 @@ public final class TCPProxy: Sendable {
     while !Task.isCancelled {
       do {
         let (label, backends) = try await fetch()
+        if backends.isEmpty, let last, !last.isEmpty {
+          try? await Task.sleep(for: interval)
+          continue
+        }
         if backends != last {
           changed(label, backends)
           last = backends

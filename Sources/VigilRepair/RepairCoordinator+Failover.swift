@@ -1,6 +1,5 @@
 import Foundation
 import VigilCore
-import VigilStore
 
 /// Primary/standby pairs: which side serves, and switching it (promote-standby, by hand or by a person's
 /// approval of Vigil's proposal).
@@ -65,11 +64,7 @@ extension RepairCoordinator {
     draft.context["from"] = from
     draft.context["to"] = to
     let plan = try await newPlan(draft, view: view, members: view.members.filter { !$0.isLearner }.map(\.name))
-    launch(plan, actor: person, key: nil)
-    if let control = running[pair.primary] {
-      while !control.isStopped && !Task.isCancelled { await control.wakeup.wait(.seconds(5)) }
-    }
-    return try store.plan(id: plan.id) ?? plan
+    return try await launchAndWait(plan, by: person)
   }
 
   /// promote-standby's switch: the new active side, kept across restarts.

@@ -116,9 +116,13 @@ extension RepairCoordinator {
     draft.decidedBy = person
     let plan = try await newPlan(draft, view: view)
     if dryRun { return plan }
+    return try await launchAndWait(plan, by: person)
+  }
+
+  /// Starts a person's plan and returns it as it ended (or as it stands when the request is cancelled).
+  func launchAndWait(_ plan: RepairPlan, by person: String) async throws -> RepairPlan {
     launch(plan, actor: person, key: nil)
-    // The person's request returns when the plan ends (or the request is cancelled).
-    if let control = running[cluster] {
+    if let control = running[plan.cluster] {
       while !control.isStopped && !Task.isCancelled { await control.wakeup.wait(.seconds(5)) }
     }
     return try store.plan(id: plan.id) ?? plan

@@ -4,9 +4,10 @@ import ServiceLifecycle
 import VigilAPI
 import VigilMonitor
 import VigilRepair
+import VigilRuntime
 
 /// Writes every cluster's published endpoints to a file whenever they change (checked every
-/// `interval`), atomically (a temporary file renamed over it), for tools that template client flags such as
+/// `interval`), atomically and durably (``DurableFile``), for tools that template client flags such as
 /// kube-apiserver's `--etcd-servers` from it.
 struct EndpointsFileService: Service {
   let path: String
@@ -27,7 +28,7 @@ struct EndpointsFileService: Service {
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
       if let data = try? encoder.encode(published), data != last {
         do {
-          try Self.write(data, to: path)
+          try DurableFile.write(data, to: path)
           last = data
         } catch {
           logger.error(
@@ -38,17 +39,5 @@ struct EndpointsFileService: Service {
     }
   }
 
-  static func write(_ data: Data, to path: String) throws {
-    let temporary = path + ".tmp"
-    guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
-    }
-    if rename(temporary, path) != 0 {
-      throw CocoaError(
-        .fileWriteUnknown,
-        userInfo: [
-          NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "rename failed: errno \(errno)",
-        ])
-    }
-  }
+
 }

@@ -6,7 +6,7 @@ import VigilStore
 
 extension HTTPAPI {
   /// Plans, approvals, pause/resume, manual runs and the audit log.
-  static func addRepairRoutes(_ router: Router<BasicRequestContext>, repairs: RepairCoordinator) {
+  static func addRepairRoutes(_ router: Router<VigilRequestContext>, repairs: RepairCoordinator) {
     let store = repairs.store
     router.get("/v1/repairs") { request, _ in
       let q = request.uri.queryParameters
@@ -27,7 +27,7 @@ extension HTTPAPI {
       guard let plan = try store.plan(id: id) else { return problem(.notFound, "no plan \(id)") }
       return try json(PlanWithAudit(plan: plan, audit: try store.audit(planID: id, limit: 1000, ascending: true)))
     }
-    router.post("/v1/repairs") { request, _ in
+    router.post("/v1/repairs") { request, context in
       let body: [String: String]
       switch await decodeObject(request, keys: ["runbook", "cluster", "member", "operator", "reason", "dryRun"]) {
       case .success(let b): body = b
@@ -41,7 +41,7 @@ extension HTTPAPI {
           .badRequest, "runbook: \"\(raw)\" is not a runbook (expected one of \(Runbook.allCases.map(\.rawValue).joined(separator: ", ")))")
       }
       guard let cluster = body["cluster"] else { return problem(.badRequest, "cluster: missing") }
-      guard let person = operatorName(body) else { return missingOperator() }
+      guard let person = operatorName(body, context) else { return missingOperator() }
       let dryRun: Bool
       switch body["dryRun"] {
       case nil, "false": dryRun = false
@@ -65,7 +65,7 @@ extension HTTPAPI {
       case .success(let b): body = b
       case .failure(let message): return problem(.badRequest, message)
       }
-      guard let person = operatorName(body) else { return missingOperator() }
+      guard let person = operatorName(body, context) else { return missingOperator() }
       return try await outcome {
         decision == "approve"
           ? try await repairs.approve(plan: id, by: person)
@@ -83,7 +83,7 @@ extension HTTPAPI {
       case .success(let b): body = b
       case .failure(let message): return problem(.badRequest, message)
       }
-      guard let person = operatorName(body) else { return missingOperator() }
+      guard let person = operatorName(body, context) else { return missingOperator() }
       if action == "failover" {
         // Waits until the plan ends, like a manual run.
         return try await outcome { try await repairs.failover(cluster: cluster, by: person, reason: body["reason"] ?? "") }
@@ -108,7 +108,10 @@ extension HTTPAPI {
     }
   }
 
-  static func operatorName(_ body: [String: String]) -> String? {
+  /// Who acts: the token's subject when the request carried one (a self-declared `operator` is ignored then),
+  /// else the body's `operator` (an API without tokens, on loopback).
+  static func operatorName(_ body: [String: String], _ context: VigilRequestContext) -> String? {
+    if let identity = context.identity { return identity.name }
     guard let name = body["operator"]?.trimmingCharacters(in: .whitespaces), !name.isEmpty, name != "vigil" else {
       return nil
     }

@@ -7,7 +7,7 @@ import VigilRepair
 
 extension HTTPAPI {
   /// Endpoint publishing: where each cluster's clients should connect, and Prometheus service discovery.
-  static func addSiteRoutes(_ router: Router<BasicRequestContext>, monitor: Monitor, repairs: RepairCoordinator) {
+  static func addSiteRoutes(_ router: Router<VigilRequestContext>, monitor: Monitor, repairs: RepairCoordinator) {
     router.get("/v1/clusters/:name/endpoints") { _, context in
       let name = context.parameters.get("name") ?? ""
       let all = await published(monitor: monitor, repairs: repairs)

@@ -33,19 +33,78 @@ import VigilStore
 /// | `POST /v1/clusters/NAME/failover` `{"operator", "reason"}` | switch NAME's pair to its other side (promote-standby; failover and failback) |
 /// | `GET /v1/clusters/NAME/endpoints` | the healthy client URLs of the side serving NAME |
 /// | `GET /v1/sd/etcd` | Prometheus HTTP service discovery: every cluster's serving members |
+/// | `GET /v1/clusters/NAME/gate` | the release gate: 200 `{"decision": "pass"}`, or 409 with the reasons |
+/// | `GET /v1/tokens`, `POST /v1/tokens` `{"name", "role"}`, `DELETE /v1/tokens/NAME` | API tokens (a new one is shown once) |
+///
+/// Every route but `/healthz`, `/readyz`, `/metrics` (unless `api.publicMetrics: false`) and an exec probe's
+/// report (whose one-time token in the path is its credential) needs a bearer token once tokens are in force
+/// (``routes`` says which role each needs; see ``APIRole``).
 public enum HTTPAPI {
+  /// Every route and what it requires: the one table the access check reads (and the tests walk).
+  public static let routes: [APIRoute] = [
+    APIRoute("GET", "/", .read),
+    APIRoute("GET", "/healthz", .none),
+    APIRoute("GET", "/readyz", .none),
+    APIRoute("GET", "/metrics", .read),
+    APIRoute("GET", "/status", .read),
+    APIRoute("GET", "/v1/incidents", .read),
+    APIRoute("GET", "/v1/incidents/:id", .read),
+    APIRoute("GET", "/v1/transitions", .read),
+    APIRoute("POST", "/v1/probes/run", .operate),
+    APIRoute("POST", "/v1/inspect", .operate),
+    APIRoute("POST", "/v1/reports/:token", .none),
+    APIRoute("GET", "/v1/repairs", .read),
+    APIRoute("GET", "/v1/repairs/:id", .read),
+    APIRoute("POST", "/v1/repairs", .administer),
+    APIRoute("POST", "/v1/repairs/:id/approve", .operate),
+    APIRoute("POST", "/v1/repairs/:id/reject", .operate),
+    APIRoute("POST", "/v1/clusters/:name/pause", .operate),
+    APIRoute("POST", "/v1/clusters/:name/resume", .operate),
+    APIRoute("POST", "/v1/clusters/:name/failover", .administer),
+    APIRoute("GET", "/v1/audit", .read),
+    APIRoute("GET", "/v1/audit/verify", .read),
+    APIRoute("GET", "/v1/repair-control", .read),
+    APIRoute("GET", "/v1/clusters/:name/endpoints", .read),
+    APIRoute("GET", "/v1/clusters/:name/gate", .gate),
+    APIRoute("GET", "/v1/sd/etcd", .read),
+    APIRoute("GET", "/v1/tokens", .administer),
+    APIRoute("POST", "/v1/tokens", .administer),
+    APIRoute("DELETE", "/v1/tokens/:name", .administer),
+  ]
+
+  /// How the API checks its callers.
+  public struct Access: Sendable {
+    /// Whether `/metrics` is public (Prometheus scrapes without a token).
+    public var publicMetrics = true
+    /// Whether every non-public route needs a token even while none exists (always so on a non-loopback
+    /// listener).
+    public var requireTokens = false
+
+    public init(publicMetrics: Bool = true, requireTokens: Bool = false) {
+      self.publicMetrics = publicMetrics
+      self.requireTokens = requireTokens
+    }
+  }
+
   public static func router(
-    monitor: Monitor, repairs: RepairCoordinator, inbox: ReportInbox, metrics: PrometheusMetrics
-  ) -> Router<BasicRequestContext> {
-    let router = Router()
+    monitor: Monitor, repairs: RepairCoordinator, inbox: ReportInbox, metrics: PrometheusMetrics, access: Access = Access()
+  ) -> Router<VigilRequestContext> {
+    let router = Router(context: VigilRequestContext.self)
     let store = monitor.store
+    let required = access.requireTokens
+    router.add(middleware: TokenAuthenticator(store: store))
+    router.add(
+      middleware: AccessMiddleware(
+        policy: APIAccessPolicy(routes: routes, publicMetrics: access.publicMetrics),
+        enforced: { required || ((try? store.tokenCount()) ?? 1) > 0 }))
     router.get("/") { _, _ in
       text(
         """
         vigil: GET /healthz, /readyz, /status, /metrics, /v1/incidents, /v1/incidents/ID, /v1/transitions, /v1/repairs, \
         /v1/repairs/ID, /v1/audit, /v1/audit/verify, /v1/repair-control; POST /v1/probes/run, /v1/inspect, \
         /v1/reports/TOKEN, /v1/repairs, /v1/repairs/ID/approve, /v1/repairs/ID/reject, /v1/clusters/NAME/pause, \
-        /v1/clusters/NAME/resume, /v1/clusters/NAME/failover; GET /v1/clusters/NAME/endpoints, /v1/sd/etcd
+        /v1/clusters/NAME/resume, /v1/clusters/NAME/failover; GET /v1/clusters/NAME/endpoints, \
+        /v1/clusters/NAME/gate, /v1/sd/etcd; GET, POST /v1/tokens; DELETE /v1/tokens/NAME
 
         """)
     }
@@ -137,6 +196,8 @@ public enum HTTPAPI {
     }
     addRepairRoutes(router, repairs: repairs)
     addSiteRoutes(router, monitor: monitor, repairs: repairs)
+    addAccessRoutes(router, store: store)
+    addGateRoute(router, monitor: monitor, repairs: repairs)
     return router
   }
 

@@ -1,5 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -67,22 +70,35 @@ public enum VigilServe {
   ) async throws {
     let listen = try parseListen(configuration.listen)
     let supervision = try supervision ?? ServeSupervision.fromEnvironment()
+    let server = try serverBuilder(configuration.api)
     let engine: Engine
     do { engine = try await Engine.build(configuration, metrics: metrics, logger: logger) } catch let error as EngineError {
       throw ServeError(description: error.description)
     }
+    let loopback = isLoopback(listen.host)
+    if !loopback, ((try? engine.store.tokenCount()) ?? 0) == 0 {
+      await engine.shutdown()
+      throw ServeError(
+        description:
+          "listen: \(configuration.listen) is not a loopback address and no API token exists: anyone who reaches it could approve repairs or fail over; make one first (vigil token create --config FILE --role admin --name NAME) or listen on 127.0.0.1"
+      )
+    }
+    let access = HTTPAPI.Access(
+      publicMetrics: configuration.api.publicMetrics, requireTokens: configuration.api.requireTokens || !loopback)
     let monitor = engine.monitor
     let repairs = engine.repairs
     let inbox = engine.inbox
     let clusterList = engine.clients.map { ($0.name, $0.client.endpoints.map(\.description).joined(separator: ",")) }
     let listening = NIOLockedValueBox(false)
     let app = Application(
-      router: HTTPAPI.router(monitor: monitor, repairs: repairs, inbox: inbox, metrics: metrics),
+      router: HTTPAPI.router(monitor: monitor, repairs: repairs, inbox: inbox, metrics: metrics, access: access),
+      server: server,
       configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "vigil"),
       onServerRunning: { channel in
         listening.withLockedValue { $0 = true }
         let port = channel.localAddress?.port ?? listen.port
-        let url = "http://\(listen.host):\(port)"
+        let host = listen.host.contains(":") ? "[\(listen.host)]" : listen.host
+        let url = "\(configuration.api.tls == nil ? "http" : "https")://\(host):\(port)"
         inbox.baseURL = url + "/v1/reports/"
         await onReady(
           ServeInfo(
@@ -115,6 +131,28 @@ public enum VigilServe {
       throw error
     }
     await engine.shutdown()
+  }
+
+  /// HTTP, or HTTPS with the configured certificate (and client certificates checked against `clientCA`).
+  static func serverBuilder(_ api: APIConfig) throws -> HTTPServerBuilder {
+    guard let tls = api.tls else { return .http1() }
+    do {
+      let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+      var settings = TLSConfiguration.makeServerConfiguration(
+        certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.key, format: .pem)))
+      if let ca = tls.clientCA {
+        settings.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
+        settings.certificateVerification = .noHostnameVerification
+      }
+      return try .tls(.http1(), tlsConfiguration: settings)
+    } catch {
+      throw ServeError(description: "api.tls: cannot load \(tls.certificate) / \(tls.key)\(tls.clientCA.map { " / \($0)" } ?? ""): \(error)")
+    }
+  }
+
+  /// Whether an address to listen on is reachable from this machine only.
+  static func isLoopback(_ host: String) -> Bool {
+    host == "localhost" || host == "::1" || host.hasPrefix("127.")
   }
 
   static func parseListen(_ text: String) throws -> (host: String, port: Int) {

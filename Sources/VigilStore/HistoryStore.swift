@@ -172,6 +172,7 @@ public final class HistoryStore: Sendable {
     }
     m.registerMigration("v2-repair") { db in try Self.createRepairTables(db) }
     m.registerMigration("v3-sites") { db in try Self.createSiteTables(db) }
+    m.registerMigration("v4-tokens") { db in try Self.createTokenTables(db) }
     return m
   }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VigilEtcd
 import VigilProxy
@@ -45,6 +46,31 @@ import VigilTestKit
         await proxy.stop()
       }
     }
+  }
+
+  @Test func followingKeepsTheLastBackendsWhenNoneOrNothingIsPublished() async throws {
+    let proxy = TCPProxy()
+    let a = TCPProxy.Backend(host: "127.0.0.1", port: 1)
+    let b = TCPProxy.Backend(host: "127.0.0.1", port: 2)
+    // What the server publishes, in turn: a; nothing (a Vigil just restarted); an error; b.
+    let answers = Mutex<[Result<[TCPProxy.Backend], TestTimeout>]>([.success([a]), .success([]), .failure(TestTimeout("down")), .success([b])])
+    let seen = Mutex<[[TCPProxy.Backend]]>([])
+    let follow = Task {
+      await proxy.follow(every: .milliseconds(20)) {
+        let next = answers.withLock { $0.count > 1 ? $0.removeFirst() : $0[0] }
+        seen.withLock { $0.append(proxy.backends) }
+        let backends = try next.get()
+        return ("side", backends)
+      }
+    }
+    #expect(try await eventually { proxy.backends == [b] })
+    follow.cancel()
+    await follow.value
+    // Once it had a, the proxy kept it through the empty answer and the error, until b.
+    let before = seen.withLock { $0 }
+    let firstA = try #require(before.firstIndex(of: [a]))
+    #expect(before.count >= 3)
+    #expect(!before[firstA...].contains([]), "\(before)")
   }
 
   @Test(arguments: [
