@@ -14,8 +14,8 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "Bearer token for the API (default: $VIGIL_TOKEN; make one with vigil token create).")
   var token: String?
 
-  @Option(help: "CA certificate (PEM) that signed the server's certificate, for https with a private CA.")
-  var cacert: String?
+  @Option(help: "CA certificate (PEM) that signed vigil serve's certificate, for https with a private CA.")
+  var apiCacert: String?
 
   var isGiven: Bool { server != nil || config != nil }
 
@@ -39,14 +39,14 @@ struct ServerOptions: ParsableArguments {
   /// A client for the server's API.
   func client() throws -> APIClient {
     let token = self.token ?? ProcessInfo.processInfo.environment["VIGIL_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-    guard let cacert else { return APIClient(baseURL: try baseURL(), token: token) }
+    guard let cacert = apiCacert else { return APIClient(baseURL: try baseURL(), token: token) }
     guard FileManager.default.isReadableFile(atPath: cacert) else {
-      throw CLIError("--cacert: \"\(cacert)\" is not a readable file (expected a PEM certificate)", exitCode: 64)
+      throw CLIError("--api-cacert: \"\(cacert)\" is not a readable file (expected a PEM certificate)", exitCode: 64)
     }
     do { return APIClient(baseURL: try baseURL(), token: token, http: try APIClient.http(trusting: cacert)) } catch let e as CLIError {
       throw e
     } catch {
-      throw CLIError("--cacert: \(cacert): \(error)", exitCode: 64)
+      throw CLIError("--api-cacert: \(cacert): \(error)", exitCode: 64)
     }
   }
 
