@@ -21,11 +21,31 @@ struct HistoryStoreTests {
     }
   }
 
+  @Test func tokensAreStoredByHashFoundByHashAndRevokedByName() async throws {
+    try await withTemporaryDirectory { dir in
+      do {
+        let store = try HistoryStore(directory: dir)
+        #expect(try store.tokenCount() == 0)
+        try await store.addToken(StoredToken(name: "ana", role: .operator, hash: "aa", createdAt: 1, createdBy: "cli"))
+        await #expect(throws: TokenStoreError.self) {
+          try await store.addToken(StoredToken(name: "ana", role: .admin, hash: "bb", createdAt: 2, createdBy: "cli"))
+        }
+      }
+      let store = try HistoryStore(directory: dir)
+      #expect(try store.token(hash: "aa")?.role == .operator)
+      #expect(try store.token(hash: "bb") == nil)
+      #expect(try store.tokens().map(\.name) == ["ana"])
+      #expect(try await store.revokeToken(name: "ana"))
+      #expect(try await !store.revokeToken(name: "ana"))
+      #expect(try store.token(hash: "aa") == nil && store.tokenCount() == 0)
+    }
+  }
+
   @Test func everythingSurvivesReopeningAndOpenIncidentsStayOpen() async throws {
     try await withTemporaryDirectory { dir in
       do {
         let store = try HistoryStore(directory: dir)
-        #expect(try store.appliedMigrations() == ["v1-history", "v2-repair", "v3-sites"])
+        #expect(try store.appliedMigrations() == ["v1-history", "v2-repair", "v3-sites", "v4-tokens"])
         try await store.record(results: [
           StoredResult(at: 10, cluster: "c", subject: "c/m1", probe: "kv", ok: false, failure: "refused", latency: 0.002, message: "refused")
         ])
