@@ -77,7 +77,7 @@ struct ConfigReader {
       let map = mapping(
         root, "",
         keys: [
-          "stateDir", "listen", "api", "tiers", "detector", "inspections", "scheduler", "history", "repair", "watchdog",
+          "stateDir", "listen", "api", "alerts", "tiers", "detector", "inspections", "scheduler", "history", "repair", "watchdog",
           "backup", "standby", "probeSuites", "groups", "clusters",
         ])
     else { return c }
@@ -92,6 +92,7 @@ struct ConfigReader {
       }
     }
     if let n = map["api"] { c.api = api(n) }
+    if let n = map["alerts"] { c.alerts = alerts(n) }
     if let n = map["tiers"] { tiers(n, into: &c) }
     if let n = map["detector"] { c.detector = detector(n) }
     if let n = map["inspections"] { c.inspections = inspections(n) }
@@ -354,6 +355,61 @@ struct ConfigReader {
       return nil
     }
     return RepairMode(rawValue: text)
+  }
+
+  mutating func alerts(_ node: Node) -> AlertsConfig {
+    var a = AlertsConfig()
+    guard
+      let map = mapping(node, "alerts", keys: ["receivers", "resendInterval", "maxPerMinute", "dashboardURL", "runbookURL"])
+    else { return a }
+    if let n = map["resendInterval"], let v = duration(n, "alerts.resendInterval") {
+      if v.duration < .seconds(1) || v.duration > .seconds(3600) {
+        problem("alerts.resendInterval", n, "\(v) is out of range (expected 1s to 1h, below Alertmanager's resolve_timeout)")
+      } else {
+        a.resendInterval = v
+      }
+    }
+    if let n = map["maxPerMinute"], let v = int(n, "alerts.maxPerMinute", 1...10_000) { a.maxPerMinute = v }
+    for key in ["dashboardURL", "runbookURL"] {
+      guard let n = map[key], let v = string(n, "alerts.\(key)") else { continue }
+      guard let url = URL(string: v.replacingOccurrences(of: "{cluster}", with: "c").replacingOccurrences(of: "{incident}", with: "1")),
+        url.scheme != nil || v.hasPrefix("/") || !v.contains(" ")
+      else {
+        problem("alerts.\(key)", n, "\"\(v)\" is not a URL")
+        continue
+      }
+      if key == "dashboardURL" { a.dashboardURL = v } else { a.runbookURL = v }
+    }
+    if let n = map["receivers"] {
+      a.receivers = list(n, "alerts.receivers") { r, n, path in r.alertReceiver(n, path) }
+    }
+    return a
+  }
+
+  mutating func alertReceiver(_ node: Node, _ path: String) -> AlertReceiverConfig? {
+    guard let map = mapping(node, path, keys: ["kind", "url", "secretEnv"]) else { return nil }
+    let kinds = AlertReceiverConfig.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+    guard let kn = map["kind"], let raw = string(kn, "\(path).kind") else {
+      problem("\(path).kind", node, "missing (expected one of \(kinds))")
+      return nil
+    }
+    guard let kind = AlertReceiverConfig.Kind(rawValue: raw) else {
+      problem("\(path).kind", kn, "\"\(raw)\" is not a receiver kind (expected one of \(kinds))")
+      return nil
+    }
+    guard let un = map["url"], let url = string(un, "\(path).url") else {
+      problem("\(path).url", node, "missing (expected an http(s) URL)")
+      return nil
+    }
+    guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+      problem("\(path).url", un, "\"\(url)\" is not an http(s) URL")
+      return nil
+    }
+    let secret = map["secretEnv"].flatMap { string($0, "\(path).secretEnv") }
+    if kind == .pagerduty, secret == nil {
+      problem("\(path).secretEnv", node, "missing (the environment variable holding PagerDuty's routing key)")
+    }
+    return AlertReceiverConfig(kind: kind, url: url, secretEnv: secret)
   }
 
   mutating func api(_ node: Node) -> APIConfig {

@@ -9,6 +9,8 @@ public struct VigilConfiguration: Sendable, Hashable, Encodable {
   public var listen: String = "127.0.0.1:9464"
   /// Who may call the HTTP API, and over what.
   public var api = APIConfig()
+  /// Where alerts go (none: only the API, metrics and the log tell).
+  public var alerts = AlertsConfig()
   public var tiers: [String: TierConfig] = TierConfig.defaults
   public var detector: DetectorConfig = DetectorConfig()
   public var inspections: InspectionConfig = InspectionConfig()
@@ -123,6 +125,38 @@ public struct WatchdogConfig: Sendable, Hashable, Encodable {
     s.minimumStall = minimumStall.duration
     s.exitAfter = stallAfter?.duration
     return s
+  }
+}
+
+/// Alerts that reach people: receivers, re-sending, a rate limit and the links put into each alert.
+public struct AlertsConfig: Sendable, Hashable, Encodable {
+  public var receivers: [AlertReceiverConfig] = []
+  /// How often firing alerts are sent to Alertmanager again (it resolves one not re-sent within its
+  /// `resolve_timeout`, 5 m by default).
+  public var resendInterval: ConfigDuration = .seconds(60)
+  /// At most this many notifications per receiver per minute; more are dropped and audited.
+  public var maxPerMinute = 30
+  /// Put into every alert, `{cluster}` and `{incident}` filled in.
+  public var dashboardURL: String?
+  public var runbookURL: String?
+
+  public init() {}
+}
+
+public struct AlertReceiverConfig: Sendable, Hashable, Encodable {
+  public enum Kind: String, Sendable, Hashable, Encodable, CaseIterable {
+    case alertmanager, webhook, slack, pagerduty
+  }
+  public var kind: Kind
+  /// Alertmanager's base URL; the webhook's, Slack's or PagerDuty's (Events v2 enqueue) URL.
+  public var url: String
+  /// The environment variable holding the webhook's HMAC secret, or PagerDuty's routing key.
+  public var secretEnv: String?
+
+  public init(kind: Kind, url: String, secretEnv: String? = nil) {
+    self.kind = kind
+    self.url = url
+    self.secretEnv = secretEnv
   }
 }
 

@@ -7,6 +7,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
+import VigilAPI
 import VigilConfig
 import VigilCore
 import VigilEngine
@@ -118,7 +119,11 @@ public enum VigilServe {
     let endpointsFile = EndpointsFileService(
       path: configuration.standby.endpointsFile ?? (configuration.stateDir as NSString).appendingPathComponent("endpoints.json"),
       monitor: monitor, repairs: repairs, logger: logger)
-    let services: [any Service] = engine.services + [app, watchdog, endpointsFile]
+    var services: [any Service] = engine.services + [app, watchdog, endpointsFile]
+    if !configuration.alerts.receivers.isEmpty {
+      services.append(
+        AlertDispatcher(config: configuration.alerts, monitor: monitor, repairs: repairs, http: APIClient.http, logger: logger))
+    }
     let group = ServiceGroup(
       configuration: ServiceGroupConfiguration(
         services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

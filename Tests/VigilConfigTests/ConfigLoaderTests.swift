@@ -201,6 +201,28 @@ struct ConfigLoaderTests {
     #expect(found.map(\.path) == ["clusters[0].endpoints"])
   }
 
+  @Test func alertReceiversAreCheckedByField() {
+    let yaml = """
+      alerts:
+        resendInterval: 0s
+        receivers:
+          - {kind: pagerduty, url: "https://events.example/v2/enqueue"}
+          - {kind: email, url: "http://x"}
+          - {kind: webhook, url: "ftp://x"}
+      clusters: [{name: a, endpoints: ["127.0.0.1:2379"]}]
+      """
+    do {
+      _ = try ConfigLoader.parse(yaml)
+      Issue.record("expected problems")
+    } catch {
+      let text = error.problems.map(\.description).joined(separator: "\n")
+      #expect(text.contains("alerts.resendInterval"))
+      #expect(text.contains("alerts.receivers[0].secretEnv: missing"))
+      #expect(text.contains("alerts.receivers[1].kind: \"email\" is not a receiver kind"))
+      #expect(text.contains("alerts.receivers[2].url: \"ftp://x\" is not an http(s) URL"))
+    }
+  }
+
   @Test func tlsFilesMustExist() throws {
     let yaml = """
       clusters:
