@@ -84,7 +84,11 @@ struct AlertDispatcher: Service {
       }
       let audit = (try? store.audit(cluster: c.name, limit: 200)) ?? []
       for key in escalated where key.hasPrefix(c.name + "/") {
-        let entry = audit.first { ($0.action == "escalated" || $0.action == "refused") }
+        // The newest escalation of that member (or of the cluster): its reason.
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        let subject = parts.count > 2 && !parts[1].isEmpty ? "\(c.name)/\(parts[1])" : c.name
+        let escalations = audit.filter { $0.action == "escalated" || $0.action == "refused" }
+        let entry = escalations.first { $0.subject == subject } ?? escalations.first
         input.escalations.append((key, entry?.reason ?? "see the audit log", entry?.at ?? now))
       }
       let recent = (try? store.plans(cluster: c.name, states: [.failed, .abandoned], limit: 20)) ?? []
