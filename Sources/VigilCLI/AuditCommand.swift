@@ -17,6 +17,7 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(help: "Only this cluster.") var cluster: String?
     @Option(help: "At most this many.") var limit: Int = 50
     @OptionGroup var server: ServerOptions
+    @OptionGroup var format: OutputOptions
 
     func run() async throws {
       let entries = try await server.call { api throws(APIError) in try await api.audit(cluster: cluster, limit: limit) }
@@ -27,7 +28,7 @@ struct AuditCommand: AsyncParsableCommand {
           e.planID.map { "#\($0) \(e.runbook ?? "")" } ?? "-", e.step ?? "-", e.result, e.reason,
         ])
       }
-      print(entries.isEmpty ? "the audit log is empty" : table.render())
+      try format.emit(entries) { entries.isEmpty ? "the audit log is empty" : table.render() }
     }
   }
 

@@ -14,10 +14,12 @@ struct IncidentsCommand: AsyncParsableCommand {
   @Option(help: "Show this incident's timeline.") var id: Int64?
   @Option(help: "At most this many.") var limit: Int = 20
   @OptionGroup var server: ServerOptions
+  @OptionGroup var format: OutputOptions
 
   func run() async throws {
     if let id {
       let incident = try await server.call { api throws(APIError) in try await api.incident(id: id) }
+      if format.json { return try format.emit(incident) { "" } }
       print(Self.summary(incident))
       for e in incident.timeline {
         print("  \(Self.time(e.at))  \(e.kind.padding(toLength: 13, withPad: " ", startingAt: 0)) \(e.text)")
@@ -34,7 +36,7 @@ struct IncidentsCommand: AsyncParsableCommand {
         Self.seconds(i.mttd), Self.seconds(i.mttr), i.worst.rawValue,
       ])
     }
-    print(incidents.isEmpty ? "no incidents" : table.render())
+    try format.emit(incidents) { incidents.isEmpty ? "no incidents" : table.render() }
   }
 
   static func summary(_ i: Incident) -> String {

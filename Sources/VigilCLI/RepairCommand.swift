@@ -44,6 +44,7 @@ struct RepairCommand: AsyncParsableCommand {
     @Option(help: "Only plans in this state (\(PlanState.allCases.map(\.rawValue).joined(separator: ", "))).") var state: String?
     @Option(help: "At most this many.") var limit: Int = 20
     @OptionGroup var server: ServerOptions
+    @OptionGroup var format: OutputOptions
 
     func run() async throws {
       let plans = try await server.call { api throws(APIError) in
@@ -57,7 +58,7 @@ struct RepairCommand: AsyncParsableCommand {
           "\(done)/\(p.steps.count)", p.outcome ?? p.reason,
         ])
       }
-      print(plans.isEmpty ? "no plans" : table.render())
+      try format.emit(plans) { plans.isEmpty ? "no plans" : table.render() }
     }
   }
 

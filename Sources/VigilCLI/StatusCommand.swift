@@ -20,11 +20,12 @@ struct StatusCommand: AsyncParsableCommand {
 
   @OptionGroup var server: ServerOptions
   @OptionGroup var connection: ConnectionOptions
+  @OptionGroup var format: OutputOptions
 
   func run() async throws {
     if server.isGiven {
       let status = try await server.call { api throws(APIError) in try await api.status() }
-      print(Self.render(status))
+      try format.emit(status) { Self.render(status) }
       let healthy = status.clusters.allSatisfy { c in c.health == .healthy && c.members.allSatisfy { $0.health == .healthy } }
       if !healthy { throw ExitCode(2) }
       return

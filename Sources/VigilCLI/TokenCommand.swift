@@ -63,12 +63,14 @@ struct TokenCommand: AsyncParsableCommand {
   struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The tokens: name, role, when and by whom made.")
     @OptionGroup var place: Place
+    @OptionGroup var format: OutputOptions
 
     func run() async throws {
       let tokens = try place.store().tokens()
       var table = Table(["NAME", "ROLE", "MADE", "BY"])
       for t in tokens { table.add([t.name, t.role.rawValue, IncidentsCommand.time(t.createdAt), t.createdBy]) }
-      print(tokens.isEmpty ? "no tokens (the API is open on loopback until one exists)" : table.render())
+      let infos = tokens.map(TokenInfo.init)
+      try format.emit(infos) { tokens.isEmpty ? "no tokens (the API is open on loopback until one exists)" : table.render() }
     }
   }
 
@@ -93,9 +95,15 @@ struct GateCommand: AsyncParsableCommand {
     abstract: "Ask whether a change to a cluster may go ahead now (exit 0: pass; 1: fail, with the reasons).")
   @Option(help: "The cluster.") var cluster: String
   @OptionGroup var server: ServerOptions
+  @OptionGroup var format: OutputOptions
 
   func run() async throws {
     let decision = try await server.call { api throws(APIError) in try await api.gate(cluster: cluster) }
+    if format.json {
+      try format.emit(decision) { "" }
+      if !decision.passed { throw ExitCode(1) }
+      return
+    }
     if decision.passed {
       print("\(cluster): pass")
       return

@@ -10,7 +10,7 @@ extension HTTPAPI {
   /// API tokens: listed (never the tokens themselves), made (shown once), revoked.
   static func addAccessRoutes(_ router: Router<VigilRequestContext>, store: HistoryStore) {
     router.get("/v1/tokens") { _, _ in
-      try json(try store.tokens().map { TokenInfo(name: $0.name, role: $0.role, createdAt: $0.createdAt, createdBy: $0.createdBy) })
+      try json(try store.tokens().map(TokenInfo.init))
     }
     router.post("/v1/tokens") { request, context in
       let body: [String: String]
@@ -41,6 +41,13 @@ public struct TokenInfo: Codable, Sendable {
   public var role: APIRole
   public var createdAt: Double
   public var createdBy: String
+
+  public init(_ token: StoredToken) {
+    name = token.name
+    role = token.role
+    createdAt = token.createdAt
+    createdBy = token.createdBy
+  }
 }
 
 /// A token just made: the only time its text is shown.

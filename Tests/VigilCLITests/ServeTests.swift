@@ -122,6 +122,25 @@ struct ServeTests {
           })
         let bad = try await HTTPExchange.send(.GET, url: url + "/v1/incidents?limit=zero")
         #expect(bad.status == 400 && bad.body.contains("limit"))
+        // --output json: the API's own JSON.
+        let listed = try await VigilRun.run(["incidents", "--config", config, "--output", "json"])
+        let incidents = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]]
+        #expect(incidents?.contains { $0["subject"] as? String == "c/m2" } == true, "\(listed.stdout)")
+        // A token made while it runs puts tokens in force at once: the CLI needs one from then on.
+        let made = try await VigilRun.run(["token", "create", "--config", config, "--role", "viewer", "--name", "ci-bot"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let token = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.hasPrefix("vigil_") && token.count == 70 && made.stderr.contains("not shown again"))
+        let refused = try await VigilRun.run(["status", "--config", config])
+        #expect(refused.status == 77 && refused.stderr.contains("--token"), "\(refused.stderr)")
+        let status = try await VigilRun.run(["status", "--config", config, "--token", token, "--output", "json"])
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect((try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["clusters"] != nil)
+        let gate = try await VigilRun.run(["gate", "--cluster", "c", "--config", config, "--token", token, "--output", "json"])
+        #expect(gate.status == 0 || gate.status == 1, "\(gate.stderr)")
+        #expect(gate.stdout.contains("\"decision\""))
+        let tokens = try await VigilRun.run(["token", "list", "--config", config, "--output", "json"])
+        #expect(tokens.stdout.contains("\"ci-bot\"") && !tokens.stdout.contains(token))
         #expect(try await serve.stop(signal: SIGTERM) == 0)
       }
     }
