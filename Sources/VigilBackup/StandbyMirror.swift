@@ -173,8 +173,11 @@ public actor StandbyMirror {
   private func decideStart(_ s: Sides, source: String) async throws -> MirrorStart {
     let stored = try await s.standby.kv.get(MirrorPosition.key)
     let decoded = try stored.map { try MirrorPosition.decode($0.value) }
-    let total = try await s.standby.kv.range("", prefix: true, countOnly: true).count
-    let reserved = try await s.standby.kv.range("/vigil/", prefix: true, countOnly: true).count
+    // Both counts at one revision: Vigil's own probes put and delete keys under /vigil/ on the standby all
+    // the time, and two counts at two moments could differ by such a key (seen: a fresh standby refused).
+    let all = try await s.standby.kv.range("", prefix: true, countOnly: true)
+    let total = all.count
+    let reserved = try await s.standby.kv.range("/vigil/", prefix: true, revision: all.revision, countOnly: true).count
     let start = MirrorStart.decide(
       position: decoded, source: source, standbyKeys: total - reserved, mayOverwrite: mayOverwrite)
     if case .resume = start {

@@ -13,6 +13,8 @@ import VigilStore
 ///
 /// | route | what |
 /// |---|---|
+/// | `GET /` | the dashboard (a self-contained page; its data comes from the routes below, with the caller's token) |
+/// | `GET /v1/events` | server-sent events: the status every second, for the dashboard |
 /// | `GET /healthz` | 200 while every loop of Vigil's own turns; 503 naming the stalled loops and their silence |
 /// | `GET /readyz` | 200 once the clusters are loaded and the first probe round finished; 503 before |
 /// | `GET /metrics` | Prometheus text exposition |
@@ -36,13 +38,15 @@ import VigilStore
 /// | `GET /v1/clusters/NAME/gate` | the release gate: 200 `{"decision": "pass"}`, or 409 with the reasons |
 /// | `GET /v1/tokens`, `POST /v1/tokens` `{"name", "role"}`, `DELETE /v1/tokens/NAME` | API tokens (a new one is shown once) |
 ///
-/// Every route but `/healthz`, `/readyz`, `/metrics` (unless `api.publicMetrics: false`) and an exec probe's
-/// report (whose one-time token in the path is its credential) needs a bearer token once tokens are in force
+/// Every route but `/healthz`, `/readyz`, `/metrics` (unless `api.publicMetrics: false`), the dashboard's page
+/// (which holds no data) and an exec probe's report (whose one-time token in the path is its credential) needs a
+/// bearer token once tokens are in force
 /// (``routes`` says which role each needs; see ``APIRole``).
 public enum HTTPAPI {
   /// Every route and what it requires: the one table the access check reads (and the tests walk).
   public static let routes: [APIRoute] = [
-    APIRoute("GET", "/", .read),
+    APIRoute("GET", "/", .none),
+    APIRoute("GET", "/v1/events", .read),
     APIRoute("GET", "/healthz", .none),
     APIRoute("GET", "/readyz", .none),
     APIRoute("GET", "/metrics", .read),
@@ -97,16 +101,9 @@ public enum HTTPAPI {
       middleware: AccessMiddleware(
         policy: APIAccessPolicy(routes: routes, publicMetrics: access.publicMetrics),
         enforced: { required || ((try? store.tokenCount()) ?? 1) > 0 }))
-    router.get("/") { _, _ in
-      text(
-        """
-        vigil: GET /healthz, /readyz, /status, /metrics, /v1/incidents, /v1/incidents/ID, /v1/transitions, /v1/repairs, \
-        /v1/repairs/ID, /v1/audit, /v1/audit/verify, /v1/repair-control; POST /v1/probes/run, /v1/inspect, \
-        /v1/reports/TOKEN, /v1/repairs, /v1/repairs/ID/approve, /v1/repairs/ID/reject, /v1/clusters/NAME/pause, \
-        /v1/clusters/NAME/resume, /v1/clusters/NAME/failover; GET /v1/clusters/NAME/endpoints, \
-        /v1/clusters/NAME/gate, /v1/sd/etcd; GET, POST /v1/tokens; DELETE /v1/tokens/NAME
-
-        """)
+    router.get("/") { _, _ in Dashboard.page() }
+    router.get("/v1/events") { request, _ in
+      Dashboard.events(monitor: monitor, once: request.uri.queryParameters.get("once") == "true")
     }
     router.get("/healthz") { _, _ in
       let stalled = monitor.liveness.stalled()
