@@ -10,9 +10,10 @@ import VigilMonitor
 /// token (pasted once, or given as `#token=…` in the address; kept in the tab's session storage, never sent
 /// in a URL to the server).
 enum Dashboard {
-  /// `GET /v1/events`: server-sent events, the whole status every second (`event: status`), until the client
-  /// goes away (`?once=true`: one event, then the end). The page reads it with `fetch` (so the token travels
-  /// in the Authorization header).
+  /// `GET /v1/events`: server-sent events, the whole status every second (`event: status`), for 10 s
+  /// (`?once=true`: one event), then the end: the page connects again at once, and a stopping `vigil serve`
+  /// never waits long for a dashboard left open. The page reads it with `fetch` (so the token travels in the
+  /// Authorization header).
   static func events(monitor: Monitor, once: Bool = false) -> Response {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -20,7 +21,8 @@ enum Dashboard {
       status: .ok,
       headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
       body: ResponseBody { writer in
-        while !Task.isCancelled {
+        let end = ContinuousClock.now + .seconds(10)
+        while !Task.isCancelled, ContinuousClock.now < end {
           let data = (try? encoder.encode(await monitor.status())) ?? Data("{}".utf8)
           var buffer = ByteBuffer(string: "event: status\ndata: ")
           buffer.writeBytes(data)
@@ -195,6 +197,7 @@ enum Dashboard {
         const headers = token ? { Authorization: "Bearer " + token } : {};
         const r = await fetch("/v1/events", { headers });
         if (r.status === 401) { document.getElementById("auth").style.display = "block"; live.textContent = "needs a token"; return; }
+        if (!r.ok) { live.textContent = "updates refused (HTTP " + r.status + ")"; setTimeout(stream, 5000); return; }
         const reader = r.body.getReader(); const decoder = new TextDecoder(); let text = "";
         live.textContent = "live";
         for (;;) {
@@ -207,6 +210,8 @@ enum Dashboard {
             if (data) { status = JSON.parse(data); const h = location.hash || "#/"; if (h === "#/" || h.startsWith("#/cluster/")) render(); }
           }
         }
+        setTimeout(stream, 100);
+        return;
       } catch (e) { live.textContent = "disconnected"; }
       setTimeout(stream, 2000);
     }
