@@ -16,6 +16,16 @@ struct DrillSites: Sendable {
   let standbyAdmin: DrillAdmin
   let proxy: TCPProxy
 
+  /// The recorded workload's pace and the churn writer's with two sites (a debug build's mirror is several
+  /// times slower than a release build's: its drills write less, so a standby cut off can catch up).
+  #if DEBUG
+    static let workloadPace: Duration = .milliseconds(60)
+    static let churnPace: Duration = .milliseconds(250)
+  #else
+    static let workloadPace: Duration = .milliseconds(40)
+    static let churnPace: Duration = .milliseconds(100)
+  #endif
+
   /// A client of the pair as the proxy serves it.
   func proxyClient(timeout: TimeAmount = .seconds(2)) throws -> EtcdClient {
     try EtcdClient(
@@ -54,7 +64,7 @@ struct MirrorChurn: Sendable {
         }
       default: break
       }
-      try? await Task.sleep(for: .milliseconds(100))
+      try? await Task.sleep(for: DrillSites.churnPace)
     }
   }
 }
