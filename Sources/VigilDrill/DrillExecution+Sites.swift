@@ -129,17 +129,20 @@ extension DrillExecution {
     }
   }
 
-  /// Waits until the standby has applied the primary's current revision, then compares their content at that
-  /// revision (the primary's historical read against the standby's at the position written with it, not
+  /// Waits until the standby has applied everything the primary had when the fault ended (its revision then;
+  /// the workload goes on writing meanwhile), then compares their content at the revision the mirror has
+  /// reached (the primary's historical read against the standby's at the position written with it, not
   /// half-way through a revision applied in parts). The cluster counts as recovered when they are equal.
   func compareStandby(_ e: inout DrillEpisode, timeout: Duration) async throws {
     guard let sites else { return }
     let primary = admin.whole.withCallTimeout(.seconds(10))
     let standby = sites.standbyAdmin.whole.withCallTimeout(.seconds(10))
     let deadline = ContinuousClock.now + timeout
+    var target: Int64?
     while ContinuousClock.now < deadline {
       await observeLag(&e.sites!)
-      guard let target = try? await primary.kv.range(MirrorPosition.heartbeatKey, keysOnly: true).revision,
+      if target == nil { target = try? await primary.kv.range(MirrorPosition.heartbeatKey, keysOnly: true).revision }
+      guard let target,
         try await wait(timeout: .seconds(5), poll: .milliseconds(50), {
           guard let p = try? await self.position(standby) else { return false }
           return p.position.state == .mirroring && p.position.revision >= target
@@ -154,6 +157,7 @@ extension DrillExecution {
         let differences = MirrorComparison.differences(
           primary: source.kvs.compactMap(Self.compared), standby: copy.kvs.compactMap(Self.compared), since: since)
         e.sites?.comparedAt = now()
+        e.sites?.caughtUpTo = target
         e.sites?.comparedRevision = position.revision
         e.sites?.comparedKeys = source.kvs.count
         e.sites?.differences = differences

@@ -46,6 +46,8 @@ public struct SiteObservation: Sendable, Hashable, Codable {
   /// The standby's content compared with the primary's at one revision: when, at which primary revision,
   /// how many keys, and the first differences (empty: exact).
   public var comparedAt: Double?
+  /// The primary's revision when the fault ended: the standby applied at least this much before the compare.
+  public var caughtUpTo: Int64?
   public var comparedRevision: Int64?
   public var comparedKeys: Int?
   public var differences: [String] = []
