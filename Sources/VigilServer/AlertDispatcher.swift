@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
+import Synchronization
 import VigilAPI
 import VigilConfig
 import VigilCore
@@ -16,7 +17,11 @@ import VigilStore
 /// Sends the alerts a person must know about to the configured receivers: every second it asks
 /// ``AlertRules`` which stand, sends the new ones as firing and the ones gone as resolved (deduplicated by
 /// key, grouped per cluster, at most `maxPerMinute` a receiver), re-sends firing ones to Alertmanager every
-/// `resendInterval`, retries 5xx answers and timeouts with backoff, and records every delivery in the audit.
+/// `resendInterval`, retries 5xx answers and timeouts with backoff, sends again at the next `resendInterval`
+/// what a receiver still failed to take, and records every delivery in the audit.
+///
+/// Each receiver has a sender of its own, fed in order through a queue: a receiver that is slow or down
+/// holds up neither the others nor the evaluation, which reports each turn to ``Liveness`` (loop `alerts`).
 struct AlertDispatcher: Service {
   let config: AlertsConfig
   let monitor: Monitor
@@ -26,11 +31,67 @@ struct AlertDispatcher: Service {
   var interval: Duration = .seconds(1)
   var environment: [String: String] = ProcessInfo.processInfo.environment
 
-  func run() async throws {
-    try? await cancelWhenGracefulShutdown { await loop() }
+  static let loopName = "alerts"
+
+  /// One batch for one receiver: a status, the group (a cluster, or empty for Alertmanager) and its alerts.
+  struct Batch: Sendable {
+    var status: String
+    var group: String
+    var alerts: [VigilAlert]
   }
 
-  private func loop() async {
+  /// What a receiver's sender could not deliver (or the rate limit held back): firing alerts by key,
+  /// resolved ones whole, sent again at the next `resendInterval`.
+  final class Undelivered: Sendable {
+    private let state = Mutex<(firing: Set<String>, resolved: [String: VigilAlert])>(([], [:]))
+
+    func record(_ batch: Batch, delivered: Bool) {
+      state.withLock { u in
+        for a in batch.alerts {
+          if batch.status == "resolved" {
+            u.resolved[a.key] = delivered ? nil : a
+          } else if delivered {
+            u.firing.remove(a.key)
+          } else {
+            u.firing.insert(a.key)
+          }
+        }
+      }
+    }
+
+    /// Everything recorded so far, forgotten here (what fails again is recorded again).
+    func take() -> (firing: Set<String>, resolved: [VigilAlert]) {
+      state.withLock { u in
+        defer { u = ([], [:]) }
+        return (u.firing, Array(u.resolved.values))
+      }
+    }
+  }
+
+  func run() async throws {
+    let queues = config.receivers.map { _ in AsyncStream<Batch>.makeStream(bufferingPolicy: .bufferingNewest(10_000)) }
+    let undelivered = config.receivers.map { _ in Undelivered() }
+    // A turn may wait on the store: the same allowance as the history writer's.
+    monitor.liveness.register(Self.loopName, period: interval + .seconds(6))
+    defer { monitor.liveness.remove(Self.loopName) }
+    await withTaskGroup(of: Void.self) { group in
+      for (i, receiver) in config.receivers.enumerated() {
+        group.addTask {
+          for await batch in queues[i].stream {
+            await deliver(receiver, batch, undelivered: undelivered[i])
+          }
+        }
+      }
+      try? await cancelWhenGracefulShutdown {
+        await loop(queues: queues.map(\.continuation), undelivered: undelivered)
+      }
+      // Stopping: what is still queued is not sent (a restarted Vigil fires what still stands again).
+      for q in queues { q.continuation.finish() }
+      group.cancelAll()
+    }
+  }
+
+  private func loop(queues: [AsyncStream<Batch>.Continuation], undelivered: [Undelivered]) async {
     var active: [VigilAlert] = []
     var lastResend = Date().timeIntervalSince1970
     var sent: [Int: [Double]] = [:]  // receiver index → send times in the last minute
@@ -42,18 +103,28 @@ struct AlertDispatcher: Service {
       let resend = now - lastResend >= config.resendInterval.duration.seconds
       if resend { lastResend = now }
       for (i, receiver) in config.receivers.enumerated() {
-        var batches: [(status: String, group: String, alerts: [VigilAlert])] = []
-        if receiver.kind == .alertmanager {
-          // Alertmanager groups by itself: one post with every change (and every firing alert when re-sending).
-          let fire = resend ? current : firing
-          if !fire.isEmpty || !resolved.isEmpty {
-            batches.append(("firing", "", fire))
-            if !resolved.isEmpty { batches.append(("resolved", "", resolved)) }
+        var fire = firing
+        var gone = resolved
+        if resend {
+          let missed = undelivered[i].take()
+          let standing = Set(current.map(\.key))
+          if receiver.kind == .alertmanager {
+            fire = current  // Alertmanager forgets alerts not re-sent within its resolve_timeout
+          } else {
+            let new = Set(firing.map(\.key))
+            fire += current.filter { missed.firing.contains($0.key) && !new.contains($0.key) }
           }
+          let goneKeys = Set(gone.map(\.key))
+          gone += missed.resolved.filter { !standing.contains($0.key) && !goneKeys.contains($0.key) }
+        }
+        var batches: [Batch] = []
+        if receiver.kind == .alertmanager {
+          // Alertmanager groups by itself: one post with every change.
+          batches = [Batch(status: "firing", group: "", alerts: fire), Batch(status: "resolved", group: "", alerts: gone)]
         } else {
-          for (status, alerts) in [("firing", firing), ("resolved", resolved)] {
+          for (status, alerts) in [("firing", fire), ("resolved", gone)] {
             for (group, items) in Dictionary(grouping: alerts, by: { $0.cluster ?? "vigil" }).sorted(by: { $0.key < $1.key }) {
-              batches.append((status, group, items))
+              batches.append(Batch(status: status, group: group, alerts: items))
             }
           }
         }
@@ -61,12 +132,14 @@ struct AlertDispatcher: Service {
           sent[i, default: []].removeAll { now - $0 > 60 }
           guard sent[i, default: []].count < config.maxPerMinute else {
             await audit(receiver, batch.alerts, status: batch.status, result: "dropped", why: "rate limit of \(config.maxPerMinute)/min")
+            undelivered[i].record(batch, delivered: false)
             continue
           }
           sent[i, default: []].append(now)
-          await deliver(receiver, status: batch.status, group: batch.group, alerts: batch.alerts, now: now)
+          queues[i].yield(batch)
         }
       }
+      monitor.liveness.turned(Self.loopName)
       try? await Task.sleep(for: interval)
     }
   }
@@ -82,7 +155,8 @@ struct AlertDispatcher: Service {
       input.incidents = c.openIncidents.map {
         ClusterAlertInput.OpenIncident(id: $0.id, member: $0.member, fault: $0.fault, since: $0.detectedAt ?? $0.openedAt)
       }
-      let audit = (try? store.audit(cluster: c.name, limit: 200)) ?? []
+      // The reasons are in the audit, read only for a cluster with escalations.
+      let audit = escalated.contains { $0.hasPrefix(c.name + "/") } ? (try? store.audit(cluster: c.name, limit: 200)) ?? [] : []
       for key in escalated where key.hasPrefix(c.name + "/") {
         // The newest escalation of that member (or of the cluster): its reason.
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)
@@ -107,7 +181,9 @@ struct AlertDispatcher: Service {
       links: AlertRules.Links(dashboard: config.dashboardURL, runbook: config.runbookURL))
   }
 
-  private func deliver(_ receiver: AlertReceiverConfig, status: String, group: String, alerts: [VigilAlert], now: Double) async {
+  private func deliver(_ receiver: AlertReceiverConfig, _ batch: Batch, undelivered: Undelivered) async {
+    let (status, group, alerts) = (batch.status, batch.group, batch.alerts)
+    let now = Date().timeIntervalSince1970
     var requests: [(url: String, body: Data, headers: [(String, String)])] = []
     switch receiver.kind {
     case .alertmanager:
@@ -132,10 +208,13 @@ struct AlertDispatcher: Service {
         requests.append((receiver.url, AlertPayloads.pagerDuty(routingKey: key, alert: a, resolve: status == "resolved"), []))
       }
     }
+    var delivered = true
     for r in requests {
       let result = await post(r.url, body: r.body, headers: r.headers)
+      delivered = delivered && result.ok
       await audit(receiver, alerts, status: status, result: result.ok ? "sent" : "failed", why: result.detail)
     }
+    undelivered.record(batch, delivered: delivered)
   }
 
   /// HMAC-SHA256 of the body with the secret, lower-case hex (the `X-Vigil-Signature: sha256=…` header).
