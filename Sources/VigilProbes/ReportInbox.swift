@@ -57,8 +57,9 @@ public struct ProbeReport: Sendable, Hashable {
       }
       for (i, step) in list.enumerated() {
         guard let name = step["name"] as? String else { throw ProbeReportError(message: "steps[\(i)].name: expected text") }
-        guard let seconds = (step["seconds"] as? NSNumber)?.doubleValue, seconds >= 0 else {
-          throw ProbeReportError(message: "steps[\(i)].seconds: expected a number ≥ 0")
+        // A day at most: a step's latency, not an age (and a Duration holds it).
+        guard let seconds = (step["seconds"] as? NSNumber)?.doubleValue, seconds >= 0, seconds <= 86_400 else {
+          throw ProbeReportError(message: "steps[\(i)].seconds: \(step["seconds"].map { "\($0)" } ?? "missing") is not a number from 0 to 86400")
         }
         let ok = step["ok"] as? Bool ?? true
         report.steps.append(ProbeStep(name: name, latency: .seconds(seconds), succeeded: ok))

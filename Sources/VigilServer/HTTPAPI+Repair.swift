@@ -53,48 +53,45 @@ extension HTTPAPI {
           runbook, cluster: cluster, member: body["member"], by: person, reason: body["reason"] ?? "", dryRun: dryRun)
       }
     }
-    router.post("/v1/repairs/:id/:decision") { request, context in
-      let raw = context.parameters.get("id") ?? ""
-      guard let id = Int64(raw) else { return problem(.badRequest, "id: \"\(raw)\" is not a plan number") }
-      let decision = context.parameters.get("decision") ?? ""
-      guard decision == "approve" || decision == "reject" else {
-        return problem(.notFound, "no action \"\(decision)\" (expected approve or reject)")
-      }
-      let body: [String: String]
-      switch await decodeObject(request, keys: ["operator", "reason"]) {
-      case .success(let b): body = b
-      case .failure(let message): return problem(.badRequest, message)
-      }
-      guard let person = operatorName(body, context) else { return missingOperator() }
-      return try await outcome {
-        decision == "approve"
-          ? try await repairs.approve(plan: id, by: person)
-          : try await repairs.reject(plan: id, by: person, reason: body["reason"] ?? "")
+    // One route a decision (not a capture): a path the API does not have is the router's 404.
+    for decision in ["approve", "reject"] {
+      router.post(RouterPath("/v1/repairs/:id/\(decision)")) { request, context in
+        let raw = context.parameters.get("id") ?? ""
+        guard let id = Int64(raw) else { return problem(.badRequest, "id: \"\(raw)\" is not a plan number") }
+        let body: [String: String]
+        switch await decodeObject(request, keys: ["operator", "reason"]) {
+        case .success(let b): body = b
+        case .failure(let message): return problem(.badRequest, message)
+        }
+        guard let person = operatorName(body, context) else { return missingOperator() }
+        return try await outcome {
+          decision == "approve"
+            ? try await repairs.approve(plan: id, by: person)
+            : try await repairs.reject(plan: id, by: person, reason: body["reason"] ?? "")
+        }
       }
     }
-    router.post("/v1/clusters/:name/:action") { request, context in
-      let cluster = context.parameters.get("name") ?? ""
-      let action = context.parameters.get("action") ?? ""
-      guard ["pause", "resume", "failover"].contains(action) else {
-        return problem(.notFound, "no action \"\(action)\" (expected pause, resume or failover)")
-      }
-      let body: [String: String]
-      switch await decodeObject(request, keys: ["operator", "reason"]) {
-      case .success(let b): body = b
-      case .failure(let message): return problem(.badRequest, message)
-      }
-      guard let person = operatorName(body, context) else { return missingOperator() }
-      if action == "failover" {
-        // Waits until the plan ends, like a manual run.
-        return try await outcome { try await repairs.failover(cluster: cluster, by: person, reason: body["reason"] ?? "") }
-      }
-      return try await outcome {
-        if action == "pause" {
-          try await repairs.pause(cluster: cluster, by: person, reason: body["reason"] ?? "")
-        } else {
-          try await repairs.resume(cluster: cluster, by: person, reason: body["reason"] ?? "")
+    for action in ["pause", "resume", "failover"] {
+      router.post(RouterPath("/v1/clusters/:name/\(action)")) { request, context in
+        let cluster = context.parameters.get("name") ?? ""
+        let body: [String: String]
+        switch await decodeObject(request, keys: ["operator", "reason"]) {
+        case .success(let b): body = b
+        case .failure(let message): return problem(.badRequest, message)
         }
-        return ["cluster": cluster, "repair": action == "pause" ? "paused" : "resumed"]
+        guard let person = operatorName(body, context) else { return missingOperator() }
+        if action == "failover" {
+          // Waits until the plan ends, like a manual run.
+          return try await outcome { try await repairs.failover(cluster: cluster, by: person, reason: body["reason"] ?? "") }
+        }
+        return try await outcome {
+          if action == "pause" {
+            try await repairs.pause(cluster: cluster, by: person, reason: body["reason"] ?? "")
+          } else {
+            try await repairs.resume(cluster: cluster, by: person, reason: body["reason"] ?? "")
+          }
+          return ["cluster": cluster, "repair": action == "pause" ? "paused" : "resumed"]
+        }
       }
     }
     router.get("/v1/audit") { request, _ in

@@ -15,6 +15,7 @@ import VigilStore
 /// |---|---|
 /// | `GET /` | the dashboard (a self-contained page; its data comes from the routes below, with the caller's token) |
 /// | `GET /v1/events` | server-sent events: the status every second, for the dashboard |
+/// | `GET /openapi.json`, `GET /openapi.yaml` | the OpenAPI 3.1 document of every route here (public) |
 /// | `GET /healthz` | 200 while every loop of Vigil's own turns; 503 naming the stalled loops and their silence |
 /// | `GET /readyz` | 200 once the clusters are loaded and the first probe round finished; 503 before |
 /// | `GET /metrics` | Prometheus text exposition |
@@ -38,7 +39,7 @@ import VigilStore
 /// | `GET /v1/clusters/NAME/gate` | the release gate: 200 `{"decision": "pass"}`, or 409 with the reasons |
 /// | `GET /v1/tokens`, `POST /v1/tokens` `{"name", "role"}`, `DELETE /v1/tokens/NAME` | API tokens (a new one is shown once) |
 ///
-/// Every route but `/healthz`, `/readyz`, `/metrics` (unless `api.publicMetrics: false`), the dashboard's page
+/// Every route but `/healthz`, `/readyz`, the OpenAPI document, `/metrics` (unless `api.publicMetrics: false`), the dashboard's page
 /// (which holds no data) and an exec probe's report (whose one-time token in the path is its credential) needs a
 /// bearer token once tokens are in force
 /// (``routes`` says which role each needs; see ``APIRole``).
@@ -47,6 +48,8 @@ public enum HTTPAPI {
   public static let routes: [APIRoute] = [
     APIRoute("GET", "/", .none),
     APIRoute("GET", "/v1/events", .read),
+    APIRoute("GET", "/openapi.json", .none),
+    APIRoute("GET", "/openapi.yaml", .none),
     APIRoute("GET", "/healthz", .none),
     APIRoute("GET", "/readyz", .none),
     APIRoute("GET", "/metrics", .read),
@@ -102,6 +105,7 @@ public enum HTTPAPI {
         policy: APIAccessPolicy(routes: routes, publicMetrics: access.publicMetrics),
         enforced: { required || ((try? store.tokenCount()) ?? 1) > 0 }))
     router.get("/") { _, _ in Dashboard.page() }
+    addOpenAPIRoutes(to: router)
     router.get("/v1/events") { request, _ in
       Dashboard.events(monitor: monitor, once: request.uri.queryParameters.get("once") == "true")
     }

@@ -27,6 +27,8 @@ public struct ServeInfo: Sendable {
   /// Each cluster's client endpoints (a local runtime's are picked at start).
   public var clusters: [(name: String, endpoints: String)]
   public var repairs: RepairCoordinator
+  /// The routes the HTTP router registered, as `METHOD /path` (`:name` for a path parameter).
+  public var routes: [String] = []
 }
 
 public struct ServeError: Error, CustomStringConvertible {
@@ -91,8 +93,10 @@ public enum VigilServe {
     let inbox = engine.inbox
     let clusterList = engine.clients.map { ($0.name, $0.client.endpoints.map(\.description).joined(separator: ",")) }
     let listening = NIOLockedValueBox(false)
+    let router = HTTPAPI.router(monitor: monitor, repairs: repairs, inbox: inbox, metrics: metrics, access: access)
+    let routes = router.routes.map { "\($0.method) \($0.path)" }
     let app = Application(
-      router: HTTPAPI.router(monitor: monitor, repairs: repairs, inbox: inbox, metrics: metrics, access: access),
+      router: router,
       server: server,
       configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: "vigil"),
       onServerRunning: { channel in
@@ -104,7 +108,7 @@ public enum VigilServe {
         await onReady(
           ServeInfo(
             url: url, stateDir: configuration.stateDir, database: engine.store.path, clusters: clusterList,
-            repairs: repairs),
+            repairs: repairs, routes: routes),
           monitor)
       },
       logger: logger)

@@ -12,94 +12,54 @@ import VigilServer
 import VigilStore
 import VigilTestKit
 
-/// The API's tokens and roles against a live `vigil serve` on a real cluster: every route of the table walked
-/// without a token, with a wrong one and with each role; the audit naming the token's subject; the refusal to
+/// The API's tokens and roles against a live `vigil serve` on a real cluster: every operation of the OpenAPI
+/// document walked without a token, with a wrong one and with each role (every answer checked against the
+/// document); the audit naming the token's subject; the refusal to
 /// listen beyond loopback without tokens; HTTPS.
 @Suite("API tokens, roles and TLS", .serialized)
 struct APIAuthTests {
   func configuration(_ cluster: LocalCluster, dir: String, listen: String = "127.0.0.1:0", extra: String = "")
     async throws -> VigilConfiguration
   {
-    try ConfigLoader.parse(
-      """
-      stateDir: \(dir)/state
-      listen: \(listen)
-      backup: {enabled: false}
-      \(extra)
-      clusters:
-        - name: c
-          endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))]
-          probeSuites: [s]
-      probeSuites:
-        - name: s
-          probes:
-            - kind: etcd.kv
-      """)
+    try await LiveServe.configuration(cluster, dir: dir, listen: listen, extra: extra)
   }
 
-  func withServe(_ configuration: VigilConfiguration, _ body: (_ url: String, _ monitor: Monitor) async throws -> Void)
-    async throws
-  {
-    let (started, ready) = AsyncStream<(String, Monitor)>.makeStream()
-    let server = Task {
-      defer { ready.finish() }
-      try await VigilServe.run(configuration: configuration, handleSignals: false, supervision: ServeSupervision()) {
-        info, monitor in ready.yield((info.url, monitor))
-      }
-    }
-    var iterator = started.makeAsyncIterator()
-    guard let (url, monitor) = await iterator.next() else {
-      if case .failure(let error) = await server.result { throw error }
-      throw TestTimeout("vigil serve ended before it served")
-    }
-    do { try await body(url, monitor) } catch {
-      server.cancel()
-      _ = await server.result
-      throw error
-    }
-    server.cancel()
-    _ = await server.result
+  func send(
+    _ method: HTTPMethod, _ url: String, token: String? = nil, body: String? = nil, http: HTTPClient = APIClient.http,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) async throws -> (status: Int, body: String, headers: HTTPHeaders) {
+    try await LiveServe.send(method, url, token: token, body: body, http: http, sourceLocation: sourceLocation)
   }
 
-  /// One request; the status and the body.
-  func send(_ method: HTTPMethod, _ url: String, token: String? = nil, body: String? = nil, http: HTTPClient = APIClient.http)
-    async throws -> (status: Int, body: String, headers: HTTPHeaders)
-  {
-    var request = HTTPClientRequest(url: url)
-    request.method = method
-    request.headers.add(name: "Connection", value: "close")
-    if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-    if let body {
-      request.headers.add(name: "Content-Type", value: "application/json")
-      request.body = .bytes(ByteBuffer(string: body))
-    }
-    let response = try await http.execute(request, timeout: .seconds(60))
-    let bytes = try await response.body.collect(upTo: 16 << 20)
-    return (Int(response.status.code), String(buffer: bytes), response.headers)
-  }
-
-  /// A route's pattern filled in (a plan number that does not exist, the cluster, a token name).
+  /// An operation's path template filled in (a plan number that does not exist, the cluster, a token name).
   static func concrete(_ path: String) -> String {
     path == "/v1/events"
       ? path + "?once=true"
-      : path.replacingOccurrences(of: ":id", with: "999999").replacingOccurrences(of: ":name", with: "c")
-        .replacingOccurrences(of: ":token", with: "no-such-report")
+      : path.replacingOccurrences(of: "{id}", with: "999999").replacingOccurrences(of: "{name}", with: "c")
+        .replacingOccurrences(of: "{token}", with: "no-such-report")
   }
 
-  @Test func everyRouteRefusesCallersWithoutTheRoleItNeeds() async throws {
+  @Test func everyOperationOfTheOpenAPIDocumentRefusesCallersWithoutTheRoleItNeeds() async throws {
     try await withTestCluster { cluster, _ in
       try await withTemporaryDirectory { dir in
         let config = try await configuration(cluster, dir: dir)
-        try await withServe(config) { url, monitor in
+        try await LiveServe.run(config) { url, monitor in
           // No token yet, on loopback: open, as before tokens.
           #expect(try await send(.GET, url + "/status").status == 200)
           var tokens: [APIRole: String] = [:]
           for role in APIRole.allCases {
             tokens[role] = try await TokenMaker.make(name: "t-\(role.rawValue)", role: role.rawValue, by: "test", store: monitor.store).token
           }
+          // The document's operations, each with the role it says it needs — the server's table must agree.
           let policy = APIAccessPolicy(routes: HTTPAPI.routes)
-          for route in HTTPAPI.routes {
-            let requirement = policy.requirement(method: route.method, path: String(Self.concrete(route.path).split(separator: "?")[0]))
+          let operations = try OpenAPIContract().operations
+          #expect(operations.count == HTTPAPI.routes.count)
+          for route in operations {
+            let path = String(Self.concrete(route.path).split(separator: "?")[0])
+            let documented = try #require(route.requirement.flatMap(APIRequirement.init(rawValue:)), "\(route.method) \(route.path)")
+            // What the server enforces here (`/metrics` is public unless `api.publicMetrics: false`).
+            let requirement = policy.requirement(method: route.method, path: path)
+            #expect(requirement == documented || (route.path == "/metrics" && requirement == .none), "\(route.method) \(route.path)")
             let method = HTTPMethod(rawValue: route.method)
             let target = url + Self.concrete(route.path)
             let body: String? = route.method == "GET" ? nil : "{}"
@@ -138,7 +98,7 @@ struct APIAuthTests {
     try await withTestCluster { cluster, _ in
       try await withTemporaryDirectory { dir in
         let config = try await configuration(cluster, dir: dir, extra: "api: {requireTokens: true}")
-        try await withServe(config) { url, monitor in
+        try await LiveServe.run(config) { url, monitor in
           // Tokens required though none exists yet: refused.
           #expect(try await send(.GET, url + "/status").status == 401)
           let made = try await TokenMaker.make(name: "ana", role: "operator", by: "test", store: monitor.store)
@@ -178,7 +138,7 @@ struct APIAuthTests {
         let config = try await configuration(
           cluster, dir: dir,
           extra: "api: {tls: {certificate: \(certs.serverCertificate), key: \(certs.serverKey)}}")
-        try await withServe(config) { url, _ in
+        try await LiveServe.run(config) { url, _ in
           #expect(url.hasPrefix("https://"))
           let trusted = try APIClient.http(trusting: certs.caFile)
           #expect(try await send(.GET, url + "/healthz", http: trusted).status == 200)

@@ -87,31 +87,19 @@ struct AlertDeliveryTests {
             ],
             url: "http://127.0.0.1:\(amPort)", ready: "/-/ready", dir: dir
           ) { alertmanager in
-            let config = try ConfigLoader.parse(
-              """
-              stateDir: \(dir)/state
-              listen: 127.0.0.1:0
-              backup: {enabled: false}
-              tiers:
-                fast: {probeInterval: 200ms, probeTimeout: 500ms}
-              repair: {mode: approve}
-              alerts:
-                resendInterval: 2s
-                dashboardURL: "http://127.0.0.1/dashboard/{cluster}/incidents/{incident}"
-                receivers:
-                  - {kind: alertmanager, url: "\(alertmanager.url)"}
-                  - {kind: webhook, url: "\(receiver)/direct", secretEnv: VIGIL_TEST_ALERT_SECRET}
-                  - {kind: webhook, url: "\(receiver)/flaky"}
-              clusters:
-                - name: c
-                  endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))]
-                  tier: fast
-                  probeSuites: [s]
-              probeSuites:
-                - name: s
-                  probes: [{kind: etcd.kv}, {kind: etcd.member}]
-              """)
-            try await APIAuthTests().withServe(config) { _, monitor in
+            let config = try await LiveServe.configuration(
+              cluster, dir: dir,
+              extra: """
+                repair: {mode: approve}
+                alerts:
+                  resendInterval: 2s
+                  dashboardURL: "http://127.0.0.1/dashboard/{cluster}/incidents/{incident}"
+                  receivers:
+                    - {kind: alertmanager, url: "\(alertmanager.url)"}
+                    - {kind: webhook, url: "\(receiver)/direct", secretEnv: VIGIL_TEST_ALERT_SECRET}
+                    - {kind: webhook, url: "\(receiver)/flaky"}
+                """)
+            try await LiveServe.run(config) { _, monitor in
               #expect(try await eventually(timeout: .seconds(60)) { await monitor.health(of: "c") == .healthy })
               try await cluster.kill(["m1", "m2"])
               // The incident Vigil opened for the cluster, and the firing alert that names it.

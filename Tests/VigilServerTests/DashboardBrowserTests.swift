@@ -41,23 +41,8 @@ struct DashboardBrowserTests {
   @Test func aKilledMemberShowsFailedThenHealthyInTheBrowser() async throws {
     try await withTestCluster { cluster, _ in
       try await withTemporaryDirectory { dir in
-        let config = try ConfigLoader.parse(
-          """
-          stateDir: \(dir)/state
-          listen: 127.0.0.1:0
-          backup: {enabled: false}
-          tiers:
-            fast: {probeInterval: 200ms, probeTimeout: 500ms}
-          clusters:
-            - name: c
-              endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))]
-              tier: fast
-              probeSuites: [s]
-          probeSuites:
-            - name: s
-              probes: [{kind: etcd.kv}, {kind: etcd.member}]
-          """)
-        try await APIAuthTests().withServe(config) { url, monitor in
+        let config = try await LiveServe.configuration(cluster, dir: dir)
+        try await LiveServe.run(config) { url, monitor in
           #expect(try await eventually(timeout: .seconds(60)) { await monitor.health(of: "c/m2") == .healthy })
           let page = try await Self.dom(url + "/#/cluster/c")
           #expect(Self.memberRow(page, "m2")?.contains("data-health=\"healthy\"") == true, "\(page.prefix(3000))")

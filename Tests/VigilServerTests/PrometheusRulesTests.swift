@@ -15,26 +15,14 @@ struct PrometheusRulesTests {
   @Test func anEscalationFiresVigilEscalatedInARealPrometheus() async throws {
     try await withTestCluster { cluster, _ in
       try await withTemporaryDirectory { dir in
-        let config = try ConfigLoader.parse(
-          """
-          stateDir: \(dir)/state
-          listen: 127.0.0.1:0
-          backup: {enabled: false}
-          tiers:
-            fast: {probeInterval: 200ms, probeTimeout: 500ms}
-          repair:
-            policy:
-              crashed: {runbook: none}
-          clusters:
-            - name: c
-              endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))]
-              tier: fast
-              probeSuites: [s]
-          probeSuites:
-            - name: s
-              probes: [{kind: etcd.kv}, {kind: etcd.member}]
-          """)
-        try await APIAuthTests().withServe(config) { url, monitor in
+        let config = try await LiveServe.configuration(
+          cluster, dir: dir,
+          extra: """
+            repair:
+              policy:
+                crashed: {runbook: none}
+            """)
+        try await LiveServe.run(config) { url, monitor in
           let target = url.replacingOccurrences(of: "http://", with: "")
           let port = try FreePort.pick(count: 1)[0]
           try """

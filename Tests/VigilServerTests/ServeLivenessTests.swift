@@ -16,54 +16,13 @@ import VigilTestKit
 @Suite("vigil serve watches itself", .serialized)
 struct ServeLivenessTests {
   func configuration(_ cluster: LocalCluster, dir: String, watchdog: String) async throws -> VigilConfiguration {
-    try ConfigLoader.parse(
-      """
-      stateDir: \(dir)/state
-      listen: 127.0.0.1:0
-      tiers:
-        fast: {probeInterval: 100ms, probeTimeout: 300ms}
-      watchdog: \(watchdog)
-      clusters:
-        - name: c
-          endpoints: [\(await cluster.endpoints.map(\.description).joined(separator: ", "))]
-          tier: fast
-          probeSuites: [s]
-      probeSuites:
-        - name: s
-          probes:
-            - kind: etcd.kv
-            - kind: etcd.member
-      """)
+    try await LiveServe.configuration(cluster, dir: dir, probeInterval: "100ms", probeTimeout: "300ms", extra: "watchdog: \(watchdog)")
   }
 
-  /// Runs `vigil serve` until `body` returns, then stops it as SIGTERM would.
-  func withServe(
-    _ configuration: VigilConfiguration, supervision: ServeSupervision,
-    _ body: (_ url: String, _ monitor: Monitor) async throws -> Void
-  ) async throws {
-    let (started, ready) = AsyncStream<(String, Monitor)>.makeStream()
-    let server = Task {
-      // Ends the stream however serve ends, so a failed start is reported instead of awaited forever.
-      defer { ready.finish() }
-      try await VigilServe.run(configuration: configuration, handleSignals: false, supervision: supervision) {
-        info, monitor in ready.yield((info.url, monitor))
-      }
-    }
-    var iterator = started.makeAsyncIterator()
-    guard let (url, monitor) = await iterator.next() else {
-      if case .failure(let error) = await server.result { throw error }
-      throw TestTimeout("vigil serve ended before it served")
-    }
-    do { try await body(url, monitor) } catch {
-      server.cancel()
-      _ = await server.result
-      throw error
-    }
-    server.cancel()
-    _ = await server.result
+  func get(_ url: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> (status: Int, body: String) {
+    let answer = try await LiveServe.send(.GET, url, sourceLocation: sourceLocation)
+    return (answer.status, answer.body)
   }
-
-  func get(_ url: String) async throws -> HTTPExchange.Response { try await HTTPExchange.send(.GET, url: url) }
 
   @Test func aStalledLoopTurnsHealthzUnavailableAndWithholdsTheWatchdogKeepAlive() async throws {
     try await withTestCluster { cluster, _ in
@@ -74,7 +33,7 @@ struct ServeLivenessTests {
           cluster, dir: dir, watchdog: "{stallPeriods: 3, minimumStall: 1s, stallAfter: off}")
         let supervision = ServeSupervision(
           notifier: SystemdNotifier(socketPath: notify.path, watchdogTimeout: .milliseconds(600)))
-        try await withServe(config, supervision: supervision) { (url: String, monitor: Monitor) async throws in
+        try await LiveServe.run(config, supervision: supervision) { (url: String, monitor: Monitor) async throws in
           #expect(try await eventually { notify.messages(containing: "READY=1").count == 1 })
           #expect(try await eventually { try await get(url + "/readyz").status == 200 })
           // Every loop turning (on a loaded machine a probe timing out can hold its loop a moment first).
@@ -122,7 +81,7 @@ struct ServeLivenessTests {
         let supervision = ServeSupervision(notifier: nil) { stalled in
           gaveUp.loops.withLock { $0.append(contentsOf: stalled.map(\.loop)) }
         }
-        try await withServe(config, supervision: supervision) { (url: String, monitor: Monitor) async throws in
+        try await LiveServe.run(config, supervision: supervision) { (url: String, monitor: Monitor) async throws in
           #expect(try await eventually { try await get(url + "/healthz").status == 200 })
           #expect(gaveUp.names.isEmpty)
           monitor.liveness.hold(prefix: "probe:c|")
@@ -138,7 +97,7 @@ struct ServeLivenessTests {
     try await withTestCluster { cluster, _ in
       try await withTemporaryDirectory { dir in
         let config = try await configuration(cluster, dir: dir, watchdog: "{stallAfter: off}")
-        try await withServe(config, supervision: ServeSupervision(notifier: nil)) { (url: String, _: Monitor) async throws in
+        try await LiveServe.run(config, supervision: ServeSupervision(notifier: nil)) { (url: String, _: Monitor) async throws in
           let api = APIClient(baseURL: url + "/")
           #expect(try await eventually { try await api.status().clusters.first?.health == .healthy })
           let status = try await api.status()
