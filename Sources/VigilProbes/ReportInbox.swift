@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import VigilCore
 
 /// A result an `exec` probe program POSTed to its report URL
 /// (`VIGIL_REPORT_URL`), for programs written for Vigil:
@@ -18,18 +19,16 @@ public struct ProbeReport: Sendable, Hashable {
 
   /// Decodes and checks a report; the error names the field and what was expected.
   public static func decode(_ data: Data) throws(ProbeReportError) -> ProbeReport {
-    let object: Any
-    do { object = try JSONSerialization.jsonObject(with: data) } catch {
+    let parsed: JSONValue
+    do { parsed = try JSONValue.parse(data) } catch {
       throw ProbeReportError(message: "the body is not JSON (expected {\"status\": \"OK\", \"message\": \"…\"})")
     }
-    guard let root = object as? [String: Any] else {
-      throw ProbeReportError(message: "the body must be a JSON object")
-    }
+    guard let root = parsed.object else { throw ProbeReportError(message: "the body must be a JSON object") }
     let known: Set<String> = ["status", "message", "metrics", "steps"]
     if let unknown = root.keys.sorted().first(where: { !known.contains($0) }) {
       throw ProbeReportError(message: "unknown field \"\(unknown)\" (expected status, message, metrics, steps)")
     }
-    guard let statusText = root["status"] as? String else {
+    guard let statusText = root["status"]?.string else {
       throw ProbeReportError(message: "status: missing or not text (expected OK, WARNING, CRITICAL or UNKNOWN)")
     }
     guard let status = ProbeStatus(rawValue: statusText.uppercased()) else {
@@ -37,31 +36,31 @@ public struct ProbeReport: Sendable, Hashable {
     }
     var report = ProbeReport(status: status, message: "", metrics: [:], steps: [])
     if let m = root["message"] {
-      guard let text = m as? String else { throw ProbeReportError(message: "message: expected text") }
+      guard let text = m.string else { throw ProbeReportError(message: "message: expected text") }
       report.message = text
     }
     if let m = root["metrics"] {
-      guard let map = m as? [String: Any] else {
-        throw ProbeReportError(message: "metrics: expected an object of name to number")
-      }
+      guard let map = m.object else { throw ProbeReportError(message: "metrics: expected an object of name to number") }
       for (k, v) in map {
-        guard let n = v as? NSNumber, !(v is Bool) else {
-          throw ProbeReportError(message: "metrics.\(k): \"\(v)\" is not a number")
-        }
-        report.metrics[k] = n.doubleValue
+        guard let n = v.number else { throw ProbeReportError(message: "metrics.\(k): \(v) is not a number") }
+        report.metrics[k] = n
       }
     }
     if let s = root["steps"] {
-      guard let list = s as? [[String: Any]] else {
-        throw ProbeReportError(message: "steps: expected a list of {name, seconds, ok}")
-      }
+      guard let list = s.array else { throw ProbeReportError(message: "steps: expected a list of {name, seconds, ok}") }
       for (i, step) in list.enumerated() {
-        guard let name = step["name"] as? String else { throw ProbeReportError(message: "steps[\(i)].name: expected text") }
+        guard let name = step["name"]?.string else { throw ProbeReportError(message: "steps[\(i)].name: expected text") }
         // A day at most: a step's latency, not an age (and a Duration holds it).
-        guard let seconds = (step["seconds"] as? NSNumber)?.doubleValue, seconds >= 0, seconds <= 86_400 else {
-          throw ProbeReportError(message: "steps[\(i)].seconds: \(step["seconds"].map { "\($0)" } ?? "missing") is not a number from 0 to 86400")
+        guard let seconds = step["seconds"]?.number, seconds >= 0, seconds <= 86_400 else {
+          throw ProbeReportError(
+            message: "steps[\(i)].seconds: \(step["seconds"].map { "\($0)" } ?? "missing") is not a number from 0 to 86400")
         }
-        let ok = step["ok"] as? Bool ?? true
+        let ok: Bool
+        switch step["ok"] {
+        case nil: ok = true
+        case .bool(let b)?: ok = b
+        case let other?: throw ProbeReportError(message: "steps[\(i)].ok: \(other) is not true or false")
+        }
         report.steps.append(ProbeStep(name: name, latency: .seconds(seconds), succeeded: ok))
       }
     }

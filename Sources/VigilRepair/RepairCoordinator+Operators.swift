@@ -89,6 +89,12 @@ extension RepairCoordinator {
     _ runbook: Runbook, cluster: String, member: String?, by person: String, reason: String, dryRun: Bool = false
   ) async throws -> RepairPlan {
     try known(cluster)
+    // A failover names its two sides: it has a request of its own (a plan without them would wait forever).
+    if runbook == .promoteStandby {
+      throw RepairRequestError(
+        "runbook promote-standby is run by a failover: vigil failover --cluster \(cluster) (POST /v1/clusters/\(cluster)/failover)",
+        status: 409)
+    }
     guard let view = await watch.repairView(cluster: cluster) else {
       throw RepairRequestError("cluster \"\(cluster)\" is not monitored", status: 404)
     }

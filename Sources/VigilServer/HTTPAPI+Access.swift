@@ -28,7 +28,7 @@ extension HTTPAPI {
       return try json(made, status: .created)
     }
     router.delete("/v1/tokens/:name") { _, context in
-      let name = context.parameters.get("name") ?? ""
+      let name = pathParameter(context, "name")
       guard try await store.revokeToken(name: name) else { return problem(.notFound, "no token named \"\(name)\"") }
       return try json(["name": name, "revoked": "true"])
     }
@@ -93,7 +93,7 @@ extension HTTPAPI {
   /// The release gate: 200 `{"decision": "pass"}`, or 409 with the reasons (`curl -f` fails a pipeline step).
   static func addGateRoute(_ router: Router<VigilRequestContext>, monitor: Monitor, repairs: RepairCoordinator) {
     router.get("/v1/clusters/:name/gate") { _, context in
-      let name = context.parameters.get("name") ?? ""
+      let name = pathParameter(context, "name")
       let status = await monitor.status()
       guard let cluster = status.clusters.first(where: { $0.name == name }) else {
         return problem(.notFound, "no cluster named \"\(name)\" (clusters: \(status.clusters.map(\.name).joined(separator: ", ")))")

@@ -22,7 +22,7 @@ extension HTTPAPI {
       return try json(try store.plans(cluster: q.get("cluster"), states: states, limit: limit))
     }
     router.get("/v1/repairs/:id") { _, context in
-      let raw = context.parameters.get("id") ?? ""
+      let raw = pathParameter(context, "id")
       guard let id = Int64(raw) else { return problem(.badRequest, "id: \"\(raw)\" is not a plan number") }
       guard let plan = try store.plan(id: id) else { return problem(.notFound, "no plan \(id)") }
       return try json(PlanWithAudit(plan: plan, audit: try store.audit(planID: id, limit: 1000, ascending: true)))
@@ -56,7 +56,7 @@ extension HTTPAPI {
     // One route a decision (not a capture): a path the API does not have is the router's 404.
     for decision in ["approve", "reject"] {
       router.post(RouterPath("/v1/repairs/:id/\(decision)")) { request, context in
-        let raw = context.parameters.get("id") ?? ""
+        let raw = pathParameter(context, "id")
         guard let id = Int64(raw) else { return problem(.badRequest, "id: \"\(raw)\" is not a plan number") }
         let body: [String: String]
         switch await decodeObject(request, keys: ["operator", "reason"]) {
@@ -73,7 +73,7 @@ extension HTTPAPI {
     }
     for action in ["pause", "resume", "failover"] {
       router.post(RouterPath("/v1/clusters/:name/\(action)")) { request, context in
-        let cluster = context.parameters.get("name") ?? ""
+        let cluster = pathParameter(context, "name")
         let body: [String: String]
         switch await decodeObject(request, keys: ["operator", "reason"]) {
         case .success(let b): body = b

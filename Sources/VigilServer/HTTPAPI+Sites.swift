@@ -9,7 +9,7 @@ extension HTTPAPI {
   /// Endpoint publishing: where each cluster's clients should connect, and Prometheus service discovery.
   static func addSiteRoutes(_ router: Router<VigilRequestContext>, monitor: Monitor, repairs: RepairCoordinator) {
     router.get("/v1/clusters/:name/endpoints") { _, context in
-      let name = context.parameters.get("name") ?? ""
+      let name = pathParameter(context, "name")
       let all = await published(monitor: monitor, repairs: repairs)
       guard let entry = EndpointDirectory.entry(name, in: all) else {
         return problem(.notFound, "no cluster named \"\(name)\" (clusters: \(all.map(\.cluster).joined(separator: ", ")))")

@@ -107,7 +107,11 @@ public enum HTTPAPI {
     router.get("/") { _, _ in Dashboard.page() }
     addOpenAPIRoutes(to: router)
     router.get("/v1/events") { request, _ in
-      Dashboard.events(monitor: monitor, once: request.uri.queryParameters.get("once") == "true")
+      switch request.uri.queryParameters.get("once").map({ String($0) }) {
+      case nil, "false": return Dashboard.events(monitor: monitor, once: false)
+      case "true": return Dashboard.events(monitor: monitor, once: true)
+      case let other?: return problem(.badRequest, "once: \"\(other)\" is not true or false")
+      }
     }
     router.get("/healthz") { _, _ in
       let stalled = monitor.liveness.stalled()
@@ -138,7 +142,7 @@ public enum HTTPAPI {
       return try json(try store.incidents(openOnly: openOnly, cluster: q.get("cluster"), limit: limit))
     }
     router.get("/v1/incidents/:id") { _, context in
-      let raw = context.parameters.get("id") ?? ""
+      let raw = pathParameter(context, "id")
       guard let id = Int64(raw) else { return problem(.badRequest, "id: \"\(raw)\" is not an incident number") }
       guard let incident = try store.incident(id: id) else { return problem(.notFound, "no incident \(id)") }
       return try json(incident)
@@ -184,7 +188,7 @@ public enum HTTPAPI {
       return try json(out)
     }
     router.post("/v1/reports/:token") { request, context in
-      let token = context.parameters.get("token") ?? ""
+      let token = pathParameter(context, "token")
       let buffer = try await request.body.collect(upTo: 1 << 20)
       do throws(ReportInbox.DeliveryError) {
         try inbox.deliver(token: token, Data(buffer.readableBytesView))
@@ -215,6 +219,12 @@ public enum HTTPAPI {
 
   static func text(_ s: String) -> Response {
     Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: s)))
+  }
+
+  /// A path parameter, percent-decoded (`/v1/tokens/j%C3%BCrgen` names the token `jürgen`).
+  static func pathParameter(_ context: VigilRequestContext, _ name: String) -> String {
+    let raw = context.parameters.get(name) ?? ""
+    return raw.removingPercentEncoding ?? raw
   }
 
   static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {

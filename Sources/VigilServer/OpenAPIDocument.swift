@@ -42,7 +42,7 @@ paths:
         - name: once
           in: query
           required: false
-          description: "`true`: send one event and end the stream (any other value: stream)."
+          description: "`true`: send one event and end the stream; `false` (the default): stream."
           schema:
             type: boolean
       responses:
@@ -54,6 +54,8 @@ paths:
             text/event-stream:
               schema:
                 $ref: "#/components/schemas/StatusEvent"
+        "400":
+          $ref: "#/components/responses/BadRequest"
         "401":
           $ref: "#/components/responses/Unauthorized"
         "403":

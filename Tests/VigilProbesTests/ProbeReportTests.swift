@@ -20,8 +20,16 @@ struct ProbeReportTests {
     #expect(report.steps.first?.latency == .milliseconds(250))
   }
 
+  // On Linux, Foundation's untyped JSON gave 0 and 1 as booleans: a metric of 0 was refused, `true` taken.
+  @Test func metricsOfZeroAndOneAreNumbersAndBooleansAreNot() throws {
+    let report = try ProbeReport.decode(Data(#"{"status": "OK", "metrics": {"zero": 0, "one": 1, "half": 0.5}}"#.utf8))
+    #expect(report.metrics == ["zero": 0, "one": 1, "half": 0.5])
+    #expect(problem(#"{"status": "OK", "metrics": {"up": true}}"#)?.contains("metrics.up") == true)
+    #expect(problem(#"{"status": "OK", "steps": [{"name": "s", "seconds": 1, "ok": 1}]}"#)?.contains("steps[0].ok") == true)
+  }
+
   // Found by schemathesis: a step of 1e300 seconds crashed the server converting it to a Duration.
-  @Test(arguments: ["1e300", "-1", "86401", "\"fast\""])
+  @Test(arguments: ["1e300", "-1", "86401", "\"fast\"", "true"])
   func aStepLatencyOutOfRangeIsRefusedByName(_ seconds: String) {
     let said = problem(#"{"status": "OK", "steps": [{"name": "s", "seconds": \#(seconds)}]}"#)
     #expect(said?.contains("steps[0].seconds") == true, "\(said ?? "accepted")")

@@ -1,62 +1,6 @@
 import Foundation
+import VigilCore
 import VigilServer
-
-/// A JSON value as it was sent (numbers kept apart from booleans, which Foundation's untyped parsing blurs).
-enum JSONValue: Decodable, Equatable, CustomStringConvertible {
-  case null
-  case bool(Bool)
-  case number(Double)
-  case string(String)
-  case array([JSONValue])
-  case object([String: JSONValue])
-
-  init(from decoder: any Decoder) throws {
-    let c = try decoder.singleValueContainer()
-    if c.decodeNil() {
-      self = .null
-    } else if let b = try? c.decode(Bool.self) {
-      self = .bool(b)
-    } else if let n = try? c.decode(Double.self) {
-      self = .number(n)
-    } else if let s = try? c.decode(String.self) {
-      self = .string(s)
-    } else if let a = try? c.decode([JSONValue].self) {
-      self = .array(a)
-    } else {
-      self = .object(try c.decode([String: JSONValue].self))
-    }
-  }
-
-  static func parse(_ data: Data) throws -> JSONValue { try JSONDecoder().decode(JSONValue.self, from: data) }
-
-  subscript(key: String) -> JSONValue? {
-    if case .object(let o) = self { return o[key] }
-    return nil
-  }
-  var string: String? {
-    if case .string(let s) = self { return s }
-    return nil
-  }
-  var object: [String: JSONValue]? {
-    if case .object(let o) = self { return o }
-    return nil
-  }
-  var array: [JSONValue]? {
-    if case .array(let a) = self { return a }
-    return nil
-  }
-
-  var description: String {
-    switch self {
-    case .null: "null"
-    case .bool(let b): "\(b)"
-    case .number(let n): "\(n)"
-    case .string(let s): "\"\(s.prefix(60))\""
-    case .array(let a): "[\(a.count) items]"
-    case .object(let o): "{\(o.keys.sorted().prefix(6).joined(separator: ", "))}"
-    }
-  }
-}
 
 /// Vigil's OpenAPI document read by the tests: which operations it has, and whether an answer matches what
 /// it promises for that operation and status — the status documented, the media type, and the body against
