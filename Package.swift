@@ -249,7 +249,7 @@ let package = Package(
       name: "VigilServer",
       dependencies: [
         "VigilAPI", "VigilEngine", "VigilLoops", "VigilMonitor", "VigilRepair", "VigilConfig", "VigilCore",
-        "VigilProbes", "VigilRuntime", "VigilStore",
+        "VigilProbes", "VigilRuntime", "VigilStore", "VigilOracle",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -362,7 +362,7 @@ let package = Package(
       name: "VigilServerTests",
       dependencies: [
         "VigilAPI", "VigilServer", "VigilConfig", "VigilCore", "VigilMonitor", "VigilProbes", "VigilRuntime", "VigilStore",
-        "VigilTestKit",
+        "VigilTestKit", "VigilDrill", "VigilOracle",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Crypto", package: "swift-crypto"),

@@ -36,24 +36,10 @@ struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Recompute every entry's hash and link, straight from the state dir (Vigil may be stopped).",
       discussion: "Exits 0 when the chain is intact, 2 when an entry was altered, removed or reordered.")
-    @Option(help: "Vigil's state dir (holds vigil.sqlite).") var stateDir: String?
-    @Option(help: "Configuration file whose stateDir to check.") var config: String?
+    @OptionGroup var place: StateDirOptions
 
     func run() async throws {
-      let dir: String
-      if let stateDir {
-        dir = stateDir
-      } else if let config {
-        do { dir = try ConfigLoader.load(file: config).stateDir } catch {
-          throw CLIError("--config: \(error.problems.first.map { "\(config): \($0)" } ?? "\(config): invalid")", exitCode: 64)
-        }
-      } else {
-        throw CLIError("give --state-dir DIR or --config FILE", exitCode: 64)
-      }
-      guard FileManager.default.fileExists(atPath: dir + "/vigil.sqlite") else {
-        throw CLIError("--state-dir: no vigil.sqlite in \"\(dir)\"", exitCode: 64)
-      }
-      let result = try HistoryStore(directory: dir).verifyAudit()
+      let result = try place.store(existing: true).verifyAudit()
       if result.ok {
         print("audit log intact: \(result.entries) entries, every hash and link matches")
       } else {

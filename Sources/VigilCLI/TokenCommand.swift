@@ -19,33 +19,11 @@ struct TokenCommand: AsyncParsableCommand {
       """,
     subcommands: [Create.self, List.self, Revoke.self])
 
-  /// Where the tokens are: the state dir of a configuration (or given directly).
-  struct Place: ParsableArguments {
-    @Option(help: "Vigil configuration whose stateDir holds the tokens.") var config: String?
-    @Option(help: "Vigil's state dir (instead of --config).") var stateDir: String?
-
-    func store() throws -> HistoryStore {
-      let dir: String
-      if let stateDir {
-        dir = stateDir
-      } else if let config {
-        do { dir = try ConfigLoader.load(file: config).stateDir } catch {
-          throw CLIError("--config: \(error.problems.first.map { "\(config): \($0)" } ?? "\(config): invalid")", exitCode: 64)
-        }
-      } else {
-        throw CLIError("give --config FILE or --state-dir DIR", exitCode: 64)
-      }
-      do { return try HistoryStore(directory: dir) } catch {
-        throw CLIError("--state-dir: cannot open Vigil's store in \"\(dir)\": \(error)")
-      }
-    }
-  }
-
   struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Make a token and print it (the only time it is shown).")
     @Option(help: "Who or what uses it (audit entries name it).") var name: String
     @Option(help: "viewer, operator, admin or ci.") var role: String
-    @OptionGroup var place: Place
+    @OptionGroup var place: StateDirOptions
 
     func run() async throws {
       let store = try place.store()
@@ -62,7 +40,7 @@ struct TokenCommand: AsyncParsableCommand {
 
   struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The tokens: name, role, when and by whom made.")
-    @OptionGroup var place: Place
+    @OptionGroup var place: StateDirOptions
     @OptionGroup var format: OutputOptions
 
     func run() async throws {
@@ -77,7 +55,7 @@ struct TokenCommand: AsyncParsableCommand {
   struct Revoke: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Delete a token: requests carrying it are refused from then on.")
     @Option(help: "The token's name.") var name: String
-    @OptionGroup var place: Place
+    @OptionGroup var place: StateDirOptions
 
     func run() async throws {
       guard try await place.store().revokeToken(name: name) else {

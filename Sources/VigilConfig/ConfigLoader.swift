@@ -414,8 +414,13 @@ struct ConfigReader {
 
   mutating func api(_ node: Node) -> APIConfig {
     var a = APIConfig()
-    guard let map = mapping(node, "api", keys: ["publicMetrics", "requireTokens", "tls"]) else { return a }
+    guard let map = mapping(node, "api", keys: ["publicMetrics", "requireTokens", "tls", "drillReports"]) else { return a }
     if let n = map["publicMetrics"], let v = bool(n, "api.publicMetrics") { a.publicMetrics = v }
+    if let n = map["drillReports"], let v = string(n, "api.drillReports") {
+      if v.isEmpty { problem("api.drillReports", n, "is empty (expected the directory vigil drill run --out writes suites under)") } else {
+        a.drillReports = v
+      }
+    }
     if let n = map["requireTokens"], let v = bool(n, "api.requireTokens") { a.requireTokens = v }
     if let n = map["tls"], let t = mapping(n, "api.tls", keys: ["certificate", "key", "clientCA"]) {
       let certificate = t["certificate"].flatMap { string($0, "api.tls.certificate") }

@@ -170,6 +170,9 @@ public struct APIConfig: Sendable, Hashable, Encodable {
   /// Serve HTTPS with this certificate and key (PEM); with `clientCA`, clients must present a certificate it
   /// signed.
   public var tls: APITLSConfig?
+  /// Where `vigil drill run` writes its suites (one directory each), for `GET /v1/drills` and the dashboard;
+  /// `vigil drill run`'s own default, relative to the directory `vigil serve` runs in.
+  public var drillReports = "vigil-drills"
 
   public init() {}
 }

@@ -10,6 +10,13 @@ public enum DrillReportWriter {
     public var seed: UInt64
     public var summaries: [DrillSummary]
     public var runs: [DrillRun]
+
+    public init(startedAt: Double, seed: UInt64, summaries: [DrillSummary], runs: [DrillRun]) {
+      self.startedAt = startedAt
+      self.seed = seed
+      self.summaries = summaries
+      self.runs = runs
+    }
   }
 
   /// Writes `run-NAME-N.json`, `history-NAME-N.json` and `timeline-NAME-N.html` under `directory`.

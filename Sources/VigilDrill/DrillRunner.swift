@@ -13,6 +13,11 @@ import VigilStore
 public struct DrillOutcome: Sendable {
   public var run: DrillRun
   public var history: [RecordedOperation]
+
+  public init(run: DrillRun, history: [RecordedOperation]) {
+    self.run = run
+    self.history = history
+  }
 }
 
 /// Runs one scenario once: test hosts, a cluster on them, Vigil guarding it

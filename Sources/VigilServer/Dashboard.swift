@@ -72,6 +72,7 @@ enum Dashboard {
       <a href="#/" data-nav="fleet">Fleet</a>
       <a href="#/repairs" data-nav="repairs">Repairs</a>
       <a href="#/audit" data-nav="audit">Audit</a>
+      <a href="#/drills" data-nav="drills">Drills</a>
       <span class="live" id="live">connecting…</span>
     </header>
     <div id="auth">This Vigil needs a token: <input id="token" placeholder="vigil_…" type="password">
@@ -173,13 +174,39 @@ enum Dashboard {
       return `<h1>Audit log</h1><p id="chain" class="${check.ok ? "healthy" : "failed"}">${check.ok ? `hash chain intact: ${check.entries} entries` : `hash chain BROKEN at entry ${check.firstBadSeq}: ${esc(check.problem)}`}</p>
         <table><tr><th>SEQ</th><th>AT</th><th>ACTOR</th><th>ACTION</th><th>SUBJECT</th><th>RESULT</th><th>WHY</th></tr>${rows}</table>`;
     }
+    async function drills() {
+      const suites = await api("/v1/drills?limit=20");
+      if (!suites.length) return `<h1>Drills</h1><p class="muted">No drill reports yet: vigil drill run writes them under the directory api.drillReports names.</p>`;
+      const runs = (s, scenario) => s.runs.filter((r) => r.scenario === scenario).map((r) => r.timeline
+        ? `<a data-run="${esc(scenario)}-${r.number}" class="${r.passed ? "" : "failed"}" title="${esc(r.problems.join("; ") || "passed")}"
+            href="#/drill/${encodeURIComponent(s.id)}/${encodeURIComponent(r.timeline.split("/").pop())}">#${r.number}</a>`
+        : `#${r.number}`).join(" ");
+      return `<h1>Drills</h1>` + suites.map((s) => `<h2 data-suite="${esc(s.id)}">${when(s.startedAt)} <span class="muted">seed ${esc(s.seed)}</span></h2>
+        <table><tr><th>SCENARIO</th><th>PASSED</th><th>MTTD</th><th>MTTR</th><th>CLIENTS UNAVAILABLE</th><th>LOST WRITES</th><th>RUNS (TIMELINES)</th></tr>
+        ${s.summaries.map((m) => `<tr data-scenario="${esc(m.scenario)}"><td>${esc(m.scenario)}</td>
+          <td class="${m.passed === m.runs ? "healthy" : "failed"}">${m.passed}/${m.runs}</td>
+          <td>${secs(m.mttd.median)}</td><td>${secs(m.mttr.median)}</td><td>${secs(m.unavailable.median)}</td>
+          <td class="${m.lostWrites ? "failed" : ""}">${m.lostWrites}</td><td>${runs(s, m.scenario)}</td></tr>`).join("")}</table>`).join("")
+        + `<p class="muted">Medians over each scenario's runs.</p>`;
+    }
+    async function drillTimeline(suite, file) {
+      const headers = token ? { Authorization: "Bearer " + token } : {};
+      const r = await fetch(`/v1/drills/${encodeURIComponent(suite)}/${encodeURIComponent(file)}`, { headers });
+      if (r.status === 401) { document.getElementById("auth").style.display = "block"; throw new Error("a token is needed"); }
+      if (!r.ok) throw new Error((await r.json().catch(() => ({}))).error || ("HTTP " + r.status));
+      // The timeline is a page of its own (SVG, no script), shown in a frame where no script may run.
+      return `<h1>Drill ${esc(suite)}: ${esc(file)}</h1><p><a href="#/drills">← every drill</a></p>
+        <iframe id="timeline" sandbox="allow-same-origin" style="width:100%;height:75vh;border:1px solid #ddd" srcdoc="${esc(await r.text())}"></iframe>`;
+    }
     async function render() {
       const hash = location.hash || "#/";
-      const [, page, arg] = hash.slice(1).split("/");
-      document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("on", a.dataset.nav === (page || "fleet")));
+      const [, page, arg, more] = hash.slice(1).split("/");
+      document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("on", a.dataset.nav === (page === "drill" ? "drills" : page || "fleet")));
       try {
         view.innerHTML = !page ? await fleet() : page === "cluster" ? await cluster(decodeURIComponent(arg))
-          : page === "incident" ? await incident(arg) : page === "repairs" ? await repairs() : page === "audit" ? await audit() : "no such page";
+          : page === "incident" ? await incident(arg) : page === "repairs" ? await repairs() : page === "audit" ? await audit()
+          : page === "drills" ? await drills() : page === "drill" ? await drillTimeline(decodeURIComponent(arg), decodeURIComponent(more || ""))
+          : "no such page";
         document.body.dataset.rendered = hash;
       } catch (e) { view.innerHTML = `<p class="failed">${esc(e.message)}</p>`; }
     }

@@ -36,6 +36,8 @@ import VigilStore
 /// | `POST /v1/clusters/NAME/failover` `{"operator", "reason"}` | switch NAME's pair to its other side (promote-standby; failover and failback) |
 /// | `GET /v1/clusters/NAME/endpoints` | the healthy client URLs of the side serving NAME |
 /// | `GET /v1/sd/etcd` | Prometheus HTTP service discovery: every cluster's serving members |
+/// | `GET /v1/drills?limit=N` | drill suites under `api.drillReports`, newest first: summaries, runs, timelines |
+/// | `GET /v1/drills/SUITE/FILE` | a suite's file: `timeline-SCENARIO-N.html`, `run-…json`, `report.json`, … |
 /// | `GET /v1/clusters/NAME/gate` | the release gate: 200 `{"decision": "pass"}`, or 409 with the reasons |
 /// | `GET /v1/tokens`, `POST /v1/tokens` `{"name", "role"}`, `DELETE /v1/tokens/NAME` | API tokens (a new one is shown once) |
 ///
@@ -74,6 +76,8 @@ public enum HTTPAPI {
     APIRoute("GET", "/v1/clusters/:name/endpoints", .read),
     APIRoute("GET", "/v1/clusters/:name/gate", .gate),
     APIRoute("GET", "/v1/sd/etcd", .read),
+    APIRoute("GET", "/v1/drills", .read),
+    APIRoute("GET", "/v1/drills/:suite/:file", .read),
     APIRoute("GET", "/v1/tokens", .administer),
     APIRoute("POST", "/v1/tokens", .administer),
     APIRoute("DELETE", "/v1/tokens/:name", .administer),
@@ -94,7 +98,8 @@ public enum HTTPAPI {
   }
 
   public static func router(
-    monitor: Monitor, repairs: RepairCoordinator, inbox: ReportInbox, metrics: PrometheusMetrics, access: Access = Access()
+    monitor: Monitor, repairs: RepairCoordinator, inbox: ReportInbox, metrics: PrometheusMetrics, access: Access = Access(),
+    drills: DrillReports = DrillReports(root: "vigil-drills")
   ) -> Router<VigilRequestContext> {
     let router = Router(context: VigilRequestContext.self)
     let store = monitor.store
@@ -202,6 +207,7 @@ public enum HTTPAPI {
     addRepairRoutes(router, repairs: repairs)
     addSiteRoutes(router, monitor: monitor, repairs: repairs)
     addAccessRoutes(router, store: store)
+    addDrillRoutes(router, drills: drills)
     addGateRoute(router, monitor: monitor, repairs: repairs)
     return router
   }

@@ -773,6 +773,80 @@ paths:
           $ref: "#/components/responses/Unauthorized"
         "403":
           $ref: "#/components/responses/Forbidden"
+  /v1/drills:
+    get:
+      operationId: listDrills
+      summary: Drill suites written under api.drillReports, newest first, with each scenario's summary and runs.
+      tags: [drills]
+      x-vigil-requirement: read
+      security:
+        - bearer: []
+      parameters:
+        - name: limit
+          in: query
+          required: false
+          description: At most this many suites (default 20).
+          schema:
+            type: integer
+            minimum: 1
+            maximum: 10000
+      responses:
+        "200":
+          description: The suites (none when the directory is missing or empty).
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  $ref: "#/components/schemas/DrillSuite"
+        "400":
+          $ref: "#/components/responses/BadRequest"
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "403":
+          $ref: "#/components/responses/Forbidden"
+  /v1/drills/{suite}/{file}:
+    get:
+      operationId: getDrillFile
+      summary: A file of a drill suite, such as a run's HTML timeline.
+      tags: [drills]
+      x-vigil-requirement: read
+      security:
+        - bearer: []
+      parameters:
+        - name: suite
+          in: path
+          required: true
+          description: The suite's directory (letters, digits, `.`, `_`, `-`; not starting with `.`).
+          schema:
+            type: string
+        - name: file
+          in: path
+          required: true
+          description: "`timeline-SCENARIO-N.html`, `run-SCENARIO-N.json`, `history-SCENARIO-N.json`, `report.json` or `report.txt`."
+          schema:
+            type: string
+      responses:
+        "200":
+          description: The file.
+          content:
+            text/html:
+              schema:
+                type: string
+            application/json:
+              schema:
+                type: object
+            text/plain:
+              schema:
+                type: string
+        "400":
+          $ref: "#/components/responses/BadRequest"
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "403":
+          $ref: "#/components/responses/Forbidden"
+        "404":
+          $ref: "#/components/responses/NotFound"
   /v1/tokens:
     get:
       operationId: listTokens
@@ -1569,5 +1643,83 @@ components:
           type: string
           description: Always the text `true`.
           const: "true"
+    Spread:
+      type: object
+      required: [count]
+      properties:
+        count:
+          type: integer
+        min:
+          type: number
+        median:
+          type: number
+        max:
+          type: number
+    DrillSummary:
+      type: object
+      required: [scenario, runs, passed, mttd, mttr, unavailable, lostWrites, violations, undecided, errors, unknowns]
+      properties:
+        scenario:
+          type: string
+        runs:
+          type: integer
+        passed:
+          type: integer
+        mttd:
+          $ref: "#/components/schemas/Spread"
+        mttr:
+          $ref: "#/components/schemas/Spread"
+        unavailable:
+          $ref: "#/components/schemas/Spread"
+        lostWrites:
+          type: integer
+        violations:
+          type: integer
+        undecided:
+          type: integer
+        errors:
+          type: integer
+        unknowns:
+          type: integer
+    DrillRunListing:
+      type: object
+      required: [scenario, number, startedAt, passed, problems]
+      properties:
+        scenario:
+          type: string
+        number:
+          type: integer
+          description: The run's number within its scenario, from 1.
+        startedAt:
+          type: number
+        passed:
+          type: boolean
+        problems:
+          type: array
+          description: Why it failed (empty when it passed).
+          items:
+            type: string
+        timeline:
+          type: string
+          description: The path of its HTML timeline, when written.
+    DrillSuite:
+      type: object
+      required: [id, startedAt, seed, summaries, runs]
+      properties:
+        id:
+          type: string
+          description: The suite's directory name.
+        startedAt:
+          type: number
+        seed:
+          type: integer
+        summaries:
+          type: array
+          items:
+            $ref: "#/components/schemas/DrillSummary"
+        runs:
+          type: array
+          items:
+            $ref: "#/components/schemas/DrillRunListing"
 """#
 }

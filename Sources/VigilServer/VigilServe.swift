@@ -93,7 +93,9 @@ public enum VigilServe {
     let inbox = engine.inbox
     let clusterList = engine.clients.map { ($0.name, $0.client.endpoints.map(\.description).joined(separator: ",")) }
     let listening = NIOLockedValueBox(false)
-    let router = HTTPAPI.router(monitor: monitor, repairs: repairs, inbox: inbox, metrics: metrics, access: access)
+    let router = HTTPAPI.router(
+      monitor: monitor, repairs: repairs, inbox: inbox, metrics: metrics, access: access,
+      drills: DrillReports(root: configuration.api.drillReports))
     let routes = router.routes.map { "\($0.method) \($0.path)" }
     let app = Application(
       router: router,

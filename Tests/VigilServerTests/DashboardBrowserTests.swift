@@ -9,7 +9,7 @@ import VigilTestKit
 
 /// The dashboard in a real browser: headless Chromium (Debian's `chromium`) loads each page of a live
 /// `vigil serve` guarding a real cluster, and the test reads the DOM it rendered: a killed member shows
-/// failed, then healthy once it is back; with tokens in force the page asks for one and shows nothing
+/// failed, then healthy once it is back; drill reports and their timelines; with tokens in force the page asks for one and shows nothing
 /// without it.
 @Suite("Dashboard in Chromium", .serialized)
 struct DashboardBrowserTests {
@@ -41,7 +41,8 @@ struct DashboardBrowserTests {
   @Test func aKilledMemberShowsFailedThenHealthyInTheBrowser() async throws {
     try await withTestCluster { cluster, _ in
       try await withTemporaryDirectory { dir in
-        let config = try await LiveServe.configuration(cluster, dir: dir)
+        try DrillReportFixture.writeSuite(under: dir + "/drills")
+        let config = try await LiveServe.configuration(cluster, dir: dir, extra: "api: {drillReports: \(dir)/drills}")
         try await LiveServe.run(config) { url, monitor in
           #expect(try await eventually(timeout: .seconds(60)) { await monitor.health(of: "c/m2") == .healthy })
           let page = try await Self.dom(url + "/#/cluster/c")
@@ -74,6 +75,12 @@ struct DashboardBrowserTests {
               let audit = try await Self.dom(url + "/#/audit")
               return audit.contains("hash chain intact") && audit.contains("escalated")
             })
+          // The drill reports: each scenario's summary, and a run's timeline in the page.
+          let drills = try await Self.dom(url + "/#/drills")
+          #expect(drills.contains("data-scenario=\"kill-leader\"") && drills.contains(">1/2<"), "\(drills.prefix(3000))")
+          #expect(drills.contains("data-run=\"kill-leader-2\""))
+          let timeline = try await Self.dom(url + "/#/drill/20261201T000000Z/timeline-kill-leader-1.html")
+          #expect(timeline.contains("id=\"timeline\"") && timeline.contains("&lt;svg"), "\(timeline.prefix(3000))")
 
           try await cluster.start("m2")
           #expect(try await eventually(timeout: .seconds(60)) { await monitor.health(of: "c/m2") == .healthy })

@@ -91,7 +91,7 @@ enum LiveServe {
     let response = try await http.execute(request, timeout: .seconds(60))
     let bytes = try await response.body.collect(upTo: 16 << 20)
     let status = Int(response.status.code)
-    let path = URLComponents(string: url)?.path ?? url
+    let path = URLComponents(string: url)?.percentEncodedPath ?? url
     for problem in try OpenAPIContract().problems(
       method: method.rawValue, path: path, status: status, contentType: response.headers.first(name: "Content-Type"),
       body: Data(bytes.readableBytesView))

@@ -16,7 +16,13 @@ import VigilTestKit
 @Suite("The OpenAPI document", .serialized)
 struct OpenAPIContractTests {
   func configuration(_ cluster: LocalCluster, dir: String) async throws -> VigilConfiguration {
-    try await LiveServe.configuration(cluster, dir: dir, extra: "repair: {mode: approve}")
+    try DrillReportFixture.writeSuite(under: dir + "/drills")
+    return try await LiveServe.configuration(
+      cluster, dir: dir,
+      extra: """
+        repair: {mode: approve}
+        api: {drillReports: \(dir)/drills}
+        """)
   }
 
   /// `/v1/incidents/:id` → `/v1/incidents/{id}`.
@@ -87,7 +93,9 @@ struct OpenAPIContractTests {
             "/v1/incidents", "/v1/incidents?open=true&cluster=c&limit=5", "/v1/incidents/\(incidentID)", "/v1/transitions",
             "/v1/transitions?cluster=c&limit=3", "/v1/repairs", "/v1/repairs?cluster=c&state=awaiting-approval",
             "/v1/repairs/\(planID)", "/v1/audit", "/v1/audit?cluster=c&limit=5", "/v1/audit/verify", "/v1/repair-control",
-            "/v1/clusters/c/endpoints", "/v1/sd/etcd", "/v1/tokens",
+            "/v1/clusters/c/endpoints", "/v1/sd/etcd", "/v1/tokens", "/v1/drills", "/v1/drills?limit=1",
+            "/v1/drills/20261201T000000Z/timeline-kill-leader-1.html", "/v1/drills/20261201T000000Z/report.json",
+            "/v1/drills/20261201T000000Z/report.txt",
           ] {
             let answer = try await call(.GET, path, token: admin)
             #expect(answer.status == 200 || (path == "/readyz" && answer.status == 503), "GET \(path): \(answer.status) \(answer.body.prefix(300))")
@@ -105,6 +113,12 @@ struct OpenAPIContractTests {
           #expect(report.status == 404, "\(report.body)")
           #expect(try await call(.POST, "/v1/tokens", token: admin, #"{"name": "x", "role": "root"}"#).status == 400)
           #expect(try await call(.GET, "/v1/events?once=maybe", token: admin).status == 400)
+          // Only the files a drill writes, only inside the reports directory.
+          #expect(try await call(.GET, "/v1/drills/20261201T000000Z/notes.sh", token: admin).status == 400)
+          #expect(try await call(.GET, "/v1/drills/..%2F..%2Fetc/report.json", token: admin).status == 400)
+          #expect(try await call(.GET, "/v1/drills/20261201T000000Z/run-nothing-1.json", token: admin).status == 404)
+          let listed = try await call(.GET, "/v1/drills", token: admin)
+          #expect(listed.body.contains("\"kill-leader\"") && listed.body.contains("timeline-kill-leader-1.html"), "\(listed.body)")
           // A failover has a route of its own: the runbook alone would make a plan without its two sides.
           let promote = try await call(.POST, "/v1/repairs", token: admin, #"{"runbook": "promote-standby", "cluster": "c"}"#)
           #expect(promote.status == 409 && promote.body.contains("failover"), "\(promote.body)")
