@@ -30,6 +30,7 @@ let package = Package(
     .library(name: "VigilBench", targets: ["VigilBench"]),
     .library(name: "VigilBackup", targets: ["VigilBackup"]),
     .library(name: "VigilProxy", targets: ["VigilProxy"]),
+    .library(name: "VigilCoordination", targets: ["VigilCoordination"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -128,6 +129,15 @@ let package = Package(
       swiftSettings: strict
     ),
     // Helpers any test target uses: fresh real clusters, certificates.
+    // Several replicas of Vigil: registration, shards and fencing through a management etcd.
+    .target(
+      name: "VigilCoordination",
+      dependencies: [
+        "VigilCore", "VigilEtcd", .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: strict
+    ),
     .target(
       name: "VigilTestKit",
       dependencies: ["VigilEtcd", "VigilRuntime"],
@@ -249,7 +259,7 @@ let package = Package(
       name: "VigilServer",
       dependencies: [
         "VigilAPI", "VigilEngine", "VigilLoops", "VigilMonitor", "VigilRepair", "VigilConfig", "VigilCore",
-        "VigilProbes", "VigilRuntime", "VigilStore", "VigilOracle",
+        "VigilProbes", "VigilRuntime", "VigilStore", "VigilOracle", "VigilCoordination",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -367,6 +377,11 @@ let package = Package(
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Crypto", package: "swift-crypto"),
       ],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "VigilCoordinationTests",
+      dependencies: ["VigilCoordination", "VigilCore", "VigilEtcd", "VigilRuntime", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(

@@ -78,7 +78,7 @@ struct ConfigReader {
         root, "",
         keys: [
           "stateDir", "listen", "api", "alerts", "tiers", "detector", "inspections", "scheduler", "history", "repair", "watchdog",
-          "backup", "standby", "probeSuites", "groups", "clusters",
+          "backup", "standby", "coordination", "probeSuites", "groups", "clusters",
         ])
     else { return c }
     if let n = map["stateDir"], let s = string(n, "stateDir") { c.stateDir = s }
@@ -92,6 +92,7 @@ struct ConfigReader {
       }
     }
     if let n = map["api"] { c.api = api(n) }
+    if let n = map["coordination"] { c.coordination = coordination(n) }
     if let n = map["alerts"] { c.alerts = alerts(n) }
     if let n = map["tiers"] { tiers(n, into: &c) }
     if let n = map["detector"] { c.detector = detector(n) }
@@ -438,6 +439,53 @@ struct ConfigReader {
       }
     }
     return a
+  }
+
+  mutating func coordination(_ node: Node) -> CoordinationConfig? {
+    guard
+      let map = mapping(node, "coordination", keys: ["endpoints", "tls", "replicaID", "leaseTTL", "shards", "prefix"])
+    else { return nil }
+    var c = CoordinationConfig()
+    if let n = map["endpoints"], let list = stringList(n, "coordination.endpoints") {
+      for (i, e) in list.enumerated() {
+        do { _ = try EtcdEndpoint(parsing: e) } catch { problem("coordination.endpoints[\(i)]", element(n, i), error.message) }
+      }
+      c.endpoints = list
+    }
+    if c.endpoints.isEmpty {
+      problem("coordination.endpoints", map["endpoints"] ?? node, "missing (the client URLs of the management etcd the replicas share)")
+    }
+    if let n = map["tls"], let m = mapping(n, "coordination.tls", keys: ["ca", "cert", "key"]) {
+      let ca = m["ca"].flatMap { string($0, "coordination.tls.ca") }
+      let cert = m["cert"].flatMap { string($0, "coordination.tls.cert") }
+      let key = m["key"].flatMap { string($0, "coordination.tls.key") }
+      if ca == nil { problem("coordination.tls.ca", n, "missing (the CA file that signed the management etcd's certificates)") }
+      if (cert == nil) != (key == nil) { problem("coordination.tls", n, "cert and key go together") }
+      for (field, file) in [("ca", ca), ("cert", cert), ("key", key)] {
+        if let file, !fileExists(file) { problem("coordination.tls.\(field)", m[field], "file \"\(file)\" does not exist") }
+      }
+      if let ca { c.tls = TLSConfig(ca: ca, cert: cert, key: key) }
+    }
+    if let n = map["replicaID"], let v = string(n, "coordination.replicaID") {
+      if v.isEmpty || v.count > 100 || !v.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) {
+        problem("coordination.replicaID", n, "\"\(v)\" is not a replica name (letters, digits, . _ -; at most 100)")
+      } else {
+        c.replicaID = v
+      }
+    }
+    if let n = map["leaseTTL"], let v = duration(n, "coordination.leaseTTL") {
+      let seconds = v.duration.seconds
+      if seconds < 2 || seconds > 60 || seconds != seconds.rounded() {
+        problem("coordination.leaseTTL", n, "\(v) is out of range (expected whole seconds from 2s to 60s)")
+      } else {
+        c.leaseTTL = v
+      }
+    }
+    if let n = map["shards"], let v = int(n, "coordination.shards", 1...4096) { c.shards = v }
+    if let n = map["prefix"], let v = string(n, "coordination.prefix") {
+      if v.hasPrefix("/") { c.prefix = v } else { problem("coordination.prefix", n, "\"\(v)\" must start with /") }
+    }
+    return c
   }
 
   mutating func standby(_ node: Node) -> StandbyConfig {

@@ -1,3 +1,4 @@
+import Foundation
 import VigilCore
 
 /// Vigil's whole configuration (`vigil.yaml`), resolved: every default
@@ -20,6 +21,8 @@ public struct VigilConfiguration: Sendable, Hashable, Encodable {
   public var watchdog: WatchdogConfig = WatchdogConfig()
   public var backup: BackupConfig = BackupConfig()
   public var standby: StandbyConfig = StandbyConfig()
+  /// Several replicas of Vigil sharing the fleet through a management etcd (nil: one process guards all).
+  public var coordination: CoordinationConfig?
   public var probeSuites: [ProbeSuiteConfig] = []
   public var groups: [GroupConfig] = []
   public var clusters: [ClusterConfig] = []
@@ -158,6 +161,23 @@ public struct AlertReceiverConfig: Sendable, Hashable, Encodable {
     self.url = url
     self.secretEnv = secretEnv
   }
+}
+
+/// Several replicas of Vigil, coordinated through a management etcd cluster (not one of the guarded ones):
+/// each registers under a lease, the fleet's clusters fall into `shards` shards, and each shard is owned by one
+/// live replica; a dead replica's shards move within `leaseTTL`.
+public struct CoordinationConfig: Sendable, Hashable, Encodable {
+  /// The management etcd's client URLs.
+  public var endpoints: [String] = []
+  public var tls: TLSConfig?
+  /// This replica's name among the others (unique; default: the host's name).
+  public var replicaID: String = ProcessInfo.processInfo.hostName
+  public var leaseTTL: ConfigDuration = .seconds(5)
+  public var shards = 64
+  /// Where in the management etcd the replicas keep their keys.
+  public var prefix = "/vigil/coordination/"
+
+  public init() {}
 }
 
 /// The HTTP API's access: bearer tokens with roles (made with `vigil token create`), and TLS.

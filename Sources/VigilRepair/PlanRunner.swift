@@ -28,6 +28,10 @@ public struct PlanRunner: Sendable {
   public var restoreSettings = RestoreSettings()
   /// A promote-standby plan's two sides and the mirror between them.
   public var failover: FailoverSides?
+  /// With several replicas: passes before each step only while this replica still owns the cluster (and
+  /// records the step for the fleet); when it throws, the plan stops where it is, `running` in the journal,
+  /// for the owner to resume.
+  public var fence: (@Sendable (_ plan: RepairPlan, _ step: Int) async throws -> Void)?
 
   public init(
     cluster: ClusterConfig, client: EtcdClient, runtime: (any MemberRuntime)?, store: HistoryStore,
@@ -80,6 +84,15 @@ public struct PlanRunner: Sendable {
         if let refusal = SafetyGuard.check(step, in: reading.cluster, context) {
           await audit(plan, action: "refused", step: step, result: "refused", reason: refusal, actor: actor)
           return await finish(&plan, step: index, as: .failed, "refused by a safety guard before \(step.label): \(refusal)", actor: actor)
+        }
+      }
+      if let fence {
+        do { try await fence(plan, index) } catch {
+          logger.warning(
+            "repair stopped: this replica no longer owns the cluster",
+            metadata: ["cluster": "\(plan.cluster)", "plan.id": "\(plan.id)", "step": "\(step.label)", "why": "\(error)"])
+          await audit(plan, action: "fenced", step: step, result: "stopped", reason: "\(error)", actor: actor)
+          return plan
         }
       }
       step.state = .running

@@ -42,6 +42,7 @@ extension RepairCoordinator {
   ///   side to fence is not monitored.
   public func failover(cluster: String, by person: String, reason: String) async throws -> RepairPlan {
     try known(cluster)
+    try await ownedHere(cluster)
     guard let pair = pair(of: cluster) else {
       throw RepairRequestError("\(cluster) has no standby (set clusters[].standby to fail over)", status: 409)
     }

@@ -8,6 +8,7 @@ extension RepairCoordinator {
   public func approve(plan id: Int64, by person: String) async throws -> RepairPlan {
     var plan = try waiting(id)
     awaiting.remove(plan.cluster)
+    claimed.insert(plan.id)  // launched below: not a plan left over for tick() to resume
     plan.state = .ready
     plan.decidedBy = person
     plan.updatedAt = Self.now()
@@ -25,6 +26,7 @@ extension RepairCoordinator {
   public func reject(plan id: Int64, by person: String, reason: String) async throws -> RepairPlan {
     var plan = try waiting(id)
     awaiting.remove(plan.cluster)
+    claimed.remove(plan.id)
     plan.state = .rejected
     plan.decidedBy = person
     plan.outcome = reason.isEmpty ? "rejected by \(person)" : reason
@@ -89,6 +91,7 @@ extension RepairCoordinator {
     _ runbook: Runbook, cluster: String, member: String?, by person: String, reason: String, dryRun: Bool = false
   ) async throws -> RepairPlan {
     try known(cluster)
+    try await ownedHere(cluster)
     // A failover names its two sides: it has a request of its own (a plan without them would wait forever).
     if runbook == .promoteStandby {
       throw RepairRequestError(

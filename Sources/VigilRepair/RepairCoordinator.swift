@@ -77,6 +77,13 @@ public actor RepairCoordinator {
   let wakeup = Wakeup()
   /// The last 100 plans finished since start.
   public private(set) var finishedPlans: [RepairPlan] = []
+  /// With several replicas: which clusters this replica may repair, and the fence each step passes.
+  var ownership: RepairOwnership?
+  /// Clusters whose plan a fence stopped: not resumed here before then (the management etcd may be away).
+  var resumeNotBefore: [String: ContinuousClock.Instant] = [:]
+  /// Plans this process made or is running: never "left unfinished" for ``tick()`` to resume (between a
+  /// plan's insert and its launch the actor may run a tick).
+  var claimed: Set<Int64> = []
 
   public init(
     watch: any RepairWatch, liveness: Liveness, metrics: RepairMetrics, targets: [RepairTarget], store: HistoryStore,
@@ -133,7 +140,8 @@ public actor RepairCoordinator {
     active = (try? store.activeSides()) ?? [:]
     awaiting = Set(((try? store.plans(states: [.awaitingApproval], limit: 1000)) ?? []).map(\.cluster))
     for name in targets.keys { metrics.repairPaused(cluster: name, paused.contains(name)) }
-    let unfinished = (try? store.plans(states: [.running, .ready], limit: 1000)) ?? []
+    // With several replicas, a plan resumes on the replica that owns its cluster, once it does (``tick()``).
+    let unfinished = ownership == nil ? (try? store.plans(states: [.running, .ready], limit: 1000)) ?? [] : []
     for plan in unfinished.sorted(by: { $0.id < $1.id }) {
       guard running[plan.cluster] == nil else {
         await abandon(plan, "another plan of \(plan.cluster) is running")
@@ -218,8 +226,20 @@ public actor RepairCoordinator {
   // MARK: the loop
 
   func tick() async {
+    if let ownership {
+      // Plans left unfinished (by this replica before a restart, or by one that died, in a shared store)
+      // resume where their cluster is owned now.
+      for plan in ((try? store.plans(states: [.running, .ready], limit: 1000)) ?? []).sorted(by: { $0.id < $1.id })
+      where running[plan.cluster] == nil && targets[plan.cluster] != nil && !claimed.contains(plan.id)
+        && (resumeNotBefore[plan.cluster].map { ContinuousClock.now >= $0 } ?? true)
+      {
+        if await ownership.owns(plan.cluster) { await resume(plan) }
+      }
+    }
     var views: [ClusterRepairView] = []
     for name in targets.keys.sorted() {
+      // Another replica's cluster: it plans and repairs it (this one only watches).
+      if let ownership, await !ownership.owns(name) { continue }
       guard var view = await watch.repairView(cluster: name) else { continue }
       view.mode = mode(of: name)
       view.busy = running[name] != nil || awaiting.contains(name) || switching.contains(name)
@@ -340,6 +360,7 @@ public actor RepairCoordinator {
       plan.finishedAt = plan.createdAt
     }
     plan = try await store.insert(plan: plan)
+    claimed.insert(plan.id)
     if plan.state == .awaitingApproval { awaiting.insert(plan.cluster) }
     await audit(
       AuditEntry(
@@ -375,9 +396,13 @@ public actor RepairCoordinator {
     runner.backup = target.backup
     runner.restoreSettings = restoreSettings
     runner.failover = failover
+    if let ownership {
+      runner.fence = { plan, step in try await ownership.fence(plan.cluster, "\(plan.cluster)/\(plan.id)/\(step)") }
+    }
     let planRunner = runner
     let control = LoopControl()
     running[plan.cluster] = control
+    claimed.insert(plan.id)
     spawn?.yield { [weak self] in
       let finished = await planRunner.run(plan, actor: actor)
       await self?.ended(finished, key: key)
@@ -387,10 +412,17 @@ public actor RepairCoordinator {
 
   func ended(_ plan: RepairPlan, key: String?) async {
     running[plan.cluster] = nil
+    claimed.remove(plan.id)
     if plan.runbook == .promoteStandby {
       switching.subtract([plan.context["from"], plan.context["to"]].compactMap { $0 })
     }
-    guard plan.state.isFinished else { return }  // cancelled while shutting down: resumes at the next start
+    guard plan.state.isFinished else {
+      // Cancelled while shutting down (resumes at the next start), or stopped by the fence (resumes where
+      // the cluster is owned; here, not before 2 s).
+      if ownership != nil { resumeNotBefore[plan.cluster] = ContinuousClock.now + .seconds(2) }
+      return
+    }
+    if let ownership { await ownership.ended(plan.cluster, plan.id) }
     let took = plan.steps.compactMap(\.startedAt).min().flatMap { first in plan.finishedAt.map { $0 - first } }
     metrics.repairEnded(cluster: plan.cluster, runbook: plan.runbook.rawValue, outcome: plan.state.rawValue, seconds: took)
     finishedPlans.append(plan)

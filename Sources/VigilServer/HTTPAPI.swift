@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import VigilAPI
+import VigilCoordination
 import VigilCore
 import VigilEngine
 import VigilMonitor
@@ -36,6 +37,7 @@ import VigilStore
 /// | `POST /v1/clusters/NAME/failover` `{"operator", "reason"}` | switch NAME's pair to its other side (promote-standby; failover and failback) |
 /// | `GET /v1/clusters/NAME/endpoints` | the healthy client URLs of the side serving NAME |
 /// | `GET /v1/sd/etcd` | Prometheus HTTP service discovery: every cluster's serving members |
+/// | `GET /v1/coordination` | this replica among several: the live replicas, its shards, whether its lease holds |
 /// | `GET /v1/drills?limit=N` | drill suites under `api.drillReports`, newest first: summaries, runs, timelines |
 /// | `GET /v1/drills/SUITE/FILE` | a suite's file: `timeline-SCENARIO-N.html`, `run-…json`, `report.json`, … |
 /// | `GET /v1/clusters/NAME/gate` | the release gate: 200 `{"decision": "pass"}`, or 409 with the reasons |
@@ -77,6 +79,7 @@ public enum HTTPAPI {
     APIRoute("GET", "/v1/clusters/:name/gate", .gate),
     APIRoute("GET", "/v1/sd/etcd", .read),
     APIRoute("GET", "/v1/drills", .read),
+    APIRoute("GET", "/v1/coordination", .read),
     APIRoute("GET", "/v1/drills/:suite/:file", .read),
     APIRoute("GET", "/v1/tokens", .administer),
     APIRoute("POST", "/v1/tokens", .administer),
@@ -99,7 +102,7 @@ public enum HTTPAPI {
 
   public static func router(
     monitor: Monitor, repairs: RepairCoordinator, inbox: ReportInbox, metrics: PrometheusMetrics, access: Access = Access(),
-    drills: DrillReports = DrillReports(root: "vigil-drills")
+    drills: DrillReports = DrillReports(root: "vigil-drills"), coordinator: ReplicaCoordinator? = nil
   ) -> Router<VigilRequestContext> {
     let router = Router(context: VigilRequestContext.self)
     let store = monitor.store
@@ -208,6 +211,12 @@ public enum HTTPAPI {
     addSiteRoutes(router, monitor: monitor, repairs: repairs)
     addAccessRoutes(router, store: store)
     addDrillRoutes(router, drills: drills)
+    router.get("/v1/coordination") { _, _ in
+      guard let coordinator else {
+        return problem(.notFound, "this Vigil runs alone (no coordination section in its configuration)")
+      }
+      return try json(await coordinator.status)
+    }
     addGateRoute(router, monitor: monitor, repairs: repairs)
     return router
   }

@@ -773,6 +773,27 @@ paths:
           $ref: "#/components/responses/Unauthorized"
         "403":
           $ref: "#/components/responses/Forbidden"
+  /v1/coordination:
+    get:
+      operationId: getCoordination
+      summary: This replica among several (coordination through a management etcd) - the live replicas and its shards.
+      tags: [replicas]
+      x-vigil-requirement: read
+      security:
+        - bearer: []
+      responses:
+        "200":
+          description: What this replica knows of the fleet.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/CoordinationStatus"
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "403":
+          $ref: "#/components/responses/Forbidden"
+        "404":
+          $ref: "#/components/responses/NotFound"
   /v1/drills:
     get:
       operationId: listDrills
@@ -1721,5 +1742,25 @@ components:
           type: array
           items:
             $ref: "#/components/schemas/DrillRunListing"
+    CoordinationStatus:
+      type: object
+      required: [replica, replicas, shards, ownedShards, leaseValid]
+      properties:
+        replica:
+          type: string
+        replicas:
+          type: array
+          description: The live replicas, as last read from the management etcd.
+          items:
+            type: string
+        shards:
+          type: integer
+        ownedShards:
+          type: array
+          items:
+            type: integer
+        leaseValid:
+          type: boolean
+          description: Whether this replica's lease is certainly alive (false - it acts on nothing).
 """#
 }

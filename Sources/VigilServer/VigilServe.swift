@@ -9,6 +9,7 @@ import NIOCore
 import ServiceLifecycle
 import VigilAPI
 import VigilConfig
+import VigilCoordination
 import VigilCore
 import VigilEngine
 import VigilEtcd
@@ -91,11 +92,16 @@ public enum VigilServe {
     let monitor = engine.monitor
     let repairs = engine.repairs
     let inbox = engine.inbox
+    let coordination: (coordinator: ReplicaCoordinator, client: EtcdClient)?
+    do { coordination = try await coordinate(configuration, repairs: repairs, logger: logger) } catch {
+      await engine.shutdown()
+      throw error
+    }
     let clusterList = engine.clients.map { ($0.name, $0.client.endpoints.map(\.description).joined(separator: ",")) }
     let listening = NIOLockedValueBox(false)
     let router = HTTPAPI.router(
       monitor: monitor, repairs: repairs, inbox: inbox, metrics: metrics, access: access,
-      drills: DrillReports(root: configuration.api.drillReports))
+      drills: DrillReports(root: configuration.api.drillReports), coordinator: coordination?.coordinator)
     let routes = router.routes.map { "\($0.method) \($0.path)" }
     let app = Application(
       router: router,
@@ -126,6 +132,7 @@ public enum VigilServe {
       path: configuration.standby.endpointsFile ?? (configuration.stateDir as NSString).appendingPathComponent("endpoints.json"),
       monitor: monitor, repairs: repairs, logger: logger)
     var services: [any Service] = engine.services + [app, watchdog, endpointsFile]
+    if let coordination { services.append(CoordinationService(coordinator: coordination.coordinator)) }
     if !configuration.alerts.receivers.isEmpty {
       services.append(
         AlertDispatcher(config: configuration.alerts, monitor: monitor, repairs: repairs, http: APIClient.http, logger: logger))
@@ -139,9 +146,11 @@ public enum VigilServe {
       try await group.run()
     } catch {
       await engine.shutdown()
+      await coordination?.client.shutdown()
       throw error
     }
     await engine.shutdown()
+    await coordination?.client.shutdown()
   }
 
   /// HTTP, or HTTPS with the configured certificate (and client certificates checked against `clientCA`).

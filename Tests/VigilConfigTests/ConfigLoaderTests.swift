@@ -223,6 +223,29 @@ struct ConfigLoaderTests {
     }
   }
 
+  @Test func coordinationIsReadAndCheckedByField() throws {
+    let good = try load(
+      """
+      coordination: {endpoints: [http://10.0.0.1:2379], replicaID: vigil-a, leaseTTL: 3s, shards: 16}
+      clusters: [{name: a, endpoints: ["127.0.0.1:2379"]}]
+      """)
+    #expect(good.coordination?.replicaID == "vigil-a" && good.coordination?.shards == 16)
+    #expect(good.coordination?.leaseTTL == .seconds(3) && good.coordination?.prefix == "/vigil/coordination/")
+    #expect(try load("clusters: [{name: a, endpoints: [\"127.0.0.1:2379\"]}]").coordination == nil)
+    let found = problems(
+      """
+      coordination: {endpoints: ["nope://x"], replicaID: "a b", leaseTTL: 1500ms, shards: 0, prefix: vigil}
+      clusters: [{name: a, endpoints: ["127.0.0.1:2379"]}]
+      """
+    ).map(\.path).sorted()
+    #expect(
+      found == [
+        "coordination.endpoints[0]", "coordination.leaseTTL", "coordination.prefix", "coordination.replicaID",
+        "coordination.shards",
+      ], "\(found)")
+    #expect(problems("coordination: {shards: 4}\nclusters: [{name: a, endpoints: [\"127.0.0.1:2379\"]}]").map(\.path) == ["coordination.endpoints"])
+  }
+
   @Test func tlsFilesMustExist() throws {
     let yaml = """
       clusters:

@@ -113,6 +113,7 @@ struct OpenAPIContractTests {
           #expect(report.status == 404, "\(report.body)")
           #expect(try await call(.POST, "/v1/tokens", token: admin, #"{"name": "x", "role": "root"}"#).status == 400)
           #expect(try await call(.GET, "/v1/events?once=maybe", token: admin).status == 400)
+          #expect(try await call(.GET, "/v1/coordination", token: admin).status == 404)  // runs alone
           // Only the files a drill writes, only inside the reports directory.
           #expect(try await call(.GET, "/v1/drills/20261201T000000Z/notes.sh", token: admin).status == 400)
           #expect(try await call(.GET, "/v1/drills/..%2F..%2Fetc/report.json", token: admin).status == 400)

@@ -1,0 +1,166 @@
+import Foundation
+import Synchronization
+import Testing
+import VigilCoordination
+import VigilCore
+import VigilEtcd
+import VigilRuntime
+import VigilTestKit
+
+/// Replicas coordinated through a real etcd (the management cluster): each shard owned by exactly one live
+/// replica, a dead replica's shards taken over once its lease expires, a joining replica taking only its
+/// share, and the fence that stops a replica which no longer owns a cluster.
+@Suite("Replicas through a management etcd", .serialized)
+struct ReplicaCoordinatorTests {
+  static func settings(_ id: String) -> ReplicaCoordinator.Settings {
+    var s = ReplicaCoordinator.Settings(replicaID: id, ttl: 3, shards: 16)
+    s.turn = .milliseconds(200)
+    s.margin = .milliseconds(500)
+    return s
+  }
+
+  /// A replica whose turns the test drives: stopping them without leaving is a crash (no revoke).
+  final class Replica: Sendable {
+    let coordinator: ReplicaCoordinator
+    let loop = Mutex<Task<Void, Never>?>(nil)
+    init(_ id: String, client: EtcdClient) {
+      coordinator = ReplicaCoordinator(client: client, settings: ReplicaCoordinatorTests.settings(id))
+      let c = coordinator
+      loop.withLock {
+        $0 = Task {
+          while !Task.isCancelled {
+            await c.turn()
+            try? await Task.sleep(for: .milliseconds(200))
+          }
+        }
+      }
+    }
+    /// Stops turning at once, leaving its lease to expire (SIGKILL as etcd sees it).
+    func crash() async {
+      let t = loop.withLock { $0 }
+      t?.cancel()
+      await t?.value
+    }
+    func stop() async {
+      await crash()
+      await coordinator.leave()
+    }
+  }
+
+  /// Owned shards by replica, read from each replica's own view.
+  static func views(_ replicas: [Replica]) async -> [String: Set<Int>] {
+    var out: [String: Set<Int>] = [:]
+    for r in replicas { out[r.coordinator.settings.replicaID] = await r.coordinator.ownedShards }
+    return out
+  }
+
+  static func disjoint(_ views: [String: Set<Int>]) -> Bool {
+    let all = views.values.flatMap { $0 }
+    return all.count == Set(all).count
+  }
+
+  @Test func eachShardHasExactlyOneLiveOwnerAndADeadReplicasShardsMove() async throws {
+    try await withTestCluster { _, client in
+      let replicas = ["a", "b", "c"].map { Replica("vigil-\($0)", client: client) }
+      let map = ShardMap(shards: 16)
+      let ids = replicas.map(\.coordinator.settings.replicaID)
+      var seen: [String: Set<Int>] = [:]
+      #expect(
+        try await eventually(timeout: .seconds(30)) {
+          seen = await Self.views(replicas)
+          return ids.allSatisfy { seen[$0] == map.shards(of: $0, among: ids) }
+        }, "\(seen)")
+      // The keys in etcd say the same.
+      let keys = try await client.kv.range("/vigil/coordination/shards/", prefix: true).kvs
+      #expect(keys.count == 16)
+      for kv in keys {
+        let shard = Int(kv.keyString.split(separator: "/").last!)!
+        #expect(kv.valueString == map.owner(of: shard, among: ids))
+      }
+      // c crashes: its shards go to a and b once its lease expires; never two owners at once.
+      await replicas[2].crash()
+      let survivors = Array(ids.prefix(2))
+      var overlaps = 0
+      let moved = try await eventually(timeout: .seconds(30), interval: .milliseconds(50)) {
+        seen = await Self.views(replicas)
+        if !Self.disjoint(seen) { overlaps += 1 }
+        return survivors.allSatisfy { seen[$0] == map.shards(of: $0, among: survivors) }
+      }
+      #expect(moved, "\(seen)")
+      #expect(overlaps == 0)
+      let crashedOwns = await replicas[2].coordinator.ownedShards
+      #expect(crashedOwns.isEmpty)
+      for r in replicas.prefix(2) { await r.stop() }
+      #expect(try await client.kv.range("/vigil/coordination/", prefix: true).kvs.isEmpty)
+    }
+  }
+
+  @Test func aJoiningReplicaTakesOnlyItsShareAndTheRestStayPut() async throws {
+    try await withTestCluster { _, client in
+      let map = ShardMap(shards: 16)
+      var replicas = ["a", "b"].map { Replica("vigil-\($0)", client: client) }
+      let two = replicas.map(\.coordinator.settings.replicaID)
+      #expect(
+        try await eventually(timeout: .seconds(30)) {
+          let v = await Self.views(replicas)
+          return two.allSatisfy { v[$0] == map.shards(of: $0, among: two) }
+        })
+      func tokens() async throws -> [Int: Int64] {
+        var out: [Int: Int64] = [:]
+        for kv in try await client.kv.range("/vigil/coordination/shards/", prefix: true).kvs {
+          out[Int(kv.keyString.split(separator: "/").last!)!] = kv.createRevision
+        }
+        return out
+      }
+      let before = try await tokens()
+      replicas.append(Replica("vigil-d", client: client))
+      let three = two + ["vigil-d"]
+      var overlaps = 0
+      var seen: [String: Set<Int>] = [:]
+      #expect(
+        try await eventually(timeout: .seconds(30)) {
+          seen = await Self.views(replicas)
+          if !Self.disjoint(seen) { overlaps += 1 }
+          return three.allSatisfy { seen[$0] == map.shards(of: $0, among: three) }
+        }, "\(seen)")
+      #expect(overlaps == 0)
+      let after = try await tokens()
+      let toD = map.shards(of: "vigil-d", among: three)
+      #expect(!toD.isEmpty)
+      for s in 0..<16 where !toD.contains(s) {
+        #expect(after[s] == before[s], "shard \(s) moved though it stays with \(map.owner(of: s, among: three) ?? "-")")
+      }
+      for r in replicas { await r.stop() }
+    }
+  }
+
+  @Test func theFenceRecordsAStepOnceAndStopsAReplicaThatLostItsShard() async throws {
+    try await withTestCluster { _, client in
+      let a = Replica("vigil-a", client: client)
+      #expect(try await eventually(timeout: .seconds(30)) { await a.coordinator.owns("prod-1") })
+      #expect(try await a.coordinator.fence(cluster: "prod-1", step: "prod-1/7/0"))
+      #expect(try await a.coordinator.fence(cluster: "prod-1", step: "prod-1/7/0") == false)  // begun already
+      #expect(try await client.kv.get("/vigil/coordination/steps/prod-1/7/0")?.valueString == "vigil-a")
+      // The shard's key now held under another lease (the same key, so the same create revision: only the
+      // lease tells): the fence refuses, and says who has it.
+      let shard = ShardMap(shards: 16).shard(of: "prod-1")
+      let key = "/vigil/coordination/shards/\(shard)"
+      let other = try await client.lease.grant(ttl: 30)
+      _ = try await client.kv.put(key, "vigil-z", lease: other.id)
+      do {
+        _ = try await a.coordinator.fence(cluster: "prod-1", step: "prod-1/7/1")
+        Issue.record("a replica without the shard passed the fence")
+      } catch let error as ReplicaCoordinator.FenceError {
+        #expect(error.description.contains("vigil-z"), "\(error)")
+      }
+      #expect(try await client.kv.get("/vigil/coordination/steps/prod-1/7/1") == nil)
+      // A crashed replica's own view lets it act no more once its lease is no longer certain.
+      await a.crash()
+      #expect(try await eventually(timeout: .seconds(10)) { await a.coordinator.owns("prod-1") == false })
+      await #expect(throws: ReplicaCoordinator.FenceError.self) {
+        _ = try await a.coordinator.fence(cluster: "prod-1", step: "prod-1/7/2")
+      }
+      try await client.lease.revoke(other.id)
+    }
+  }
+}

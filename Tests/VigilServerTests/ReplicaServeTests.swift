@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import VigilConfig
+import VigilCore
+import VigilMonitor
+import VigilRuntime
+import VigilServer
+import VigilTestKit
+
+/// Two `vigil serve` replicas guarding one cluster, coordinated through a second real etcd (the management
+/// cluster): the cluster's shard belongs to one of them, which alone repairs it; the other refuses a repair by
+/// hand and names why; when the owner stops, the other takes the shard over and repairs.
+@Suite("vigil serve as replicas", .serialized)
+struct ReplicaServeTests {
+  @Test func onlyTheOwnerRepairsAndTheOtherTakesOverWhenItStops() async throws {
+    try await withTestCluster(members: 1) { management, _ in
+      try await withTestCluster { cluster, _ in
+        try await withTemporaryDirectory { dir in
+          let endpoints = await management.endpoints.map(\.description).joined(separator: ", ")
+          func config(_ id: String) async throws -> VigilConfiguration {
+            try await LiveServe.configuration(
+              cluster, dir: dir + "/" + id,
+              extra: "coordination: {endpoints: [\(endpoints)], replicaID: \(id), leaseTTL: 3s, shards: 8}")
+          }
+          let map = ShardMap(shards: 8)
+          let owner = map.owner(of: map.shard(of: "c"), among: ["vigil-a", "vigil-b"])!
+          let other = owner == "vigil-a" ? "vigil-b" : "vigil-a"
+          let repair = #"{"runbook": "defragment", "cluster": "c", "member": "m1", "operator": "test", "reason": "replicas"}"#
+          try await LiveServe.run(try await config(other)) { otherURL, _ in
+            let ownerDone = Task {
+              try await LiveServe.run(try await config(owner)) { ownerURL, _ in
+                // Both see both; the shards split as the map says.
+                #expect(
+                  try await eventually(timeout: .seconds(30)) {
+                    let a = try await LiveServe.send(.GET, ownerURL + "/v1/coordination").body
+                    let b = try await LiveServe.send(.GET, otherURL + "/v1/coordination").body
+                    return a.contains("\"\(other)\"") && b.contains("\"\(owner)\"") && a.contains("\"leaseValid\" : true")
+                      && Self.owned(b) == map.shards(of: other, among: ["vigil-a", "vigil-b"])
+                      && Self.owned(a) == map.shards(of: owner, among: ["vigil-a", "vigil-b"])
+                  })
+                let refused = try await LiveServe.send(.POST, otherURL + "/v1/repairs", body: repair)
+                #expect(refused.status == 409 && refused.body.contains("another replica"), "\(refused.body)")
+                // The owner repairs (on a loaded machine its lease may be uncertain for a moment, and it then
+                // refuses like a replica that does not own the cluster: asked again).
+                var done = (status: 0, body: "")
+                #expect(
+                  try await eventually(timeout: .seconds(30)) {
+                    let answer = try await LiveServe.send(.POST, ownerURL + "/v1/repairs", body: repair)
+                    done = (answer.status, answer.body)
+                    return answer.status != 409
+                  })
+                #expect(done.status == 200 && done.body.contains("\"succeeded\""), "\(done.body)")
+              }
+            }
+            try await ownerDone.value
+            // The owner stopped (its lease revoked on the way out): the other takes every shard and repairs.
+            #expect(
+              try await eventually(timeout: .seconds(30)) {
+                Self.owned(try await LiveServe.send(.GET, otherURL + "/v1/coordination").body) == Set(0..<8)
+              })
+            var now = (status: 0, body: "")
+            #expect(
+              try await eventually(timeout: .seconds(30)) {
+                let answer = try await LiveServe.send(.POST, otherURL + "/v1/repairs", body: repair)
+                now = (answer.status, answer.body)
+                return answer.status != 409
+              })
+            #expect(now.status == 200 && now.body.contains("\"succeeded\""), "\(now.body)")
+          }
+        }
+      }
+    }
+  }
+
+  static func owned(_ body: String) -> Set<Int> {
+    guard let data = body.data(using: .utf8),
+      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let shards = object["ownedShards"] as? [Int]
+    else { return [] }
+    return Set(shards)
+  }
+}
