@@ -281,7 +281,7 @@ let package = Package(
       name: "VigilBench",
       dependencies: [
         "VigilAPI", "VigilBackup", "VigilConfig", "VigilCore", "VigilEngine", "VigilEtcd", "VigilMonitor", "VigilProbes",
-        "VigilProxy", "VigilRepair", "VigilRuntime", "VigilStore",
+        "VigilProxy", "VigilRepair", "VigilRuntime", "VigilStore", "VigilCoordination",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -381,7 +381,7 @@ let package = Package(
     ),
     .testTarget(
       name: "VigilCoordinationTests",
-      dependencies: ["VigilCoordination", "VigilCore", "VigilEtcd", "VigilRuntime", "VigilTestKit"],
+      dependencies: ["VigilCoordination", "VigilCore", "VigilEtcd", "VigilProxy", "VigilRuntime", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(

@@ -94,6 +94,9 @@ public actor ReplicaCoordinator {
     return Set(owned.keys)
   }
 
+  /// When the last successful renewal was sent.
+  public var lastRenewalSent: ContinuousClock.Instant? { lastRenewal }
+
   /// The live replicas as last read.
   public var replicas: [String] { live }
 
@@ -168,7 +171,9 @@ public actor ReplicaCoordinator {
 
   /// Renews the lease and balances the shards, each in a loop of its own (a slow read of the fleet never
   /// delays a renewal), until cancelled; then gives its shards back at once (revokes its lease) if it can.
-  public func run() async {
+  /// - Parameter leaving: revoke the lease on the way out (a graceful stop); false leaves it to expire, as
+  ///   a killed process does (benchmarks and drills).
+  public func run(leaving: Bool = true) async {
     await withTaskGroup(of: Void.self) { group in
       group.addTask {
         while !Task.isCancelled {
@@ -184,7 +189,7 @@ public actor ReplicaCoordinator {
       }
       await group.waitForAll()
     }
-    await leave()
+    if leaving { await leave() }
   }
 
   /// How often the lease is renewed: a quarter of its TTL.

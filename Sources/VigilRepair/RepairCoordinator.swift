@@ -233,7 +233,13 @@ public actor RepairCoordinator {
       where running[plan.cluster] == nil && targets[plan.cluster] != nil && !claimed.contains(plan.id)
         && (resumeNotBefore[plan.cluster].map { ContinuousClock.now >= $0 } ?? true)
       {
-        if await ownership.owns(plan.cluster) { await resume(plan) }
+        guard await ownership.owns(plan.cluster) else { continue }
+        if Self.now() - plan.updatedAt > 600 {
+          // Stopped by the fence long ago: what it was for has been seen to by the owner since.
+          await abandon(plan, "stopped by the fence more than 10 minutes ago; the cluster is planned for afresh")
+        } else {
+          await resume(plan)
+        }
       }
     }
     var views: [ClusterRepairView] = []

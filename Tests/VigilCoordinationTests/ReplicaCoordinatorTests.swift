@@ -4,6 +4,7 @@ import Testing
 import VigilCoordination
 import VigilCore
 import VigilEtcd
+import VigilProxy
 import VigilRuntime
 import VigilTestKit
 
@@ -13,9 +14,9 @@ import VigilTestKit
 @Suite("Replicas through a management etcd", .serialized)
 struct ReplicaCoordinatorTests {
   static func settings(_ id: String) -> ReplicaCoordinator.Settings {
-    var s = ReplicaCoordinator.Settings(replicaID: id, ttl: 3, shards: 16)
+    var s = ReplicaCoordinator.Settings(replicaID: id, ttl: 5, shards: 16)
     s.turn = .milliseconds(200)
-    s.margin = .milliseconds(500)
+    s.margin = .milliseconds(750)
     return s
   }
 
@@ -23,8 +24,8 @@ struct ReplicaCoordinatorTests {
   final class Replica: Sendable {
     let coordinator: ReplicaCoordinator
     let loop = Mutex<Task<Void, Never>?>(nil)
-    init(_ id: String, client: EtcdClient) {
-      coordinator = ReplicaCoordinator(client: client, settings: ReplicaCoordinatorTests.settings(id))
+    init(_ id: String, client: EtcdClient, settings: ReplicaCoordinator.Settings? = nil) {
+      coordinator = ReplicaCoordinator(client: client, settings: settings ?? ReplicaCoordinatorTests.settings(id))
       let c = coordinator
       loop.withLock {
         $0 = Task {
@@ -90,8 +91,15 @@ struct ReplicaCoordinatorTests {
       #expect(overlaps == 0)
       let crashedOwns = await replicas[2].coordinator.ownedShards
       #expect(crashedOwns.isEmpty)
+      // Stopped gracefully: their leases revoked, every key gone (at the latest when the leases expire, if a
+      // revoke did not get through on a loaded machine).
       for r in replicas.prefix(2) { await r.stop() }
-      #expect(try await client.kv.range("/vigil/coordination/", prefix: true).kvs.isEmpty)
+      var left: [String] = []
+      #expect(
+        try await eventually(timeout: .seconds(15)) {
+          left = try await client.kv.range("/vigil/coordination/", prefix: true).kvs.map(\.keyString)
+          return left.isEmpty
+        }, "\(left)")
     }
   }
 
@@ -161,6 +169,58 @@ struct ReplicaCoordinatorTests {
         _ = try await a.coordinator.fence(cluster: "prod-1", step: "prod-1/7/2")
       }
       try await client.lease.revoke(other.id)
+    }
+  }
+
+  @Test func aReplicaCutOffFromTheManagementEtcdStopsBeforeAnotherTakesOver() async throws {
+    try await withTestCluster(members: 1) { cluster, direct in
+      // Replica a reaches the management etcd only through a proxy the test cuts; b reaches it directly.
+      let member = try #require(await cluster.endpoints.first)
+      let proxy = TCPProxy()
+      try await proxy.start(host: "127.0.0.1", port: 0)
+      defer { Task { await proxy.stop() } }
+      proxy.update(backends: [TCPProxy.Backend(host: member.host, port: member.port)])
+      let port = try #require(proxy.localAddress?.port)
+      var config = EtcdClientConfiguration(endpoints: [try EtcdEndpoint(parsing: "http://127.0.0.1:\(port)")])
+      config.callTimeout = .seconds(1)
+      let throughProxy = try EtcdClient(configuration: config)
+      let a = Replica("vigil-a", client: throughProxy)
+      let b = Replica("vigil-b", client: direct)
+      let map = ShardMap(shards: 16)
+      let both = ["vigil-a", "vigil-b"]
+      #expect(
+        try await eventually(timeout: .seconds(30)) {
+          let v = await Self.views([a, b])
+          return both.allSatisfy { v[$0] == map.shards(of: $0, among: both) }
+        })
+      let cluster = try #require((0..<100).map { "prod-\($0)" }.first { map.owner(of: map.shard(of: $0), among: both) == "vigil-a" })
+      // Cut: a can neither renew nor read. Sampled every 20 ms until b owns every shard: never two owners.
+      proxy.update(backends: [])
+      var overlaps = 0
+      var seen: [String: Set<Int>] = [:]
+      #expect(
+        try await eventually(timeout: .seconds(30), interval: .milliseconds(20)) {
+          seen = await Self.views([a, b])
+          if !Self.disjoint(seen) { overlaps += 1 }
+          return seen["vigil-b"] == Set(0..<16)
+        }, "\(seen)")
+      #expect(overlaps == 0)
+      #expect(seen["vigil-a"]?.isEmpty == true)
+      await #expect(throws: ReplicaCoordinator.FenceError.self) {
+        _ = try await a.coordinator.fence(cluster: cluster, step: "\(cluster)/1/0")
+      }
+      // Healed: a registers anew and takes its share back; still never two owners.
+      proxy.update(backends: [TCPProxy.Backend(host: member.host, port: member.port)])
+      #expect(
+        try await eventually(timeout: .seconds(30), interval: .milliseconds(20)) {
+          seen = await Self.views([a, b])
+          if !Self.disjoint(seen) { overlaps += 1 }
+          return both.allSatisfy { seen[$0] == map.shards(of: $0, among: both) }
+        }, "\(seen)")
+      #expect(overlaps == 0)
+      await a.stop()
+      await b.stop()
+      await throughProxy.shutdown()
     }
   }
 }

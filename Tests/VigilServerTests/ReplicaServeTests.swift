@@ -20,7 +20,7 @@ struct ReplicaServeTests {
           func config(_ id: String) async throws -> VigilConfiguration {
             try await LiveServe.configuration(
               cluster, dir: dir + "/" + id,
-              extra: "coordination: {endpoints: [\(endpoints)], replicaID: \(id), leaseTTL: 3s, shards: 8}")
+              extra: "coordination: {endpoints: [\(endpoints)], replicaID: \(id), leaseTTL: 5s, shards: 8}")
           }
           let map = ShardMap(shards: 8)
           let owner = map.owner(of: map.shard(of: "c"), among: ["vigil-a", "vigil-b"])!
