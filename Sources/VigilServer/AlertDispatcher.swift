@@ -30,6 +30,8 @@ struct AlertDispatcher: Service {
   let logger: Logger
   var interval: Duration = .seconds(1)
   var environment: [String: String] = ProcessInfo.processInfo.environment
+  /// With several replicas: the clusters this one alerts on (their owner's); nil: every cluster.
+  var owns: (@Sendable (String) async -> Bool)?
 
   static let loopName = "alerts"
 
@@ -98,7 +100,14 @@ struct AlertDispatcher: Service {
     while !Task.isCancelled {
       let now = Date().timeIntervalSince1970
       let current = await standing(now: now)
-      let (firing, resolved) = AlertRules.changes(from: active, to: current)
+      var (firing, resolved) = AlertRules.changes(from: active, to: current)
+      if owns != nil {
+        // A cluster handed to another replica: its alerts are that replica's now, not resolved.
+        let present = Set(current.compactMap(\.cluster))
+        var mine: [String: Bool] = [:]
+        for c in Set(resolved.compactMap(\.cluster)) where !present.contains(c) { mine[c] = await owns?(c) ?? true }
+        resolved.removeAll { a in a.cluster.map { mine[$0] == false } ?? false }
+      }
       active = current
       let resend = now - lastResend >= config.resendInterval.duration.seconds
       if resend { lastResend = now }
@@ -151,6 +160,7 @@ struct AlertDispatcher: Service {
     let store = monitor.store
     var inputs: [ClusterAlertInput] = []
     for c in status.clusters {
+      if let owns, await !owns(c.name) { continue }  // another replica's cluster: it alerts on it
       var input = ClusterAlertInput(name: c.name, findings: c.findings)
       input.incidents = c.openIncidents.map {
         ClusterAlertInput.OpenIncident(id: $0.id, member: $0.member, fault: $0.fault, since: $0.detectedAt ?? $0.openedAt)

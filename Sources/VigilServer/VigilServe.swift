@@ -134,8 +134,10 @@ public enum VigilServe {
     var services: [any Service] = engine.services + [app, watchdog, endpointsFile]
     if let coordination { services.append(CoordinationService(coordinator: coordination.coordinator)) }
     if !configuration.alerts.receivers.isEmpty {
-      services.append(
-        AlertDispatcher(config: configuration.alerts, monitor: monitor, repairs: repairs, http: APIClient.http, logger: logger))
+      var dispatcher = AlertDispatcher(
+        config: configuration.alerts, monitor: monitor, repairs: repairs, http: APIClient.http, logger: logger)
+      if let coordinator = coordination?.coordinator { dispatcher.owns = { await coordinator.owns($0) } }
+      services.append(dispatcher)
     }
     let group = ServiceGroup(
       configuration: ServiceGroupConfiguration(

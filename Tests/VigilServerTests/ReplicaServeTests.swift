@@ -9,24 +9,30 @@ import VigilTestKit
 
 /// Two `vigil serve` replicas guarding one cluster, coordinated through a second real etcd (the management
 /// cluster): the cluster's shard belongs to one of them, which alone repairs it; the other refuses a repair by
-/// hand and names why; when the owner stops, the other takes the shard over and repairs.
+/// hand and names why, and does not alert on it; when the owner stops, the other takes the shard over and
+/// repairs.
 @Suite("vigil serve as replicas", .serialized)
 struct ReplicaServeTests {
   @Test func onlyTheOwnerRepairsAndTheOtherTakesOverWhenItStops() async throws {
     try await withTestCluster(members: 1) { management, _ in
       try await withTestCluster { cluster, _ in
         try await withTemporaryDirectory { dir in
+          try await AlertDeliveryTests().withReceiver { receiver, inbox in
           let endpoints = await management.endpoints.map(\.description).joined(separator: ", ")
+          // Each replica alerts to a path of its own.
           func config(_ id: String) async throws -> VigilConfiguration {
             try await LiveServe.configuration(
               cluster, dir: dir + "/" + id,
-              extra: "coordination: {endpoints: [\(endpoints)], replicaID: \(id), leaseTTL: 5s, shards: 8}")
+              extra: """
+                coordination: {endpoints: [\(endpoints)], replicaID: \(id), leaseTTL: 5s, shards: 8}
+                alerts: {receivers: [{kind: webhook, url: "\(receiver)/\(id)"}]}
+                """)
           }
           let map = ShardMap(shards: 8)
           let owner = map.owner(of: map.shard(of: "c"), among: ["vigil-a", "vigil-b"])!
           let other = owner == "vigil-a" ? "vigil-b" : "vigil-a"
           let repair = #"{"runbook": "defragment", "cluster": "c", "member": "m1", "operator": "test", "reason": "replicas"}"#
-          try await LiveServe.run(try await config(other)) { otherURL, _ in
+          try await LiveServe.run(try await config(other)) { otherURL, otherMonitor in
             let ownerDone = Task {
               try await LiveServe.run(try await config(owner)) { ownerURL, _ in
                 // Both see both; the shards split as the map says.
@@ -50,6 +56,17 @@ struct ReplicaServeTests {
                     return answer.status != 409
                   })
                 #expect(done.status == 200 && done.body.contains("\"succeeded\""), "\(done.body)")
+                // Quorum lost: both replicas see it; the owner alerts, the other does not.
+                try await cluster.kill(["m2", "m3"])
+                #expect(
+                  try await eventually(timeout: .seconds(60)) {
+                    inbox.bodies("/\(owner)").contains { $0.contains("\"status\":\"firing\"") && $0.contains("VigilQuorumLost") }
+                  })
+                try await Task.sleep(for: .seconds(3))
+                #expect(inbox.bodies("/\(other)").isEmpty, "\(inbox.bodies("/\(other)"))")
+                try await cluster.start("m2")
+                try await cluster.start("m3")
+                #expect(try await eventually(timeout: .seconds(60)) { await otherMonitor.health(of: "c") == .healthy })
               }
             }
             try await ownerDone.value
@@ -66,6 +83,7 @@ struct ReplicaServeTests {
                 return answer.status != 409
               })
             #expect(now.status == 200 && now.body.contains("\"succeeded\""), "\(now.body)")
+          }
           }
         }
       }
