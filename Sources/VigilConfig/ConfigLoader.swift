@@ -441,6 +441,20 @@ struct ConfigReader {
     return a
   }
 
+  /// An etcd cluster's TLS files (`ca`, and `cert` with `key` for a client certificate), each checked.
+  mutating func etcdTLS(_ n: Node, _ path: String, of whose: String) -> TLSConfig? {
+    guard let m = mapping(n, path, keys: ["ca", "cert", "key"]) else { return nil }
+    let ca = m["ca"].flatMap { string($0, "\(path).ca") }
+    let cert = m["cert"].flatMap { string($0, "\(path).cert") }
+    let key = m["key"].flatMap { string($0, "\(path).key") }
+    if ca == nil { problem("\(path).ca", n, "missing (the CA file that signed \(whose)'s certificates)") }
+    if (cert == nil) != (key == nil) { problem(path, n, "cert and key go together") }
+    for (field, file) in [("ca", ca), ("cert", cert), ("key", key)] {
+      if let file, !fileExists(file) { problem("\(path).\(field)", m[field], "file \"\(file)\" does not exist") }
+    }
+    return ca.map { TLSConfig(ca: $0, cert: cert, key: key) }
+  }
+
   mutating func coordination(_ node: Node) -> CoordinationConfig? {
     guard
       let map = mapping(node, "coordination", keys: ["endpoints", "tls", "replicaID", "leaseTTL", "shards", "prefix"])
@@ -455,17 +469,7 @@ struct ConfigReader {
     if c.endpoints.isEmpty {
       problem("coordination.endpoints", map["endpoints"] ?? node, "missing (the client URLs of the management etcd the replicas share)")
     }
-    if let n = map["tls"], let m = mapping(n, "coordination.tls", keys: ["ca", "cert", "key"]) {
-      let ca = m["ca"].flatMap { string($0, "coordination.tls.ca") }
-      let cert = m["cert"].flatMap { string($0, "coordination.tls.cert") }
-      let key = m["key"].flatMap { string($0, "coordination.tls.key") }
-      if ca == nil { problem("coordination.tls.ca", n, "missing (the CA file that signed the management etcd's certificates)") }
-      if (cert == nil) != (key == nil) { problem("coordination.tls", n, "cert and key go together") }
-      for (field, file) in [("ca", ca), ("cert", cert), ("key", key)] {
-        if let file, !fileExists(file) { problem("coordination.tls.\(field)", m[field], "file \"\(file)\" does not exist") }
-      }
-      if let ca { c.tls = TLSConfig(ca: ca, cert: cert, key: key) }
-    }
+    if let n = map["tls"] { c.tls = etcdTLS(n, "coordination.tls", of: "the management etcd") }
     if let n = map["replicaID"], let v = string(n, "coordination.replicaID") {
       if v.isEmpty || v.count > 100 || !v.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) {
         problem("coordination.replicaID", n, "\"\(v)\" is not a replica name (letters, digits, . _ -; at most 100)")
@@ -711,17 +715,7 @@ struct ConfigReader {
     if case .local = c.runtime, !c.endpoints.isEmpty {
       problem("\(path).endpoints", map["endpoints"], "must be empty for a local runtime (its ports are picked at start)")
     }
-    if let n = map["tls"], let m = mapping(n, "\(path).tls", keys: ["ca", "cert", "key"]) {
-      let ca = m["ca"].flatMap { string($0, "\(path).tls.ca") }
-      let cert = m["cert"].flatMap { string($0, "\(path).tls.cert") }
-      let key = m["key"].flatMap { string($0, "\(path).tls.key") }
-      if ca == nil { problem("\(path).tls.ca", n, "missing (the CA file that signed etcd's certificates)") }
-      if (cert == nil) != (key == nil) { problem("\(path).tls", n, "cert and key go together") }
-      for (field, file) in [("ca", ca), ("cert", cert), ("key", key)] {
-        if let file, !fileExists(file) { problem("\(path).tls.\(field)", m[field], "file \"\(file)\" does not exist") }
-      }
-      if let ca { c.tls = TLSConfig(ca: ca, cert: cert, key: key) }
-    }
+    if let n = map["tls"] { c.tls = etcdTLS(n, "\(path).tls", of: "etcd") }
     if let n = map["auth"], let m = mapping(n, "\(path).auth", keys: ["user", "passwordEnv"]) {
       let user = m["user"].flatMap { string($0, "\(path).auth.user") }
       let env = m["passwordEnv"].flatMap { string($0, "\(path).auth.passwordEnv") }
