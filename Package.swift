@@ -133,7 +133,7 @@ let package = Package(
     .target(
       name: "VigilCoordination",
       dependencies: [
-        "VigilCore", "VigilEtcd", .product(name: "Logging", package: "swift-log"),
+        "VigilCore", "VigilEtcd", "VigilLoops", .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],
       swiftSettings: strict

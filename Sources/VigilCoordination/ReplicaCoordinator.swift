@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import VigilCore
 import VigilEtcd
+import VigilLoops
 
 /// One Vigil replica among several, coordinated through a management etcd cluster (no consensus of Vigil's
 /// own): the replica registers under a lease (`PREFIX/replicas/ID`), the fleet's clusters are split into
@@ -66,12 +67,22 @@ public actor ReplicaCoordinator {
   private var onChange: (@Sendable (Set<Int>) async -> Void)?
   public private(set) var turns = 0
 
-  public init(client: EtcdClient, settings: Settings, logger: Logger = Logger(label: "vigil.coordination")) {
+  /// Vigil's own liveness: the renewal and balance loops report each turn (`coordination:renew`,
+  /// `coordination:balance`), so a stalled one shows in `/healthz` and stops the watchdog's keep-alive.
+  let liveness: Liveness?
+
+  public init(
+    client: EtcdClient, settings: Settings, liveness: Liveness? = nil, logger: Logger = Logger(label: "vigil.coordination")
+  ) {
     self.client = client
     self.settings = settings
     self.map = ShardMap(shards: settings.shards)
+    self.liveness = liveness
     self.logger = logger
   }
+
+  static let renewLoop = "coordination:renew"
+  static let balanceLoop = "coordination:balance"
 
   /// `release`: whether shards may be handed over now (default: at once); `change`: the owned shards changed.
   public func observe(
@@ -174,21 +185,29 @@ public actor ReplicaCoordinator {
   /// - Parameter leaving: revoke the lease on the way out (a graceful stop); false leaves it to expire, as
   ///   a killed process does (benchmarks and drills).
   public func run(leaving: Bool = true) async {
+    let liveness = self.liveness
+    // A turn may wait out its calls' timeouts (5 s each, two or three reads and writes a balance turn).
+    liveness?.register(Self.renewLoop, period: renewalInterval / 2 + .seconds(6))
+    liveness?.register(Self.balanceLoop, period: settings.turn + .seconds(16))
     await withTaskGroup(of: Void.self) { group in
       group.addTask {
         while !Task.isCancelled {
           await self.keepLease()
+          liveness?.turned(Self.renewLoop)
           try? await Task.sleep(for: self.renewalInterval / 2)
         }
       }
       group.addTask {
         while !Task.isCancelled {
           await self.balanceTurn()
+          liveness?.turned(Self.balanceLoop)
           try? await Task.sleep(for: self.settings.turn)
         }
       }
       await group.waitForAll()
     }
+    liveness?.remove(Self.renewLoop)
+    liveness?.remove(Self.balanceLoop)
     if leaving { await leave() }
   }
 

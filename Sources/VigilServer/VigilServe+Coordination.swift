@@ -3,6 +3,7 @@ import Logging
 import VigilConfig
 import VigilCoordination
 import VigilEtcd
+import VigilLoops
 import VigilRepair
 
 extension VigilServe {
@@ -10,7 +11,7 @@ extension VigilServe {
   /// only for the clusters whose shard it owns, every step fenced, a shard handed over once no plan of its
   /// clusters runs here). Nil without coordination.
   static func coordinate(
-    _ configuration: VigilConfiguration, repairs: RepairCoordinator, logger: Logger
+    _ configuration: VigilConfiguration, repairs: RepairCoordinator, liveness: Liveness, logger: Logger
   ) async throws -> (coordinator: ReplicaCoordinator, client: EtcdClient)? {
     guard let c = configuration.coordination else { return nil }
     var tls: EtcdTLSConfiguration?
@@ -26,7 +27,7 @@ extension VigilServe {
     var settings = ReplicaCoordinator.Settings(
       replicaID: c.replicaID, ttl: Int64(c.leaseTTL.duration.seconds), shards: c.shards, prefix: c.prefix)
     settings.turn = .milliseconds(max(100, Int64(c.leaseTTL.duration.seconds * 1000) / 10))
-    let coordinator = ReplicaCoordinator(client: client, settings: settings, logger: logger)
+    let coordinator = ReplicaCoordinator(client: client, settings: settings, liveness: liveness, logger: logger)
     let map = coordinator.map
     let clusters = configuration.clusters.map(\.name)
     await coordinator.observe(release: { shards in

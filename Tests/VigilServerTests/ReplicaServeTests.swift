@@ -44,6 +44,9 @@ struct ReplicaServeTests {
                       && Self.owned(b) == map.shards(of: other, among: ["vigil-a", "vigil-b"])
                       && Self.owned(a) == map.shards(of: owner, among: ["vigil-a", "vigil-b"])
                   })
+                // Vigil watches its coordination loops like its others.
+                #expect(otherMonitor.liveness.loops.contains("coordination:renew"))
+                #expect(otherMonitor.liveness.loops.contains("coordination:balance"))
                 let refused = try await LiveServe.send(.POST, otherURL + "/v1/repairs", body: repair)
                 #expect(refused.status == 409 && refused.body.contains("another replica"), "\(refused.body)")
                 // The owner repairs (on a loaded machine its lease may be uncertain for a moment, and it then
