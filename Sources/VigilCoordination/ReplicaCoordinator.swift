@@ -141,20 +141,16 @@ public actor ReplicaCoordinator {
       throw FenceError(description: "cannot check the ownership of \(cluster) in the management etcd: \(error)")
     }
     if result.succeeded { return true }
-    // Which compare failed: the ownership (stop) or the step (already begun).
+    // Which compare failed: the ownership (stop) or only the step's (already begun: go on, it re-checks).
     var holder: EtcdKeyValue?
-    var recorded: EtcdKeyValue?
     for case .range(let r) in result.results {
-      for kv in r.kvs {
-        if kv.keyString == o.key { holder = kv } else { recorded = kv }
-      }
+      if let kv = r.kvs.first(where: { $0.keyString == o.key }) { holder = kv }
     }
     guard let holder, holder.createRevision == o.revision, holder.lease == o.lease else {
       owned[o.shard] = nil
       throw FenceError(
         description: "replica \(settings.replicaID) lost shard \(o.shard) of \(cluster) (now \(holder?.valueString ?? "nobody"))")
     }
-    _ = recorded
     return false
   }
 
