@@ -391,7 +391,7 @@ let package = Package(
     ),
     .testTarget(
       name: "VigilBackupTests",
-      dependencies: ["VigilBackup", "VigilConfig", "VigilTestKit"],
+      dependencies: ["VigilBackup", "VigilConfig", "VigilCore", "VigilTestKit"],
       swiftSettings: strict
     ),
     .testTarget(

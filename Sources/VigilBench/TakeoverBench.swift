@@ -68,33 +68,41 @@ public final class TakeoverBench: Sendable {
     }
     let ids = coordinators.map(\.settings.replicaID)
     let map = ShardMap(shards: shards)
-    guard
-      try await BenchTiming.wait(timeout: .seconds(60), {
-        let v = await views()
-        return (0..<replicas).allSatisfy { v[$0] == map.shards(of: ids[$0], among: ids) }
-      })
-    else {
-      await cleanUp()
-      throw BenchError("the replicas did not share the shards within 60 s")
-    }
-    // Kill the last replica: its loops stop at once, its lease is left to expire (no revoke).
-    loops[victim].cancel()
-    await loops[victim].value
-    let lastRenewal = await coordinators[victim].lastRenewalSent ?? ContinuousClock.now
-    var stopped: Double?
-    var overlaps = 0
     let all = Set(0..<shards)
-    let done = try await BenchTiming.wait(timeout: .seconds(ttl * 4 + 30)) {
-      let v = await views()
-      let flat = v.flatMap { $0 }
-      if flat.count != Set(flat).count { overlaps += 1 }
-      if stopped == nil, v[victim].isEmpty { stopped = (ContinuousClock.now - lastRenewal).seconds }
-      return Set(v.prefix(victim).flatMap { $0 }) == all
+    /// Balanced, then the last replica killed: (takeover, stopped acting, overlapping samples).
+    func measure() async throws -> (Double, Double?, Int) {
+      guard
+        try await BenchTiming.wait(timeout: .seconds(60), {
+          let v = await views()
+          return (0..<replicas).allSatisfy { v[$0] == map.shards(of: ids[$0], among: ids) }
+        })
+      else { throw BenchError("the replicas did not share the shards within 60 s") }
+      // Kill the last replica: its loops stop at once, its lease is left to expire (no revoke).
+      loops[victim].cancel()
+      await loops[victim].value
+      let lastRenewal = await coordinators[victim].lastRenewalSent ?? ContinuousClock.now
+      var stopped: Double?
+      var overlaps = 0
+      let done = try await BenchTiming.wait(timeout: .seconds(ttl * 4 + 30)) {
+        let v = await views()
+        let flat = v.flatMap { $0 }
+        if flat.count != Set(flat).count { overlaps += 1 }
+        if stopped == nil, v[victim].isEmpty { stopped = (ContinuousClock.now - lastRenewal).seconds }
+        return Set(v.prefix(victim).flatMap { $0 }) == all
+      }
+      guard done else { throw BenchError("the shards were not all owned again within \(ttl * 4 + 30) s") }
+      return ((ContinuousClock.now - lastRenewal).seconds, stopped, overlaps)
     }
-    let takeover = (ContinuousClock.now - lastRenewal).seconds
+    // Every loop ends (cancelled and awaited) on every path, a failed or cancelled measurement included.
+    let measured: (takeover: Double, stopped: Double?, overlaps: Int)
+    do { measured = try await measure() } catch {
+      await cleanUp()
+      throw error
+    }
     await cleanUp()
-    guard done else { throw BenchError("the shards were not all owned again within \(ttl * 4 + 30) s") }
-    return Trial(takeover: takeover, stoppedActing: stopped ?? takeover, floor: try await floor(ttl: ttl, n: n), overlaps: overlaps)
+    return Trial(
+      takeover: measured.takeover, stoppedActing: measured.stopped ?? measured.takeover,
+      floor: try await floor(ttl: ttl, n: n), overlaps: measured.overlaps)
   }
 
   /// etcd's own expiry of a lease of `ttl`: granted, renewed once, left; the time until its key is gone.

@@ -10,7 +10,7 @@ import VigilLoops
 /// lease (`PREFIX/shards/N`). A replica that dies stops renewing: its lease expires after `ttl`, its keys go,
 /// and the replicas that now score highest for its shards take them. A joining replica takes only its share;
 /// the holder stops counting a shard as its own at once and deletes its key once nothing acts on it any more
-/// (``observe(release:change:)``), so the joining replica takes it only then.
+/// (``observe(release:)``), so the joining replica takes it only then.
 ///
 /// Fencing: a replica counts a shard as its own only while its lease is certainly alive — until the last
 /// renewal it *sent* (every quarter of the TTL) plus the TTL, less a margin — so it stops acting before etcd can expire the lease and
@@ -63,9 +63,6 @@ public actor ReplicaCoordinator {
   private var canRelease: (@Sendable (Set<Int>) async -> Bool)?
   /// Shards this replica no longer counts as its own but still holds the key of, until ``canRelease`` says.
   private var releasing: Set<Int> = []
-  /// Called whenever the owned shards change (after a turn).
-  private var onChange: (@Sendable (Set<Int>) async -> Void)?
-  public private(set) var turns = 0
 
   /// Vigil's own liveness: the renewal and balance loops report each turn (`coordination:renew`,
   /// `coordination:balance`), so a stalled one shows in `/healthz` and stops the watchdog's keep-alive.
@@ -84,13 +81,8 @@ public actor ReplicaCoordinator {
   static let renewLoop = "coordination:renew"
   static let balanceLoop = "coordination:balance"
 
-  /// `release`: whether shards may be handed over now (default: at once); `change`: the owned shards changed.
-  public func observe(
-    release: (@Sendable (Set<Int>) async -> Bool)? = nil, change: (@Sendable (Set<Int>) async -> Void)? = nil
-  ) {
-    canRelease = release
-    onChange = change
-  }
+  /// `release`: whether shards may be handed over now (default: at once).
+  public func observe(release: @escaping @Sendable (Set<Int>) async -> Bool) { canRelease = release }
 
   var replicasPrefix: String { settings.prefix + "replicas/" }
   var shardsPrefix: String { settings.prefix + "shards/" }
@@ -107,9 +99,6 @@ public actor ReplicaCoordinator {
 
   /// When the last successful renewal was sent.
   public var lastRenewalSent: ContinuousClock.Instant? { lastRenewal }
-
-  /// The live replicas as last read.
-  public var replicas: [String] { live }
 
   /// This replica's ownership of `cluster`'s shard, or nil.
   public func ownership(of cluster: String) -> Ownership? {
@@ -229,8 +218,6 @@ public actor ReplicaCoordinator {
 
   /// Drops everything when the lease is no longer certain; otherwise balances.
   func balanceTurn() async {
-    turns += 1
-    let before = Set(ownedShards)
     if !isValid {
       if !owned.isEmpty {
         logger.warning(
@@ -243,8 +230,6 @@ public actor ReplicaCoordinator {
         logger.warning("cannot read the fleet from the management etcd", metadata: ["error": "\(error)"])
       }
     }
-    let after = ownedShards
-    if after != before { await onChange?(after) }
   }
 
   func keepLease() async {

@@ -3,19 +3,6 @@ import VigilCore
 import VigilEtcd
 import VigilOracle
 
-/// A small deterministic random source (SplitMix64), so a seed replays a drill's choices.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
-  private var state: UInt64
-  public init(seed: UInt64) { state = seed }
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
-
 /// Several clients writing unique values, reading (linearizable and
 /// serializable) and compare-and-swapping through a drill, each pinned to a
 /// member or to the whole cluster. Every operation is recorded with its invoke

@@ -1,4 +1,5 @@
 import Foundation
+import VigilCore
 import Testing
 import VigilTestKit
 
@@ -193,7 +194,7 @@ import VigilTestKit
           try await store.ensureBucket()
           // 20 MiB and a bit: four whole 5 MiB parts and a short fifth.
           let size = 20 << 20 + 12_345
-          var generator = SplitMix64(seed: 42)
+          var generator = SeededRandom(seed: 42)
           let words = (0...size / 8).map { _ in generator.next() }
           let original = words.withUnsafeBytes { Data($0.prefix(size)) }
           #expect(FileManager.default.createFile(atPath: dir + "/big", contents: original))
@@ -267,18 +268,5 @@ func expectNotFound(_ key: String, _ body: () async throws -> Void) async throws
     #expect(error.notFound)
     #expect(error.message.contains("404"))
     #expect(error.message.contains(key))
-  }
-}
-
-/// A small deterministic generator for test bytes.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_4911_133E_B0EB
-    return z ^ (z >> 31)
   }
 }

@@ -228,7 +228,7 @@ struct ReplicaCoordinatorTests {
   /// ever owned by two replicas; once the churn stops, every shard has exactly the owner the map says.
   @Test func underChurnNoShardIsEverOwnedTwiceAndTheFleetSettles() async throws {
     try await withTestCluster(members: 1) { _, client in
-      var rng = SplitMix(seed: 11)
+      var rng = SeededRandom(seed: 11)  // the churn is the same on every run
       var live: [Replica] = []
       var gone: [Replica] = []
       var next = 0
@@ -272,18 +272,5 @@ struct ReplicaCoordinatorTests {
       #expect(samples > 100)
       for r in live { await r.stop() }
     }
-  }
-}
-
-/// A small seeded generator (the churn is the same on every run).
-struct SplitMix {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }
