@@ -51,6 +51,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
   ],
   targets: [
     // Generated protobuf messages and gRPC client stubs (scripts/generate-protos).
@@ -143,11 +144,14 @@ let package = Package(
       dependencies: ["VigilEtcd", "VigilRuntime"],
       swiftSettings: strict
     ),
-    // History: results, transitions, findings and incidents in SQLite (GRDB).
+    // History: results, transitions, findings, incidents, the repair journal and audit, tokens — in SQLite (GRDB)
+    // or PostgreSQL (postgres-nio).
     .target(
       name: "VigilStore",
       dependencies: [
         "VigilCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict
     ),
@@ -340,7 +344,7 @@ let package = Package(
     ),
     .testTarget(
       name: "VigilConfigTests",
-      dependencies: ["VigilConfig", .product(name: "PropertyBased", package: "swift-property-based")],
+      dependencies: ["VigilConfig", "VigilCore", .product(name: "PropertyBased", package: "swift-property-based")],
       swiftSettings: strict
     ),
     .testTarget(
@@ -355,7 +359,7 @@ let package = Package(
     ),
     .testTarget(
       name: "VigilStoreTests",
-      dependencies: ["VigilStore", "VigilTestKit"],
+      dependencies: ["VigilStore", "VigilTestKit", "VigilRuntime"],
       swiftSettings: strict
     ),
     .testTarget(

@@ -227,7 +227,7 @@ public struct FailoverBench: Sendable {
     let from = await engine.repairs.activeSide(of: "a")
     let to = from == "a" ? "b" : "a"
     let side = cluster(from)
-    let before = (try? engine.store.plans(cluster: "a", limit: 1).first?.id) ?? 0
+    let before = (try? await engine.store.plans(cluster: "a", limit: 1).first?.id) ?? 0
     let acked = NIOLockedValueBox([(key: String, at: Double)]())
     let firstAfter = NIOLockedValueBox<Double?>(nil)
     let faultAt = NIOLockedValueBox<Double>(.infinity)
@@ -259,7 +259,7 @@ public struct FailoverBench: Sendable {
     let rto = (firstAfter.withLockedValue { $0 } ?? fault) - fault
     var plan: RepairPlan?
     _ = try await BenchTiming.wait(timeout: .seconds(60)) {
-      plan = (try? engine.store.plans(cluster: "a", limit: 10))?.first { $0.id > before && $0.runbook == .promoteStandby && $0.state.isFinished }
+      plan = (try? await engine.store.plans(cluster: "a", limit: 10))?.first { $0.id > before && $0.runbook == .promoteStandby && $0.state.isFinished }
       return plan != nil
     }
     guard let plan, plan.state == .succeeded else {

@@ -55,7 +55,7 @@ public struct RepairBench: LocalClusterBench {
             throw BenchError("the cluster did not settle healthy before \(fault.rawValue) trial \(trial + 1)")
           }
           let victim = try await Self.follower(client, trial: trial)
-          let before = try monitor.store.plans(cluster: "bench", limit: 1).first?.id ?? 0
+          let before = try await monitor.store.plans(cluster: "bench", limit: 1).first?.id ?? 0
           let injected = Date().timeIntervalSince1970
           switch fault {
           case .killed: try await cluster.kill(victim)
@@ -69,7 +69,7 @@ public struct RepairBench: LocalClusterBench {
           var plan: RepairPlan?
           guard
             try await BenchTiming.wait(timeout: .seconds(120), {
-              let made = (try? monitor.store.plans(cluster: "bench", limit: 10).filter { $0.id > before }) ?? []
+              let made = (try? await monitor.store.plans(cluster: "bench", limit: 10).filter { $0.id > before }) ?? []
               plan = made.first { $0.state == .succeeded }
               return plan != nil
             })

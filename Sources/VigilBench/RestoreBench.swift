@@ -153,7 +153,7 @@ public struct RestoreBench: LocalClusterBench {
             throw BenchError("trial \(trial + 1): no leader to kill")
           }
           let victims = [leaderName] + members.filter { $0.id != leader }.map(\.name).sorted().prefix(1)
-          let before = (try? engine.store.plans(cluster: "bench", limit: 1).first?.id) ?? 0
+          let before = (try? await engine.store.plans(cluster: "bench", limit: 1).first?.id) ?? 0
           let t0 = ContinuousClock.now
           let faultAt = Date().timeIntervalSince1970
           try await cluster.kill(victims)
@@ -166,7 +166,7 @@ public struct RestoreBench: LocalClusterBench {
         // The plan itself ends with its own verification, a moment after the cluster answers again.
         var plan: RepairPlan?
         _ = try await BenchTiming.wait(timeout: .seconds(60)) {
-          plan = (try? engine.store.plans(cluster: "bench", limit: 20))?.first {
+          plan = (try? await engine.store.plans(cluster: "bench", limit: 20))?.first {
             $0.id > before && $0.runbook == .restoreCluster && $0.state == .succeeded
           }
           return plan != nil

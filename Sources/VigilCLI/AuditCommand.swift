@@ -39,7 +39,7 @@ struct AuditCommand: AsyncParsableCommand {
     @OptionGroup var place: StateDirOptions
 
     func run() async throws {
-      let result = try place.store(existing: true).verifyAudit()
+      let result = try await place.store(existing: true).verifyAudit()
       if result.ok {
         print("audit log intact: \(result.entries) entries, every hash and link matches")
       } else {

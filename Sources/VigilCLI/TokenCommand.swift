@@ -26,7 +26,7 @@ struct TokenCommand: AsyncParsableCommand {
     @OptionGroup var place: StateDirOptions
 
     func run() async throws {
-      let store = try place.store()
+      let store = try await place.store()
       let person = ProcessInfo.processInfo.environment["USER"].map { "cli:\($0)" } ?? "cli"
       do {
         let made = try await TokenMaker.make(name: name, role: role, by: person, store: store)
@@ -44,7 +44,7 @@ struct TokenCommand: AsyncParsableCommand {
     @OptionGroup var format: OutputOptions
 
     func run() async throws {
-      let tokens = try place.store().tokens()
+      let tokens = try await place.store().tokens()
       var table = Table(["NAME", "ROLE", "MADE", "BY"])
       for t in tokens { table.add([t.name, t.role.rawValue, IncidentsCommand.time(t.createdAt), t.createdBy]) }
       let infos = tokens.map(TokenInfo.init)

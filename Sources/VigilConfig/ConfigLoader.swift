@@ -224,12 +224,26 @@ struct ConfigReader {
   mutating func history(_ node: Node) -> HistoryConfig {
     var h = HistoryConfig()
     guard
-      let map = mapping(node, "history", keys: ["rawRetention", "rollupRetention", "eventRetention", "maxRawResults"])
+      let map = mapping(
+        node, "history",
+        keys: ["rawRetention", "rollupRetention", "eventRetention", "maxRawResults", "postgres", "postgresPasswordFile"])
     else { return h }
     if let n = map["rawRetention"], let v = duration(n, "history.rawRetention") { h.rawRetention = v }
     if let n = map["rollupRetention"], let v = duration(n, "history.rollupRetention") { h.rollupRetention = v }
     if let n = map["eventRetention"], let v = duration(n, "history.eventRetention") { h.eventRetention = v }
     if let n = map["maxRawResults"], let v = int(n, "history.maxRawResults", 1000...1_000_000_000) { h.maxRawResults = v }
+    if let n = map["postgres"], let v = string(n, "history.postgres") {
+      do { h.postgres = try PostgresAddress.parse(v) } catch { problem("history.postgres", n, error.description) }
+    }
+    if let n = map["postgresPasswordFile"], let path = string(n, "history.postgresPasswordFile") {
+      if h.postgres == nil {
+        problem("history.postgresPasswordFile", n, "set without history.postgres")
+      } else if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+        h.postgres?.password = text.trimmingCharacters(in: .whitespacesAndNewlines)
+      } else {
+        problem("history.postgresPasswordFile", n, "cannot read \"\(path)\" (expected a file holding the password)")
+      }
+    }
     return h
   }
 

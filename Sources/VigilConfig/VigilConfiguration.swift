@@ -293,6 +293,8 @@ public struct HistoryConfig: Sendable, Hashable, Encodable {
   public var eventRetention: ConfigDuration = .seconds(90 * 86_400)
   /// Raw results beyond this count are folded early.
   public var maxRawResults = 2_000_000
+  /// The store in PostgreSQL (shared by every replica naming it) instead of SQLite in `stateDir`.
+  public var postgres: PostgresAddress?
 }
 
 /// Automatic repair: policy, guards and limits.

@@ -38,7 +38,7 @@ extension DrillExecution {
     guard let sites else { throw DrillError("\(scenario.name) needs a standby site") }
     var e = DrillEpisode(member: nil, injectedAt: now())
     e.sites = SiteObservation(activeBefore: await vigil.repairs.activeSide(of: clusterName))
-    let before = (try? vigil.store.plans(cluster: clusterName, limit: 1).first?.id) ?? 0
+    let before = (try? await vigil.store.plans(cluster: clusterName, limit: 1).first?.id) ?? 0
     logger.info("drill: injecting", metadata: ["drill.scenario": "\(scenario.name)"])
     switch scenario.fault {
     case .siteLoss:
@@ -94,7 +94,7 @@ extension DrillExecution {
       s.maxLagSeconds = max(s.maxLagSeconds, status.lagSeconds)
       s.maxLagRevisions = max(s.maxLagRevisions, status.lagRevisions)
     }
-    if let findings = try? vigil.store.latestFindings(cluster: clusterName), findings.contains(where: { $0.check == "standby-lag" }) {
+    if let findings = try? await vigil.store.latestFindings(cluster: clusterName), findings.contains(where: { $0.check == "standby-lag" }) {
       s.lagFinding = true
     }
   }
@@ -105,7 +105,7 @@ extension DrillExecution {
     let name = clusterName
     var found: RepairPlan?
     _ = try await wait(timeout: timeout, poll: .milliseconds(50)) {
-      found = (try? store.plans(cluster: name, limit: 10))?.first {
+      found = (try? await store.plans(cluster: name, limit: 10))?.first {
         $0.id > before && $0.runbook == .promoteStandby && $0.state.isFinished
       }
       return found != nil

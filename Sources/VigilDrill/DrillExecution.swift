@@ -140,9 +140,9 @@ actor DrillExecution {
     let store = vigil.store
     let name = clusterName
     _ = try await wait(timeout: .seconds(60), poll: .milliseconds(100)) {
-      ((try? store.plans(cluster: name, states: [.running, .ready], limit: 10)) ?? []).isEmpty
+      ((try? await store.plans(cluster: name, states: [.running, .ready], limit: 10)) ?? []).isEmpty
     }
-    episodes = try gatherVigilRecords(episodes)
+    episodes = try await gatherVigilRecords(episodes)
 
     // A restore from backup may lose the writes of its RPO window: those are declared, not hidden — lost ones
     // are reported apart, and operations in the window count as of unknown outcome for the checker.
@@ -341,7 +341,7 @@ actor DrillExecution {
     let name = clusterName
     guard
       try await wait(timeout: .seconds(60), poll: .milliseconds(10), {
-        let plans = (try? store.plans(cluster: name, states: [.running], limit: 5)) ?? []
+        let plans = (try? await store.plans(cluster: name, states: [.running], limit: 5)) ?? []
         return plans.contains { p in p.runbook == .replaceMember && p.steps.contains { $0.action == .remove && $0.state == .done } }
       })
     else { throw DrillError("Vigil did not start replacing the wiped member within 60 s") }
@@ -458,9 +458,9 @@ actor DrillExecution {
   }
 
   /// Detection and repairs from Vigil's own records (its history store), matched to each episode.
-  func gatherVigilRecords(_ episodes: [DrillEpisode]) throws -> [DrillEpisode] {
-    let incidents = try vigil.store.incidents(cluster: clusterName, limit: 500)
-    let plans = try vigil.store.plans(cluster: clusterName, limit: 500)
+  func gatherVigilRecords(_ episodes: [DrillEpisode]) async throws -> [DrillEpisode] {
+    let incidents = try await vigil.store.incidents(cluster: clusterName, limit: 500)
+    let plans = try await vigil.store.plans(cluster: clusterName, limit: 500)
     var result = episodes
     for i in result.indices {
       let from = result[i].injectedAt - 0.05

@@ -92,8 +92,14 @@ public final class Engine: Sendable {
     metrics: PrometheusMetrics = PrometheusMetrics(), logger: Logger = Logger(label: "vigil")
   ) async throws -> Engine {
     let store: HistoryStore
-    do { store = try HistoryStore(directory: configuration.stateDir) } catch {
-      throw EngineError("stateDir: cannot open the history store in \"\(configuration.stateDir)\": \(error)")
+    if let postgres = configuration.history.postgres {
+      do { store = try await HistoryStore(postgres: postgres, logger: logger) } catch {
+        throw EngineError("history.postgres: cannot open the history store at \(postgres.redacted): \(error)")
+      }
+    } else {
+      do { store = try HistoryStore(directory: configuration.stateDir) } catch {
+        throw EngineError("stateDir: cannot open the history store in \"\(configuration.stateDir)\": \(error)")
+      }
     }
     var started: [LocalCluster] = []
     var owned: [EtcdClient] = []
@@ -141,7 +147,7 @@ public final class Engine: Sendable {
       }
       let inbox = ReportInbox(baseURL: "http://\(configuration.listen)/v1/reports/")
       let monitorMetrics = VigilMetrics(factory: metrics.factory) { metrics.exposition() }
-      let monitor = try Monitor(
+      let monitor = try await Monitor(
         configuration: configuration, clusters: guarded, store: store, metrics: monitorMetrics, inbox: inbox,
         logger: logger)
       var restore = RestoreSettings()

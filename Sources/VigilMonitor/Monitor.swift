@@ -66,7 +66,7 @@ public actor Monitor {
     configuration: VigilConfiguration, clusters: [GuardedCluster], store: HistoryStore,
     metrics: VigilMetrics = VigilMetrics(), inbox: ReportInbox? = nil,
     logger: Logger = Logger(label: "vigil.monitor")
-  ) throws {
+  ) async throws {
     self.configuration = configuration
     self.clusters = Dictionary(uniqueKeysWithValues: clusters.map { ($0.name, $0) })
     self.store = store
@@ -78,7 +78,7 @@ public actor Monitor {
     self.execLimiter = AsyncLimiter(limit: configuration.scheduler.maxConcurrentExec)
     // Incidents left open by a previous run (or a crash) continue; they close when healthy again.
     let book = IncidentBook(
-      restoring: try store.incidents(openOnly: true, limit: 100_000), nextID: try store.nextIncidentID())
+      restoring: try await store.incidents(openOnly: true, limit: 100_000), nextID: try await store.nextIncidentID())
     self.watch = ClusterWatch(detector: configuration.detector.settings, book: book)
   }
 

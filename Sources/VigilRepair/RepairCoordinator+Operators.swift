@@ -6,7 +6,7 @@ import VigilStore
 extension RepairCoordinator {
   /// Approves a plan that waits for approval and runs it.
   public func approve(plan id: Int64, by person: String) async throws -> RepairPlan {
-    var plan = try waiting(id)
+    var plan = try await waiting(id)
     awaiting.remove(plan.cluster)
     claimed.insert(plan.id)  // launched below: not a plan left over for tick() to resume
     plan.state = .ready
@@ -24,7 +24,7 @@ extension RepairCoordinator {
 
   /// Rejects a plan that waits for approval; the fault is not planned for again until it clears.
   public func reject(plan id: Int64, by person: String, reason: String) async throws -> RepairPlan {
-    var plan = try waiting(id)
+    var plan = try await waiting(id)
     awaiting.remove(plan.cluster)
     claimed.remove(plan.id)
     plan.state = .rejected
@@ -44,8 +44,8 @@ extension RepairCoordinator {
     return plan
   }
 
-  func waiting(_ id: Int64) throws -> RepairPlan {
-    guard let plan = try store.plan(id: id) else { throw RepairRequestError("no plan #\(id)", status: 404) }
+  func waiting(_ id: Int64) async throws -> RepairPlan {
+    guard let plan = try await store.plan(id: id) else { throw RepairRequestError("no plan #\(id)", status: 404) }
     guard plan.state == .awaitingApproval else {
       throw RepairRequestError("plan #\(id) is \(plan.state.rawValue), not awaiting approval", status: 409)
     }
@@ -134,7 +134,7 @@ extension RepairCoordinator {
     if let control = running[plan.cluster] {
       while !control.isStopped && !Task.isCancelled { await control.wakeup.wait(.seconds(5)) }
     }
-    return try store.plan(id: plan.id) ?? plan
+    return try await store.plan(id: plan.id) ?? plan
   }
 
   /// Clusters whose automatic repair is paused.

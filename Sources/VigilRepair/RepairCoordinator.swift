@@ -136,12 +136,12 @@ public actor RepairCoordinator {
     let (jobs, spawn) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
     self.jobs = jobs
     self.spawn = spawn
-    paused = (try? store.pausedClusters()) ?? []
-    active = (try? store.activeSides()) ?? [:]
-    awaiting = Set(((try? store.plans(states: [.awaitingApproval], limit: 1000)) ?? []).map(\.cluster))
+    paused = (try? await store.pausedClusters()) ?? []
+    active = (try? await store.activeSides()) ?? [:]
+    awaiting = Set(((try? await store.plans(states: [.awaitingApproval], limit: 1000)) ?? []).map(\.cluster))
     for name in targets.keys { metrics.repairPaused(cluster: name, paused.contains(name)) }
     // With several replicas, a plan resumes on the replica that owns its cluster, once it does (``tick()``).
-    let unfinished = ownership == nil ? (try? store.plans(states: [.running, .ready], limit: 1000)) ?? [] : []
+    let unfinished = ownership == nil ? (try? await store.plans(states: [.running, .ready], limit: 1000)) ?? [] : []
     for plan in unfinished.sorted(by: { $0.id < $1.id }) {
       guard running[plan.cluster] == nil else {
         await abandon(plan, "another plan of \(plan.cluster) is running")
@@ -229,7 +229,7 @@ public actor RepairCoordinator {
     if let ownership {
       // Plans left unfinished (by this replica before a restart, or by one that died, in a shared store)
       // resume where their cluster is owned now.
-      for plan in ((try? store.plans(states: [.running, .ready], limit: 1000)) ?? []).sorted(by: { $0.id < $1.id })
+      for plan in ((try? await store.plans(states: [.running, .ready], limit: 1000)) ?? []).sorted(by: { $0.id < $1.id })
       where running[plan.cluster] == nil && targets[plan.cluster] != nil && !claimed.contains(plan.id)
         && (resumeNotBefore[plan.cluster].map { ContinuousClock.now >= $0 } ?? true)
       {
@@ -441,7 +441,7 @@ public actor RepairCoordinator {
         var ids = Set((await watch.repairView(cluster: plan.cluster))?.incidents.values.map { $0 } ?? [])
         // Those that closed while the restore ran are in the store only.
         let since = (plan.context["since"].flatMap(Double.init) ?? plan.createdAt) - 30
-        for i in (try? store.incidents(cluster: plan.cluster, limit: 50)) ?? []
+        for i in (try? await store.incidents(cluster: plan.cluster, limit: 50)) ?? []
         where i.recoveredAt == nil && i.fault != nil && i.openedAt >= since {
           ids.insert(i.id)
         }

@@ -49,7 +49,7 @@ struct TokenAuthenticator: AuthenticatorMiddleware {
 
   func authenticate(request: Request, context: Context) async throws -> APIIdentity? {
     guard let bearer = request.headers.bearer else { return nil }
-    guard let token = try store.token(hash: APITokens.hash(bearer.token)) else { return nil }
+    guard let token = try await store.token(hash: APITokens.hash(bearer.token)) else { return nil }
     return APIIdentity(name: token.name, role: token.role)
   }
 }
@@ -60,13 +60,13 @@ struct AccessMiddleware: RouterMiddleware {
   typealias Context = VigilRequestContext
   let policy: APIAccessPolicy
   /// Whether tokens are required now (a non-loopback listener, `api.requireTokens`, or any token made).
-  let enforced: @Sendable () -> Bool
+  let enforced: @Sendable () async -> Bool
 
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
     -> Response
   {
     let requirement = policy.requirement(method: request.method.rawValue, path: request.uri.path)
-    guard requirement != .none, enforced() else { return try await next(request, context) }
+    guard requirement != .none, await enforced() else { return try await next(request, context) }
     guard let identity = context.identity else {
       let why =
         request.headers.bearer == nil

@@ -166,7 +166,7 @@ struct AlertDispatcher: Service {
         ClusterAlertInput.OpenIncident(id: $0.id, member: $0.member, fault: $0.fault, since: $0.detectedAt ?? $0.openedAt)
       }
       // The reasons are in the audit, read only for a cluster with escalations.
-      let audit = escalated.contains { $0.hasPrefix(c.name + "/") } ? (try? store.audit(cluster: c.name, limit: 200)) ?? [] : []
+      let audit = escalated.contains { $0.hasPrefix(c.name + "/") } ? (try? await store.audit(cluster: c.name, limit: 200)) ?? [] : []
       for key in escalated where key.hasPrefix(c.name + "/") {
         // The newest escalation of that member (or of the cluster): its reason.
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)
@@ -175,7 +175,7 @@ struct AlertDispatcher: Service {
         let entry = escalations.first { $0.subject == subject } ?? escalations.first
         input.escalations.append((key, entry?.reason ?? "see the audit log", entry?.at ?? now))
       }
-      let recent = (try? store.plans(cluster: c.name, states: [.failed, .abandoned], limit: 20)) ?? []
+      let recent = (try? await store.plans(cluster: c.name, states: [.failed, .abandoned], limit: 20)) ?? []
       for p in recent where now - (p.finishedAt ?? p.createdAt) < 900 {
         let why = p.steps.last { $0.state == .failed }?.detail ?? p.outcome ?? p.state.rawValue
         input.failedPlans.append((p.id, p.runbook, p.state, p.finishedAt ?? p.createdAt, why))

@@ -10,7 +10,7 @@ extension HTTPAPI {
   /// API tokens: listed (never the tokens themselves), made (shown once), revoked.
   static func addAccessRoutes(_ router: Router<VigilRequestContext>, store: HistoryStore) {
     router.get("/v1/tokens") { _, _ in
-      try json(try store.tokens().map(TokenInfo.init))
+      try json(try await store.tokens().map(TokenInfo.init))
     }
     router.post("/v1/tokens") { request, context in
       let body: [String: String]
@@ -98,7 +98,7 @@ extension HTTPAPI {
       guard let cluster = status.clusters.first(where: { $0.name == name }) else {
         return problem(.notFound, "no cluster named \"\(name)\" (clusters: \(status.clusters.map(\.name).joined(separator: ", ")))")
       }
-      let plans = try repairs.store.plans(cluster: name, states: [.running, .ready, .awaitingApproval], limit: 20)
+      let plans = try await repairs.store.plans(cluster: name, states: [.running, .ready, .awaitingApproval], limit: 20)
       let decision = ReleaseGate.decide(cluster, plans: plans)
       return try json(decision, status: decision.passed ? .ok : .conflict)
     }

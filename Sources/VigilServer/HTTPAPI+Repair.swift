@@ -19,13 +19,13 @@ extension HTTPAPI {
         }
         states = [state]
       }
-      return try json(try store.plans(cluster: q.get("cluster"), states: states, limit: limit))
+      return try json(try await store.plans(cluster: q.get("cluster"), states: states, limit: limit))
     }
     router.get("/v1/repairs/:id") { _, context in
       let raw = pathParameter(context, "id")
       guard let id = Int64(raw) else { return problem(.badRequest, "id: \"\(raw)\" is not a plan number") }
-      guard let plan = try store.plan(id: id) else { return problem(.notFound, "no plan \(id)") }
-      return try json(PlanWithAudit(plan: plan, audit: try store.audit(planID: id, limit: 1000, ascending: true)))
+      guard let plan = try await store.plan(id: id) else { return problem(.notFound, "no plan \(id)") }
+      return try json(PlanWithAudit(plan: plan, audit: try await store.audit(planID: id, limit: 1000, ascending: true)))
     }
     router.post("/v1/repairs") { request, context in
       let body: [String: String]
@@ -97,9 +97,9 @@ extension HTTPAPI {
     router.get("/v1/audit") { request, _ in
       let q = request.uri.queryParameters
       guard let limit = limit(q.get("limit"), default: 100) else { return badLimit(q.get("limit")) }
-      return try json(try store.audit(cluster: q.get("cluster"), limit: limit))
+      return try json(try await store.audit(cluster: q.get("cluster"), limit: limit))
     }
-    router.get("/v1/audit/verify") { _, _ in try json(try store.verifyAudit()) }
+    router.get("/v1/audit/verify") { _, _ in try json(try await store.verifyAudit()) }
     router.get("/v1/repair-control") { _, _ in
       try json(RepairControl(paused: await repairs.pausedClusters, escalated: await repairs.escalations))
     }

@@ -111,7 +111,10 @@ public enum HTTPAPI {
     router.add(
       middleware: AccessMiddleware(
         policy: APIAccessPolicy(routes: routes, publicMetrics: access.publicMetrics),
-        enforced: { required || ((try? store.tokenCount()) ?? 1) > 0 }))
+        enforced: {
+          if required { return true }
+          return ((try? await store.tokenCount()) ?? 1) > 0
+        }))
     router.get("/") { _, _ in Dashboard.page() }
     addOpenAPIRoutes(to: router)
     router.get("/v1/events") { request, _ in
@@ -147,18 +150,18 @@ public enum HTTPAPI {
       case let other?: return problem(.badRequest, "open: \"\(other)\" is not true or false")
       }
       guard let limit = limit(q.get("limit"), default: 50) else { return badLimit(q.get("limit")) }
-      return try json(try store.incidents(openOnly: openOnly, cluster: q.get("cluster"), limit: limit))
+      return try json(try await store.incidents(openOnly: openOnly, cluster: q.get("cluster"), limit: limit))
     }
     router.get("/v1/incidents/:id") { _, context in
       let raw = pathParameter(context, "id")
       guard let id = Int64(raw) else { return problem(.badRequest, "id: \"\(raw)\" is not an incident number") }
-      guard let incident = try store.incident(id: id) else { return problem(.notFound, "no incident \(id)") }
+      guard let incident = try await store.incident(id: id) else { return problem(.notFound, "no incident \(id)") }
       return try json(incident)
     }
     router.get("/v1/transitions") { request, _ in
       let q = request.uri.queryParameters
       guard let limit = limit(q.get("limit"), default: 100) else { return badLimit(q.get("limit")) }
-      return try json(try store.transitions(cluster: q.get("cluster"), limit: limit))
+      return try json(try await store.transitions(cluster: q.get("cluster"), limit: limit))
     }
     router.post("/v1/probes/run") { request, _ in
       let body: [String: String]

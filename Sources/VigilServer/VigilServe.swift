@@ -80,7 +80,7 @@ public enum VigilServe {
       throw ServeError(description: error.description)
     }
     let loopback = isLoopback(listen.host)
-    if !loopback, ((try? engine.store.tokenCount()) ?? 0) == 0 {
+    if !loopback, ((try? await engine.store.tokenCount()) ?? 0) == 0 {
       await engine.shutdown()
       throw ServeError(
         description:

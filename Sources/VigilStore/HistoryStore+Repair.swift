@@ -88,14 +88,13 @@ extension HistoryStore {
   public func insert(plan: RepairPlan) async throws -> RepairPlan {
     try await write { db in
       var p = plan
-      try db.execute(
-        sql: """
-          INSERT INTO repairPlan (cluster, member, runbook, fault, reason, incidentId, requestedBy, state, createdAt,
-            updatedAt, finishedAt, attempt, steps, context, decidedBy, outcome)
-          VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-          """,
-        arguments: Self.planArguments(p))
-      p.id = db.lastInsertedRowID
+      p.id = try db.value(
+        """
+        INSERT INTO repairPlan (cluster, member, runbook, fault, reason, incidentId, requestedBy, state, createdAt,
+          updatedAt, finishedAt, attempt, steps, context, decidedBy, outcome)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id
+        """,
+        Self.planArguments(p)) ?? 0
       return p
     }
   }
@@ -104,37 +103,35 @@ extension HistoryStore {
   public func update(plan: RepairPlan) async throws {
     try await write { db in
       try db.execute(
-        sql: """
-          UPDATE repairPlan SET cluster = ?, member = ?, runbook = ?, fault = ?, reason = ?, incidentId = ?,
-            requestedBy = ?, state = ?, createdAt = ?, updatedAt = ?, finishedAt = ?, attempt = ?, steps = ?,
-            context = ?, decidedBy = ?, outcome = ? WHERE id = ?
-          """,
-        arguments: Self.planArguments(plan) + [plan.id])
+        """
+        UPDATE repairPlan SET cluster = ?, member = ?, runbook = ?, fault = ?, reason = ?, incidentId = ?,
+          requestedBy = ?, state = ?, createdAt = ?, updatedAt = ?, finishedAt = ?, attempt = ?, steps = ?,
+          context = ?, decidedBy = ?, outcome = ? WHERE id = ?
+        """,
+        Self.planArguments(plan) + [plan.id])
     }
   }
 
-  public func plan(id: Int64) throws -> RepairPlan? {
-    try pool.read { db in
-      try Row.fetchOne(db, sql: "SELECT * FROM repairPlan WHERE id = ?", arguments: [id]).map(Self.plan)
-    }
+  public func plan(id: Int64) async throws -> RepairPlan? {
+    try await read { db in try db.row("SELECT * FROM repairPlan WHERE id = ?", [id]).map(Self.plan) }
   }
 
   /// Plans, newest first.
-  public func plans(cluster: String? = nil, states: [PlanState]? = nil, limit: Int = 100) throws -> [RepairPlan] {
-    try pool.read { db in
+  public func plans(cluster: String? = nil, states: [PlanState]? = nil, limit: Int = 100) async throws -> [RepairPlan] {
+    try await read { db in
       var sql = "SELECT * FROM repairPlan WHERE (? IS NULL OR cluster = ?)"
-      var args: [(any DatabaseValueConvertible)?] = [cluster, cluster]
+      var args: [any SQLBindable] = [cluster, cluster]
       if let states {
         sql += " AND state IN (\(states.map { _ in "?" }.joined(separator: ",")))"
-        args += states.map(\.rawValue)
+        args += states.map(\.rawValue) as [any SQLBindable]
       }
       sql += " ORDER BY id DESC LIMIT ?"
       args.append(limit)
-      return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map(Self.plan)
+      return try db.rows(sql, args).map(Self.plan)
     }
   }
 
-  static func planArguments(_ p: RepairPlan) -> StatementArguments {
+  static func planArguments(_ p: RepairPlan) -> [any SQLBindable] {
     let encoder = JSONEncoder()
     encoder.outputFormatting = .sortedKeys
     let steps = (try? String(decoding: encoder.encode(p.steps), as: UTF8.self)) ?? "[]"
@@ -145,38 +142,41 @@ extension HistoryStore {
     ]
   }
 
-  static func plan(_ r: Row) -> RepairPlan {
+  static func plan(_ r: StoreRow) throws -> RepairPlan {
     var p = RepairPlan(
-      id: r["id"], cluster: r["cluster"], member: r["member"],
-      runbook: Runbook(rawValue: r["runbook"]) ?? .restartMember, fault: (r["fault"] as String?).flatMap(Fault.init),
-      reason: r["reason"], incidentID: r["incidentId"], requestedBy: r["requestedBy"],
-      state: PlanState(rawValue: r["state"]) ?? .abandoned, at: r["createdAt"], attempt: r["attempt"],
-      steps: (try? JSONDecoder().decode([PlanStep].self, from: Data((r["steps"] as String).utf8))) ?? [])
-    p.updatedAt = r["updatedAt"]
-    p.finishedAt = r["finishedAt"]
-    p.context = (try? JSONDecoder().decode([String: String].self, from: Data((r["context"] as String).utf8))) ?? [:]
-    p.decidedBy = r["decidedBy"]
-    p.outcome = r["outcome"]
+      id: try r["id"], cluster: try r["cluster"], member: try r["member"],
+      runbook: Runbook(rawValue: try r["runbook"]) ?? .restartMember,
+      fault: (try r["fault"] as String?).flatMap(Fault.init), reason: try r["reason"], incidentID: try r["incidentId"],
+      requestedBy: try r["requestedBy"], state: PlanState(rawValue: try r["state"]) ?? .abandoned,
+      at: try r["createdAt"], attempt: try r["attempt"],
+      steps: (try? JSONDecoder().decode([PlanStep].self, from: Data((try r["steps"] as String).utf8))) ?? [])
+    p.updatedAt = try r["updatedAt"]
+    p.finishedAt = try r["finishedAt"]
+    p.context = (try? JSONDecoder().decode([String: String].self, from: Data((try r["context"] as String).utf8))) ?? [:]
+    p.decidedBy = try r["decidedBy"]
+    p.outcome = try r["outcome"]
     return p
   }
 
   // MARK: audit
 
-  /// Appends an entry, chaining it to the last one; returns it with its sequence number and hash.
+  /// Appends an entry, chaining it to the last one; returns it with its sequence number and hash. Replicas sharing
+  /// a store append one at a time.
   @discardableResult
   public func append(audit entry: AuditEntry) async throws -> AuditEntry {
     try await write { db in
+      try db.serialize(.audit)
       var e = entry
-      let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-      e.seq = (last?["seq"] as Int64? ?? 0) + 1
-      e.prevHash = last?["hash"] ?? ""
+      let last = try db.row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+      e.seq = (try last?["seq"] as Int64? ?? 0) + 1
+      e.prevHash = try last?["hash"] ?? ""
       e.hash = e.computedHash
       try db.execute(
-        sql: """
-          INSERT INTO audit (seq, at, actor, action, cluster, subject, incidentId, planId, runbook, step, inputs, result,
-            reason, prevHash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-          """,
-        arguments: [
+        """
+        INSERT INTO audit (seq, at, actor, action, cluster, subject, incidentId, planId, runbook, step, inputs, result,
+          reason, prevHash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+        """,
+        [
           e.seq, e.at, e.actor, e.action, e.cluster, e.subject, e.incidentID, e.planID, e.runbook, e.step, e.inputs,
           e.result, e.reason, e.prevHash, e.hash,
         ])
@@ -185,55 +185,57 @@ extension HistoryStore {
   }
 
   /// Audit entries, newest first (`ascending` for the whole log in order).
-  public func audit(cluster: String? = nil, planID: Int64? = nil, limit: Int = 100, ascending: Bool = false) throws
+  public func audit(cluster: String? = nil, planID: Int64? = nil, limit: Int = 100, ascending: Bool = false) async throws
     -> [AuditEntry]
   {
-    try pool.read { db in
-      try Row.fetchAll(
-        db,
-        sql: """
-          SELECT * FROM audit WHERE (? IS NULL OR cluster = ?) AND (? IS NULL OR planId = ?)
-          ORDER BY seq \(ascending ? "ASC" : "DESC") LIMIT ?
-          """,
-        arguments: [cluster, cluster, planID, planID, limit]
+    try await read { db in
+      try db.rows(
+        """
+        SELECT * FROM audit WHERE (? IS NULL OR cluster = ?) AND (? IS NULL OR planId = ?)
+        ORDER BY seq \(ascending ? "ASC" : "DESC") LIMIT ?
+        """,
+        [cluster, cluster, planID, planID, limit]
       ).map(Self.auditEntry)
     }
   }
 
   /// Recomputes every hash and link, oldest first; reports the first entry that does not match.
-  public func verifyAudit() throws -> AuditVerification {
-    try pool.read { db in
-      let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq ASC")
+  public func verifyAudit() async throws -> AuditVerification {
+    try await read { db in
       var previous = ""
       var expectedSeq: Int64 = 1
       var count = 0
-      while let row = try cursor.next() {
-        let e = Self.auditEntry(row)
-        count += 1
-        var problem: String?
-        if e.seq != expectedSeq {
-          problem = "entry \(expectedSeq) is missing (found \(e.seq) next)"
-        } else if e.prevHash != previous {
-          problem = "entry \(e.seq) does not link to the entry before it"
-        } else if e.hash != e.computedHash {
-          problem = "entry \(e.seq) was altered: its hash does not match its contents"
+      // In pages, so a long log is never held whole in memory.
+      while true {
+        let page = try db.rows("SELECT * FROM audit WHERE seq >= ? ORDER BY seq ASC LIMIT 1000", [expectedSeq])
+        if page.isEmpty { return AuditVerification(entries: count, ok: true) }
+        for row in page {
+          let e = try Self.auditEntry(row)
+          count += 1
+          var problem: String?
+          if e.seq != expectedSeq {
+            problem = "entry \(expectedSeq) is missing (found \(e.seq) next)"
+          } else if e.prevHash != previous {
+            problem = "entry \(e.seq) does not link to the entry before it"
+          } else if e.hash != e.computedHash {
+            problem = "entry \(e.seq) was altered: its hash does not match its contents"
+          }
+          if let problem { return AuditVerification(entries: count, ok: false, firstBadSeq: e.seq, problem: problem) }
+          previous = e.hash
+          expectedSeq += 1
         }
-        if let problem { return AuditVerification(entries: count, ok: false, firstBadSeq: e.seq, problem: problem) }
-        previous = e.hash
-        expectedSeq += 1
       }
-      return AuditVerification(entries: count, ok: true)
     }
   }
 
-  static func auditEntry(_ r: Row) -> AuditEntry {
+  static func auditEntry(_ r: StoreRow) throws -> AuditEntry {
     var e = AuditEntry(
-      at: r["at"], actor: r["actor"], action: r["action"], cluster: r["cluster"], subject: r["subject"],
-      incidentID: r["incidentId"], planID: r["planId"], runbook: r["runbook"], step: r["step"], inputs: r["inputs"],
-      result: r["result"], reason: r["reason"])
-    e.seq = r["seq"]
-    e.prevHash = r["prevHash"]
-    e.hash = r["hash"]
+      at: try r["at"], actor: try r["actor"], action: try r["action"], cluster: try r["cluster"],
+      subject: try r["subject"], incidentID: try r["incidentId"], planID: try r["planId"], runbook: try r["runbook"],
+      step: try r["step"], inputs: try r["inputs"], result: try r["result"], reason: try r["reason"])
+    e.seq = try r["seq"]
+    e.prevHash = try r["prevHash"]
+    e.hash = try r["hash"]
     return e
   }
 
@@ -243,27 +245,26 @@ extension HistoryStore {
   public func setPaused(cluster: String, _ paused: Bool, by: String, at: Double) async throws {
     try await write { db in
       try db.execute(
-        sql: """
-          INSERT INTO repairControl (cluster, paused, updatedAt, updatedBy) VALUES (?,?,?,?)
-          ON CONFLICT (cluster) DO UPDATE SET paused = excluded.paused, updatedAt = excluded.updatedAt,
-            updatedBy = excluded.updatedBy
-          """, arguments: [cluster, paused, at, by])
+        """
+        INSERT INTO repairControl (cluster, paused, updatedAt, updatedBy) VALUES (?,?,?,?)
+        ON CONFLICT (cluster) DO UPDATE SET paused = excluded.paused, updatedAt = excluded.updatedAt,
+          updatedBy = excluded.updatedBy
+        """, [cluster, paused, at, by])
     }
   }
 
-  public func pausedClusters() throws -> Set<String> {
-    try pool.read { db in Set(try String.fetchAll(db, sql: "SELECT cluster FROM repairControl WHERE paused")) }
+  public func pausedClusters() async throws -> Set<String> {
+    try await read { db in Set(try db.rows("SELECT cluster FROM repairControl WHERE paused").map { try $0["cluster"] }) }
   }
 
   /// Adds a repair event to a stored incident (one already closed, e.g. a replaced member's) and its recovery time.
   public func annotate(incident id: Int64, _ event: IncidentEvent, recoveredAt: Double?) async throws {
     try await write { db in
       try db.execute(
-        sql: "INSERT INTO incidentEvent (incidentId, at, kind, text) SELECT ?,?,?,? WHERE EXISTS (SELECT 1 FROM incident WHERE id = ?)",
-        arguments: [id, event.at, event.kind, event.text, id])
+        "INSERT INTO incidentEvent (incidentId, at, kind, text) SELECT ?,?,?,? WHERE EXISTS (SELECT 1 FROM incident WHERE id = ?)",
+        [id, event.at, event.kind, event.text, id])
       if let recoveredAt {
-        try db.execute(
-          sql: "UPDATE incident SET recoveredAt = COALESCE(recoveredAt, ?) WHERE id = ?", arguments: [recoveredAt, id])
+        try db.execute("UPDATE incident SET recoveredAt = COALESCE(recoveredAt, ?) WHERE id = ?", [recoveredAt, id])
       }
     }
   }

@@ -18,23 +18,23 @@ extension HistoryStore {
   public func setActive(_ side: ActiveSide) async throws {
     try await write { db in
       try db.execute(
-        sql: """
-          INSERT INTO activeSide (cluster, active, fenced, changedAt, changedBy, planId) VALUES (?,?,?,?,?,?)
-          ON CONFLICT (cluster) DO UPDATE SET active = excluded.active, fenced = excluded.fenced,
-            changedAt = excluded.changedAt, changedBy = excluded.changedBy, planId = excluded.planId
-          """,
-        arguments: [side.cluster, side.active, side.fenced, side.changedAt, side.changedBy, side.planID])
+        """
+        INSERT INTO activeSide (cluster, active, fenced, changedAt, changedBy, planId) VALUES (?,?,?,?,?,?)
+        ON CONFLICT (cluster) DO UPDATE SET active = excluded.active, fenced = excluded.fenced,
+          changedAt = excluded.changedAt, changedBy = excluded.changedBy, planId = excluded.planId
+        """,
+        [side.cluster, side.active, side.fenced, side.changedAt, side.changedBy, side.planID])
     }
   }
 
   /// Every pair whose active side a failover changed, by pair name.
-  public func activeSides() throws -> [String: ActiveSide] {
-    try pool.read { db in
+  public func activeSides() async throws -> [String: ActiveSide] {
+    try await read { db in
       var out: [String: ActiveSide] = [:]
-      for r in try Row.fetchAll(db, sql: "SELECT * FROM activeSide") {
+      for r in try db.rows("SELECT * FROM activeSide") {
         let side = ActiveSide(
-          cluster: r["cluster"], active: r["active"], fenced: r["fenced"], changedAt: r["changedAt"],
-          changedBy: r["changedBy"], planID: r["planId"])
+          cluster: try r["cluster"], active: try r["active"], fenced: try r["fenced"], changedAt: try r["changedAt"],
+          changedBy: try r["changedBy"], planID: try r["planId"])
         out[side.cluster] = side
       }
       return out

@@ -40,46 +40,40 @@ extension HistoryStore {
   /// - Throws: ``TokenStoreError`` when a token of that name exists (revoke it first).
   public func addToken(_ token: StoredToken) async throws {
     try await write { db in
-      if try Row.fetchOne(db, sql: "SELECT name FROM apiToken WHERE name = ?", arguments: [token.name]) != nil {
+      if try db.row("SELECT name FROM apiToken WHERE name = ?", [token.name]) != nil {
         throw TokenStoreError(description: "a token named \"\(token.name)\" exists: revoke it first (vigil token revoke --name \(token.name))")
       }
       try db.execute(
-        sql: "INSERT INTO apiToken (name, role, hash, createdAt, createdBy) VALUES (?,?,?,?,?)",
-        arguments: [token.name, token.role.rawValue, token.hash, token.createdAt, token.createdBy])
+        "INSERT INTO apiToken (name, role, hash, createdAt, createdBy) VALUES (?,?,?,?,?)",
+        [token.name, token.role.rawValue, token.hash, token.createdAt, token.createdBy])
     }
   }
 
   /// Every token, by name.
-  public func tokens() throws -> [StoredToken] {
-    try pool.read { db in
-      try Row.fetchAll(db, sql: "SELECT * FROM apiToken ORDER BY name").compactMap(Self.token)
-    }
+  public func tokens() async throws -> [StoredToken] {
+    try await read { db in try db.rows("SELECT * FROM apiToken ORDER BY name").compactMap(Self.token) }
   }
 
   /// Deletes the token named `name`; false when there was none.
   public func revokeToken(name: String) async throws -> Bool {
-    try await write { db in
-      try db.execute(sql: "DELETE FROM apiToken WHERE name = ?", arguments: [name])
-      return db.changesCount > 0
-    }
+    try await write { db in try db.execute("DELETE FROM apiToken WHERE name = ?", [name]) > 0 }
   }
 
-  static func token(_ r: Row) -> StoredToken? {
-    guard let role = APIRole(rawValue: r["role"]) else { return nil }
-    return StoredToken(name: r["name"], role: role, hash: r["hash"], createdAt: r["createdAt"], createdBy: r["createdBy"])
+  static func token(_ r: StoreRow) throws -> StoredToken? {
+    guard let role = APIRole(rawValue: try r["role"]) else { return nil }
+    return StoredToken(
+      name: try r["name"], role: role, hash: try r["hash"], createdAt: try r["createdAt"], createdBy: try r["createdBy"])
   }
 }
 
 extension HistoryStore {
   /// The token whose hash this is, if one is stored.
-  public func token(hash: String) throws -> StoredToken? {
-    try pool.read { db in
-      try Row.fetchOne(db, sql: "SELECT * FROM apiToken WHERE hash = ?", arguments: [hash]).flatMap(Self.token)
-    }
+  public func token(hash: String) async throws -> StoredToken? {
+    try await read { db in try db.row("SELECT * FROM apiToken WHERE hash = ?", [hash]).flatMap(Self.token) }
   }
 
   /// How many tokens are stored.
-  public func tokenCount() throws -> Int {
-    try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM apiToken") ?? 0 }
+  public func tokenCount() async throws -> Int {
+    try await read { db in try db.value("SELECT COUNT(*) FROM apiToken") ?? 0 }
   }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import VigilCore
 
 /// One probe result as stored.
@@ -82,25 +83,33 @@ public struct CompactionReport: Sendable, Hashable {
   public var droppedEvents = 0
 }
 
-/// Vigil's history in SQLite (GRDB, WAL journal): probe results and their
-/// per-minute rollups, health transitions, inspection findings, incidents and
-/// their timelines. Every write is one transaction, so a `kill -9` loses at
-/// most the batch being written and never corrupts what is stored.
+/// Vigil's history: probe results and their per-minute rollups, health transitions, inspection findings,
+/// incidents and their timelines, the repair journal and audit log, API tokens. In SQLite (GRDB, WAL journal;
+/// the single-node default) or in PostgreSQL (shared by every replica that names it). Every write is one
+/// transaction, so a `kill -9` loses at most the batch being written and never corrupts what is stored.
 public final class HistoryStore: Sendable {
+  /// Where the data is: the SQLite file, or the PostgreSQL address (without its password).
   public let path: String
-  let pool: DatabasePool
+  let database: any StoreDatabase
+
+  public var dialect: StoreDialect { database.dialect }
 
   /// Opens (creating if needed) `directory/vigil.sqlite` and migrates it to the current schema.
   public init(directory: String) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    path = (directory as NSString).appendingPathComponent("vigil.sqlite")
-    var config = Configuration()
-    config.busyMode = .timeout(5)
-    config.prepareDatabase { db in
-      try db.execute(sql: "PRAGMA synchronous = NORMAL")
-    }
-    pool = try DatabasePool(path: path, configuration: config)
-    try Self.migrator.migrate(pool)
+    let sqlite = try SQLiteStoreDatabase(path: (directory as NSString).appendingPathComponent("vigil.sqlite"))
+    try Self.migrator.migrate(sqlite.pool)
+    database = sqlite
+    path = sqlite.location
+  }
+
+  /// Connects to a PostgreSQL database and migrates it to the current schema (under a lock, so replicas starting
+  /// together do it once).
+  public init(postgres address: PostgresAddress, logger: Logger = Logger(label: "vigil.store")) async throws {
+    let postgres = try PostgresStoreDatabase(address: address, logger: logger)
+    try await PostgresSchema.migrate(postgres)
+    database = postgres
+    path = postgres.location
   }
 
   /// Schema versions, oldest first. Never edit a shipped migration; add one.
@@ -177,8 +186,11 @@ public final class HistoryStore: Sendable {
   }
 
   /// Names of the migrations applied, oldest first.
-  public func appliedMigrations() throws -> [String] {
-    try pool.read { db in try Self.migrator.appliedMigrations(db) }
+  public func appliedMigrations() async throws -> [String] {
+    if let sqlite = database as? SQLiteStoreDatabase {
+      return try await sqlite.pool.read { db in try Self.migrator.appliedMigrations(db) }
+    }
+    return try await read { db in try db.rows("SELECT name FROM schemaMigration ORDER BY name").map { try $0["name"] } }
   }
 
   // MARK: writes
@@ -197,11 +209,11 @@ public final class HistoryStore: Sendable {
     try await write { db in
       for f in findings {
         try db.execute(
-          sql: """
-            INSERT INTO finding (at, cluster, member, checkName, severity, summary, evidence, action)
-            VALUES (?,?,?,?,?,?,?,?)
-            """,
-          arguments: [at, f.cluster, f.member, f.check, f.severity.rawValue, f.summary, Self.json(f.evidence), f.action])
+          """
+          INSERT INTO finding (at, cluster, member, checkName, severity, summary, evidence, action)
+          VALUES (?,?,?,?,?,?,?,?)
+          """,
+          [at, f.cluster, f.member, f.check, f.severity.rawValue, f.summary, Self.json(f.evidence), f.action])
       }
     }
   }
@@ -221,64 +233,80 @@ public final class HistoryStore: Sendable {
     }
   }
 
-  /// The id after the highest incident id stored.
-  public func nextIncidentID() throws -> Int64 {
-    try pool.read { db in (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM incident") ?? 0) + 1 }
+  /// Where this process's incident ids start. SQLite: after the highest stored. PostgreSQL, where replicas open
+  /// incidents side by side: the start of a block of 2^20 ids that no other process (or start) is given.
+  public func nextIncidentID() async throws -> Int64 {
+    switch dialect {
+    case .sqlite:
+      return try await read { db in (try db.value("SELECT MAX(id) FROM incident") ?? 0) + 1 }
+    case .postgres:
+      return try await write { db in
+        let block: Int64 = try db.value("SELECT nextval('incidentIdBlock')") ?? 0
+        return block * Self.incidentIDBlock + 1
+      }
+    }
   }
 
-  static func save(_ change: IncidentChange, _ db: Database) throws {
+  /// The size of the incident-id blocks PostgreSQL hands out.
+  static let incidentIDBlock: Int64 = 1 << 20
+
+  static func save(_ change: IncidentChange, _ db: any StoreSession) throws {
     let i = change.incident
     let events: [IncidentEvent]
     switch change {
     case .opened:
       try db.execute(
-        sql: """
-          INSERT INTO incident (id, cluster, subject, member, openedAt, onsetAt, detectedAt, closedAt, worst, fault, diagnosis)
-          VALUES (?,?,?,?,?,?,?,?,?,?,?)
-          """,
-        arguments: [
+        """
+        INSERT INTO incident (id, cluster, subject, member, openedAt, onsetAt, detectedAt, closedAt, worst, fault, diagnosis)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?)
+        """,
+        [
           i.id, i.cluster, i.subject, i.member, i.openedAt, i.onsetAt, i.detectedAt, i.closedAt, i.worst.rawValue,
           i.fault?.rawValue, i.diagnosis,
         ])
       events = i.timeline
     case .updated(_, let added), .closed(_, let added):
       try db.execute(
-        sql: """
-          UPDATE incident SET detectedAt = ?, closedAt = ?, worst = ?, fault = ?, diagnosis = ?,
-            recoveredAt = COALESCE(recoveredAt, ?) WHERE id = ?
-          """,
-        arguments: [i.detectedAt, i.closedAt, i.worst.rawValue, i.fault?.rawValue, i.diagnosis, i.recoveredAt, i.id])
+        """
+        UPDATE incident SET detectedAt = ?, closedAt = ?, worst = ?, fault = ?, diagnosis = ?,
+          recoveredAt = COALESCE(recoveredAt, ?) WHERE id = ?
+        """,
+        [i.detectedAt, i.closedAt, i.worst.rawValue, i.fault?.rawValue, i.diagnosis, i.recoveredAt, i.id])
       events = added
     }
     for e in events {
+      try db.execute("INSERT INTO incidentEvent (incidentId, at, kind, text) VALUES (?,?,?,?)", [i.id, e.at, e.kind, e.text])
+    }
+  }
+
+  static func insert(_ results: [StoredResult], _ db: any StoreSession) throws {
+    // In rows of up to 500 per statement (one round trip each on PostgreSQL).
+    for start in stride(from: 0, to: results.count, by: 500) {
+      let batch = results[start..<min(start + 500, results.count)]
+      var arguments: [any SQLBindable] = []
+      arguments.reserveCapacity(batch.count * 8)
+      for r in batch {
+        arguments += [r.at, r.cluster, r.subject, r.probe, r.ok, r.failure, r.latency, r.message] as [any SQLBindable]
+      }
       try db.execute(
-        sql: "INSERT INTO incidentEvent (incidentId, at, kind, text) VALUES (?,?,?,?)",
-        arguments: [i.id, e.at, e.kind, e.text])
+        "INSERT INTO result (at, cluster, subject, probe, ok, failure, latency, message) VALUES "
+          + Array(repeating: "(?,?,?,?,?,?,?,?)", count: batch.count).joined(separator: ","), arguments)
     }
   }
 
-  static func insert(_ results: [StoredResult], _ db: Database) throws {
-    guard !results.isEmpty else { return }
-    let statement = try db.cachedStatement(
-      sql: "INSERT INTO result (at, cluster, subject, probe, ok, failure, latency, message) VALUES (?,?,?,?,?,?,?,?)")
-    for r in results {
-      try statement.execute(arguments: [r.at, r.cluster, r.subject, r.probe, r.ok, r.failure, r.latency, r.message])
-    }
-  }
-
-  static func insert(_ t: StoredTransition, _ db: Database) throws {
+  static func insert(_ t: StoredTransition, _ db: any StoreSession) throws {
     try db.execute(
-      sql: "INSERT INTO transition (at, cluster, subject, fromState, toState, evidence) VALUES (?,?,?,?,?,?)",
-      arguments: [t.at, t.cluster, t.subject, t.from.rawValue, t.to.rawValue, json(t.evidence)])
+      "INSERT INTO transition (at, cluster, subject, fromState, toState, evidence) VALUES (?,?,?,?,?,?)",
+      [t.at, t.cluster, t.subject, t.from.rawValue, t.to.rawValue, json(t.evidence)])
   }
 
   // MARK: reads
 
   /// Incidents, newest first, with their timelines.
-  public func incidents(openOnly: Bool = false, cluster: String? = nil, limit: Int = 100) throws -> [Incident] {
-    try pool.read { db in
+  public func incidents(openOnly: Bool = false, cluster: String? = nil, limit: Int = 100) async throws -> [Incident] {
+    try await read { db in
       var sql = "SELECT * FROM incident WHERE 1=1"
-      var args: [(any DatabaseValueConvertible)?] = []
+      var args: [any SQLBindable] = []
       if openOnly { sql += " AND closedAt IS NULL" }
       if let cluster {
         sql += " AND cluster = ?"
@@ -286,82 +314,79 @@ public final class HistoryStore: Sendable {
       }
       sql += " ORDER BY openedAt DESC, id DESC LIMIT ?"
       args.append(limit)
-      let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args))
-      return try rows.map { row in try Self.incident(row, db) }
+      return try db.rows(sql, args).map { row in try Self.incident(row, db) }
     }
   }
 
-  public func incident(id: Int64) throws -> Incident? {
-    try pool.read { db in
-      try Row.fetchOne(db, sql: "SELECT * FROM incident WHERE id = ?", arguments: [id]).map { try Self.incident($0, db) }
+  public func incident(id: Int64) async throws -> Incident? {
+    try await read { db in
+      try db.row("SELECT * FROM incident WHERE id = ?", [id]).map { try Self.incident($0, db) }
     }
   }
 
-  public func transitions(cluster: String? = nil, limit: Int = 100) throws -> [StoredTransition] {
-    try pool.read { db in
-      let rows = try Row.fetchAll(
-        db,
-        sql: "SELECT * FROM transition WHERE (? IS NULL OR cluster = ?) ORDER BY at DESC, id DESC LIMIT ?",
-        arguments: [cluster, cluster, limit])
-      return rows.map { r in
+  public func transitions(cluster: String? = nil, limit: Int = 100) async throws -> [StoredTransition] {
+    try await read { db in
+      try db.rows(
+        "SELECT * FROM transition WHERE (? IS NULL OR cluster = ?) ORDER BY at DESC, id DESC LIMIT ?",
+        [cluster, cluster, limit]
+      ).map { r in
         StoredTransition(
-          at: r["at"], cluster: r["cluster"], subject: r["subject"],
-          from: HealthState(rawValue: r["fromState"]) ?? .unknown, to: HealthState(rawValue: r["toState"]) ?? .unknown,
-          evidence: Self.strings(r["evidence"]))
+          at: try r["at"], cluster: try r["cluster"], subject: try r["subject"],
+          from: HealthState(rawValue: try r["fromState"]) ?? .unknown,
+          to: HealthState(rawValue: try r["toState"]) ?? .unknown, evidence: Self.strings(try r["evidence"]))
       }
     }
   }
 
   /// The findings of the most recent inspection of each cluster.
-  public func latestFindings(cluster: String? = nil) throws -> [Finding] {
-    try pool.read { db in
-      let rows = try Row.fetchAll(
-        db,
-        sql: """
-          SELECT f.* FROM finding f
-          JOIN (SELECT cluster, MAX(at) AS at FROM finding GROUP BY cluster) latest
-            ON latest.cluster = f.cluster AND latest.at = f.at
-          WHERE (? IS NULL OR f.cluster = ?) ORDER BY f.cluster, f.id
-          """,
-        arguments: [cluster, cluster])
-      return rows.map { r in
+  public func latestFindings(cluster: String? = nil) async throws -> [Finding] {
+    try await read { db in
+      try db.rows(
+        """
+        SELECT f.* FROM finding f
+        JOIN (SELECT cluster, MAX(at) AS at FROM finding GROUP BY cluster) latest
+          ON latest.cluster = f.cluster AND latest.at = f.at
+        WHERE (? IS NULL OR f.cluster = ?) ORDER BY f.cluster, f.id
+        """,
+        [cluster, cluster]
+      ).map { r in
         Finding(
-          check: r["checkName"], cluster: r["cluster"], member: r["member"],
-          severity: Severity(rawValue: r["severity"]) ?? .warning, summary: r["summary"],
-          evidence: Self.strings(r["evidence"]), action: r["action"])
+          check: try r["checkName"], cluster: try r["cluster"], member: try r["member"],
+          severity: Severity(rawValue: try r["severity"]) ?? .warning, summary: try r["summary"],
+          evidence: Self.strings(try r["evidence"]), action: try r["action"])
       }
     }
   }
 
-  public func recentResults(subject: String? = nil, limit: Int = 100) throws -> [StoredResult] {
-    try pool.read { db in
-      try Row.fetchAll(
-        db, sql: "SELECT * FROM result WHERE (? IS NULL OR subject = ?) ORDER BY at DESC, id DESC LIMIT ?",
-        arguments: [subject, subject, limit]
+  public func recentResults(subject: String? = nil, limit: Int = 100) async throws -> [StoredResult] {
+    try await read { db in
+      try db.rows(
+        "SELECT * FROM result WHERE (? IS NULL OR subject = ?) ORDER BY at DESC, id DESC LIMIT ?", [subject, subject, limit]
       ).map { r in
         StoredResult(
-          at: r["at"], cluster: r["cluster"], subject: r["subject"], probe: r["probe"], ok: r["ok"],
-          failure: r["failure"], latency: r["latency"], message: r["message"])
+          at: try r["at"], cluster: try r["cluster"], subject: try r["subject"], probe: try r["probe"], ok: try r["ok"],
+          failure: try r["failure"], latency: try r["latency"], message: try r["message"])
       }
     }
   }
 
-  public func rollups(limit: Int = 1000) throws -> [ResultRollup] {
-    try pool.read { db in
-      try Row.fetchAll(db, sql: "SELECT * FROM resultRollup ORDER BY minute DESC LIMIT ?", arguments: [limit]).map { r in
+  public func rollups(limit: Int = 1000) async throws -> [ResultRollup] {
+    try await read { db in
+      try db.rows("SELECT * FROM resultRollup ORDER BY minute DESC LIMIT ?", [limit]).map { r in
         ResultRollup(
-          minute: r["minute"], cluster: r["cluster"], subject: r["subject"], probe: r["probe"], count: r["count"],
-          failures: r["failures"], latencySum: r["latencySum"], latencyMax: r["latencyMax"])
+          minute: try r["minute"], cluster: try r["cluster"], subject: try r["subject"], probe: try r["probe"],
+          count: try r["count"], failures: try r["failures"], latencySum: try r["latencySum"],
+          latencyMax: try r["latencyMax"])
       }
     }
   }
 
   /// Row counts per table (for tests, `/status` and bounding the file).
-  public func counts() throws -> [String: Int] {
-    try pool.read { db in
+  public func counts() async throws -> [String: Int] {
+    try await read { db in
       var out: [String: Int] = [:]
       for table in ["result", "resultRollup", "transition", "finding", "incident", "incidentEvent", "repairPlan", "audit"] {
-        out[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
+        out[table] = try db.value("SELECT COUNT(*) FROM \(table)") ?? 0
       }
       return out
     }
@@ -374,41 +399,40 @@ public final class HistoryStore: Sendable {
   @discardableResult
   public func compact(now: Double, policy: RetentionPolicy) async throws -> CompactionReport {
     try await write { db in
+      // Replicas sharing a store compact one at a time (or two would fold the same rows twice).
+      try db.serialize(.compaction)
       var report = CompactionReport()
       var cutoff = now - policy.rawResults.seconds
-      let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM result") ?? 0
+      let total: Int = try db.value("SELECT COUNT(*) FROM result") ?? 0
       if total > policy.maxRawResults {
         // Fold the oldest rows beyond the cap too.
         let excess = total - policy.maxRawResults
-        if let at = try Double.fetchOne(
-          db, sql: "SELECT at FROM result ORDER BY at ASC LIMIT 1 OFFSET ?", arguments: [excess - 1])
-        {
+        if let at: Double = try db.value("SELECT at FROM result ORDER BY at ASC LIMIT 1 OFFSET ?", [excess - 1]) {
           cutoff = max(cutoff, at + 1e-9)
         }
       }
+      let minute = db.dialect == .sqlite ? "CAST(at / 60 AS INTEGER)" : "CAST(FLOOR(at / 60) AS BIGINT)"
+      let larger = db.dialect == .sqlite ? "MAX" : "GREATEST"
       try db.execute(
-        sql: """
-          INSERT INTO resultRollup (minute, cluster, subject, probe, count, failures, latencySum, latencyMax)
-          SELECT CAST(at / 60 AS INTEGER), cluster, subject, probe, COUNT(*), SUM(CASE WHEN ok THEN 0 ELSE 1 END),
-                 SUM(latency), MAX(latency)
-          FROM result WHERE at < ? GROUP BY CAST(at / 60 AS INTEGER), cluster, subject, probe
-          ON CONFLICT (minute, cluster, subject, probe) DO UPDATE SET
-            count = count + excluded.count, failures = failures + excluded.failures,
-            latencySum = latencySum + excluded.latencySum, latencyMax = MAX(latencyMax, excluded.latencyMax)
-          """, arguments: [cutoff])
-      try db.execute(sql: "DELETE FROM result WHERE at < ?", arguments: [cutoff])
-      report.rolledUp = db.changesCount
-      try db.execute(
-        sql: "DELETE FROM resultRollup WHERE minute < ?", arguments: [Int64((now - policy.rollups.seconds) / 60)])
-      report.droppedRollups = db.changesCount
+        """
+        INSERT INTO resultRollup (minute, cluster, subject, probe, count, failures, latencySum, latencyMax)
+        SELECT \(minute), cluster, subject, probe, COUNT(*), SUM(CASE WHEN ok THEN 0 ELSE 1 END),
+               SUM(latency), MAX(latency)
+        FROM result WHERE at < ? GROUP BY \(minute), cluster, subject, probe
+        ON CONFLICT (minute, cluster, subject, probe) DO UPDATE SET
+          count = resultRollup.count + excluded.count, failures = resultRollup.failures + excluded.failures,
+          latencySum = resultRollup.latencySum + excluded.latencySum,
+          latencyMax = \(larger)(resultRollup.latencyMax, excluded.latencyMax)
+        """, [cutoff])
+      report.rolledUp = try db.execute("DELETE FROM result WHERE at < ?", [cutoff])
+      report.droppedRollups = try db.execute(
+        "DELETE FROM resultRollup WHERE minute < ?", [Int64((now - policy.rollups.seconds) / 60)])
       let eventCutoff = now - policy.events.seconds
-      try db.execute(sql: "DELETE FROM transition WHERE at < ?", arguments: [eventCutoff])
-      report.droppedEvents += db.changesCount
-      try db.execute(sql: "DELETE FROM finding WHERE at < ?", arguments: [eventCutoff])
-      report.droppedEvents += db.changesCount
-      try db.execute(sql: "DELETE FROM incidentEvent WHERE incidentId IN (SELECT id FROM incident WHERE closedAt < ?)", arguments: [eventCutoff])
-      try db.execute(sql: "DELETE FROM incident WHERE closedAt < ?", arguments: [eventCutoff])
-      report.droppedEvents += db.changesCount
+      report.droppedEvents += try db.execute("DELETE FROM transition WHERE at < ?", [eventCutoff])
+      report.droppedEvents += try db.execute("DELETE FROM finding WHERE at < ?", [eventCutoff])
+      try db.execute(
+        "DELETE FROM incidentEvent WHERE incidentId IN (SELECT id FROM incident WHERE closedAt < ?)", [eventCutoff])
+      report.droppedEvents += try db.execute("DELETE FROM incident WHERE closedAt < ?", [eventCutoff])
       return report
     }
   }
@@ -417,21 +441,26 @@ public final class HistoryStore: Sendable {
 
   /// One write transaction that runs to the end even if the caller is cancelled
   /// (a shutting-down monitor must not lose its last incident update).
-  func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-    let pool = self.pool
-    return try await Task { try await pool.write(body) }.value
+  @discardableResult
+  func write<T: Sendable>(_ body: @escaping @Sendable (any StoreSession) throws -> T) async throws -> T {
+    try await database.write(body)
   }
 
-  static func incident(_ row: Row, _ db: Database) throws -> Incident {
-    let id: Int64 = row["id"]
-    let events = try Row.fetchAll(
-      db, sql: "SELECT at, kind, text FROM incidentEvent WHERE incidentId = ? ORDER BY at, id", arguments: [id]
-    ).map { IncidentEvent(at: $0["at"], kind: $0["kind"], text: $0["text"]) }
+  func read<T: Sendable>(_ body: @escaping @Sendable (any StoreSession) throws -> T) async throws -> T {
+    try await database.read(body)
+  }
+
+  static func incident(_ row: StoreRow, _ db: any StoreSession) throws -> Incident {
+    let id: Int64 = try row["id"]
+    let events = try db.rows("SELECT at, kind, text FROM incidentEvent WHERE incidentId = ? ORDER BY at, id", [id]).map {
+      IncidentEvent(at: try $0["at"], kind: try $0["kind"], text: try $0["text"])
+    }
     return Incident(
-      id: id, cluster: row["cluster"], subject: row["subject"], member: row["member"], openedAt: row["openedAt"],
-      onsetAt: row["onsetAt"], detectedAt: row["detectedAt"], closedAt: row["closedAt"],
-      worst: HealthState(rawValue: row["worst"]) ?? .unknown, fault: (row["fault"] as String?).flatMap(Fault.init),
-      diagnosis: row["diagnosis"], timeline: events, recoveredAt: row["recoveredAt"])
+      id: id, cluster: try row["cluster"], subject: try row["subject"], member: try row["member"],
+      openedAt: try row["openedAt"], onsetAt: try row["onsetAt"], detectedAt: try row["detectedAt"],
+      closedAt: try row["closedAt"], worst: HealthState(rawValue: try row["worst"]) ?? .unknown,
+      fault: (try row["fault"] as String?).flatMap(Fault.init), diagnosis: try row["diagnosis"], timeline: events,
+      recoveredAt: try row["recoveredAt"])
   }
 
   static func json(_ strings: [String]) -> String {

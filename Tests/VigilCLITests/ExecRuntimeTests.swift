@@ -171,7 +171,7 @@ struct ExecRuntimeTests {
       var inFlight: RepairPlan?
       #expect(
         try await eventually(timeout: .seconds(60)) {
-          inFlight = try store.plans(cluster: "x").first {
+          inFlight = try await store.plans(cluster: "x").first {
             $0.runbook == .replaceMember && $0.steps.contains { $0.action == .startNew && $0.state == .running }
           }
           return inFlight != nil
@@ -188,11 +188,11 @@ struct ExecRuntimeTests {
       var finished: RepairPlan?
       #expect(
         try await eventually(timeout: .seconds(60)) {
-          finished = try store.plan(id: plan.id)
+          finished = try await store.plan(id: plan.id)
           return finished?.state.isFinished == true
         })
       #expect(finished?.state == .succeeded, "\(finished?.outcome ?? "") \(finished?.steps.map { "\($0.label): \($0.detail ?? "")" } ?? [])")
-      let audit = try store.audit(planID: plan.id, limit: 1000, ascending: true)
+      let audit = try await store.audit(planID: plan.id, limit: 1000, ascending: true)
       #expect(audit.contains { $0.action == "resumed-plan" })
       #expect(audit.filter { $0.step == "remove-member m2" && $0.action == "step" }.count == 1)
       #expect(audit.filter { $0.step == "add-learner" && $0.action == "step" }.count == 1)
@@ -285,10 +285,10 @@ struct ExecRuntimeTests {
       var done: RepairPlan?
       #expect(
         try await eventually(timeout: .seconds(90)) {
-          done = try store.plans(cluster: "x").first { $0.runbook == .restoreCluster && $0.state == .succeeded }
+          done = try await store.plans(cluster: "x").first { $0.runbook == .restoreCluster && $0.state == .succeeded }
           return done != nil
         })
-      let seen = (try? store.plans(cluster: "x").map { "\($0.runbook) \($0.state) \($0.outcome ?? "")" }) ?? []
+      let seen = (try? await store.plans(cluster: "x").map { "\($0.runbook) \($0.state) \($0.outcome ?? "")" }) ?? []
       let plan = try #require(done, "\(seen)")
       #expect(plan.context["restore.lostRevisions"] == "0")
       let kept = try await client.kv.range("/keep/", prefix: true)

@@ -1,5 +1,6 @@
 import Testing
 import VigilConfig
+import VigilCore
 
 @Suite("Configuration")
 struct ConfigLoaderTests {
@@ -244,6 +245,30 @@ struct ConfigLoaderTests {
         "coordination.shards",
       ], "\(found)")
     #expect(problems("coordination: {shards: 4}\nclusters: [{name: a, endpoints: [\"127.0.0.1:2379\"]}]").map(\.path) == ["coordination.endpoints"])
+  }
+
+  @Test func aPostgresStoreIsReadAndCheckedByField() throws {
+    let good = try load(
+      """
+      history: {postgres: "postgresql://vigil:pw@db.example:6432/vigil?sslmode=verify-full"}
+      clusters: [{name: a, endpoints: ["127.0.0.1:2379"]}]
+      """)
+    #expect(
+      good.history.postgres
+        == PostgresAddress(host: "db.example", port: 6432, user: "vigil", password: "pw", database: "vigil", tls: .verifyFull))
+    #expect(good.history.postgres?.redacted == "postgresql://vigil@db.example:6432/vigil")
+    #expect(try load("clusters: [{name: a, endpoints: [\"127.0.0.1:2379\"]}]").history.postgres == nil)
+    for (value, says) in [
+      ("mysql://u@h/d", "expected postgresql://"), ("postgresql://h/d", "no user"), ("postgresql://u@h", "no database"),
+      ("postgresql://u@h/d?sslmode=maybe", "sslmode \"maybe\" is not one of disable, require, verify-full"),
+      ("postgresql://u@h/d?pool=3", "unknown parameter \"pool\""),
+    ] {
+      let found = problems("history: {postgres: \"\(value)\"}\nclusters: [{name: a, endpoints: [\"127.0.0.1:2379\"]}]")
+      #expect(found.map(\.path) == ["history.postgres"] && found.first?.message.contains(says) == true, "\(value): \(found)")
+    }
+    let noFile = problems(
+      "history: {postgres: \"postgresql://u@h/d\", postgresPasswordFile: /nonexistent/pw}\nclusters: [{name: a, endpoints: [\"127.0.0.1:2379\"]}]")
+    #expect(noFile.map(\.path) == ["history.postgresPasswordFile"], "\(noFile)")
   }
 
   @Test func tlsFilesMustExist() throws {

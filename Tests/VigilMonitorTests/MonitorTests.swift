@@ -57,9 +57,9 @@ struct MonitorTests {
         #expect(try await eventually { await monitor.health(of: "c/m2") == .healthy })
         #expect(try await eventually { await monitor.openIncidents.isEmpty })
         // The writer stores the close a moment later.
-        #expect(try await eventually { try monitor.store.incidents(cluster: "c").first { $0.subject == "c/m2" }?.closedAt != nil })
+        #expect(try await eventually { try await monitor.store.incidents(cluster: "c").first { $0.subject == "c/m2" }?.closedAt != nil })
         // One incident for the kill (a probe of the fresh cluster slow under load may have opened an earlier one).
-        let stored = try monitor.store.incidents(cluster: "c").filter { $0.subject == "c/m2" && $0.openedAt >= killedAt }
+        let stored = try await monitor.store.incidents(cluster: "c").filter { $0.subject == "c/m2" && $0.openedAt >= killedAt }
         #expect(stored.count == 1)
         let incident = try #require(stored.first)
         #expect(incident.closedAt != nil)
@@ -67,7 +67,7 @@ struct MonitorTests {
         #expect(incident.mttd != nil)
         let kinds = Set(incident.timeline.map(\.kind))
         #expect(kinds.isSuperset(of: ["transition", "diagnosis", "probe-failure"]))
-        let transitions = try monitor.store.transitions(cluster: "c").filter { $0.subject == "c/m2" }.map(\.to)
+        let transitions = try await monitor.store.transitions(cluster: "c").filter { $0.subject == "c/m2" }.map(\.to)
         #expect(transitions.contains(.failed) && transitions.contains(.healthy))
       }
     }

@@ -46,10 +46,11 @@ func finishedPlan(_ store: HistoryStore, _ runbook: Runbook, cluster: String = "
 {
   var found: RepairPlan?
   _ = try await eventually(timeout: timeout) {
-    found = try store.plans(cluster: cluster).first { $0.runbook == runbook && $0.state == .succeeded }
+    found = try await store.plans(cluster: cluster).first { $0.runbook == runbook && $0.state == .succeeded }
     return found != nil
   }
-  return try found ?? store.plans(cluster: cluster).first { $0.runbook == runbook && $0.state.isFinished }
+  if let found { return found }
+  return try await store.plans(cluster: cluster).first { $0.runbook == runbook && $0.state.isFinished }
 }
 
 /// Every voter answers with a leader, as the cluster lists them.
@@ -67,12 +68,12 @@ func allVotersHealthy(_ client: EtcdClient, voters: Int) async throws -> Bool {
 }
 
 /// The plan's audit entries must show it was planned, each step, and how it finished; the chain must be intact.
-func expectAudited(_ store: HistoryStore, _ plan: RepairPlan, actor: String = "vigil") throws {
-  let entries = try store.audit(planID: plan.id, limit: 1000, ascending: true)
+func expectAudited(_ store: HistoryStore, _ plan: RepairPlan, actor: String = "vigil") async throws {
+  let entries = try await store.audit(planID: plan.id, limit: 1000, ascending: true)
   let actions = entries.map(\.action)
   #expect(actions.first == "plan")
   #expect(actions.last == "finished")
   #expect(entries.filter { $0.action == "step" }.count == plan.steps.count)
   #expect(entries.allSatisfy { $0.actor == actor || $0.action == "plan" })
-  #expect(try store.verifyAudit().ok)
+  #expect(try await store.verifyAudit().ok)
 }

@@ -36,7 +36,7 @@ struct RepairOwnershipTests {
         let stopped = try await repairs.run(.defragment, cluster: "c", member: "m1", by: "ana", reason: "fence test")
         #expect(!stopped.state.isFinished && stopped.steps.allSatisfy { $0.startedAt == nil }, "\(stopped.state)")
         #expect(o.fenced.withLock { $0 }.first == "c/\(stopped.id)/0")
-        #expect(try monitor.store.audit(cluster: "c", limit: 20).contains { $0.action == "fenced" && $0.planID == stopped.id })
+        #expect(try await monitor.store.audit(cluster: "c", limit: 20).contains { $0.action == "fenced" && $0.planID == stopped.id })
         // Not this replica's cluster now: a person's repair is refused, naming why.
         o.owns.withLock { $0 = false }
         do {
@@ -51,7 +51,7 @@ struct RepairOwnershipTests {
         let done = try #require(try await finishedPlan(monitor.store, .defragment))
         #expect(done.id == stopped.id && done.state == .succeeded, "\(done.outcome ?? "")")
         #expect(o.ended.withLock { $0 }.contains(stopped.id))
-        #expect(try monitor.store.plans(cluster: "c").filter { $0.runbook == .defragment }.count == 1)
+        #expect(try await monitor.store.plans(cluster: "c").filter { $0.runbook == .defragment }.count == 1)
       }
     }
   }

@@ -26,14 +26,14 @@ struct RepairTests {
         #expect(try await allVotersHealthy(client, voters: 3))
         // Same member, same identity: restarted in place.
         #expect(try await client.cluster.list().first { $0.name == "m2" }?.id == before)
-        try expectAudited(monitor.store, plan)
+        try await expectAudited(monitor.store, plan)
         let incidentID = try #require(plan.incidentID)
-        let incident = try #require(try monitor.store.incident(id: incidentID))
+        let incident = try #require(try await monitor.store.incident(id: incidentID))
         #expect(incident.fault == .crashed)
         #expect(incident.mttd != nil)
         #expect(incident.mttr != nil)
         #expect(incident.timeline.contains { $0.kind == "repair" && $0.text.contains("restart-member") })
-        #expect(try await eventually { try monitor.store.incident(id: incident.id)?.closedAt != nil })
+        #expect(try await eventually { try await monitor.store.incident(id: incident.id)?.closedAt != nil })
         #expect(await repairs.finishedPlans.count == 1)
         let metrics = monitor.metrics.exposition().split(separator: "\n")
         #expect(metrics.contains { $0.hasPrefix("vigil_repairs_total") && $0.contains("restart-member") && $0.contains("succeeded") && $0.hasSuffix(" 1") })
@@ -54,9 +54,9 @@ struct RepairTests {
         #expect(try await cluster.state(of: "m3") == .running)
         #expect(try await cluster.pid(of: "m3") != frozenPID)
         #expect(try await allVotersHealthy(client, voters: 3))
-        try expectAudited(monitor.store, plan)
+        try await expectAudited(monitor.store, plan)
         let incidentID = try #require(plan.incidentID)
-        #expect(try monitor.store.incident(id: incidentID)?.mttr != nil)
+        #expect(try await monitor.store.incident(id: incidentID)?.mttr != nil)
       }
     }
   }
@@ -101,9 +101,9 @@ struct RepairTests {
         // The snapshot taken before the membership change exists.
         #expect(FileManager.default.fileExists(atPath: try #require(plan.context["snapshot"])))
         #expect(plan.context["snapshot"]?.hasPrefix(dir) == true)
-        try expectAudited(monitor.store, plan)
+        try await expectAudited(monitor.store, plan)
         let incidentID = try #require(plan.incidentID)
-        let incident = try #require(try monitor.store.incident(id: incidentID))
+        let incident = try #require(try await monitor.store.incident(id: incidentID))
         #expect(incident.mttr != nil)
         #expect(incident.timeline.contains { $0.kind == "repair" && $0.text.contains("promote") })
       }
@@ -131,7 +131,7 @@ struct RepairTests {
         try await client.kv.put("/after", "accepted")
         #expect(try await client.kv.get("/after")?.valueString == "accepted")
         #expect(try await client.kv.get("/churn/1") != nil)  // live data kept
-        try expectAudited(monitor.store, plan)
+        try await expectAudited(monitor.store, plan)
       }
     }
   }
@@ -161,7 +161,7 @@ struct RepairTests {
           let s = try await pinned.maintenance.status()
           #expect(s.dbSize < before.dbSize / 2, "\(m.name): \(s.dbSize) bytes")
         }
-        try expectAudited(monitor.store, plan)
+        try await expectAudited(monitor.store, plan)
       }
     }
   }
@@ -177,13 +177,13 @@ struct RepairTests {
         // Quorum lost for good; the restore it needs has nothing to restore from here (backups are off).
         #expect(
           try await eventually {
-            try monitor.store.audit(cluster: "c").contains {
+            try await monitor.store.audit(cluster: "c").contains {
               $0.action == "escalated" && $0.reason.contains("quorum lost for good") && $0.reason.contains("backup.enabled: false")
             }
           })
         try await Task.sleep(for: .seconds(2))
         // A plan may have started for the member that failed first; the guard refused its removal.
-        for plan in try monitor.store.plans(cluster: "c") {
+        for plan in try await monitor.store.plans(cluster: "c") {
           #expect(plan.state.isFinished && plan.state != .succeeded)
           #expect(plan.steps.first { $0.action == .remove }?.state != .done)
           #expect(!plan.steps.contains { $0.action == .addLearner && $0.state == .done })
@@ -222,7 +222,7 @@ struct RepairTests {
         var waiting: RepairPlan?
         #expect(
           try await eventually(timeout: .seconds(60)) {
-            waiting = try monitor.store.plans(cluster: "c", states: [.awaitingApproval]).first { $0.runbook == .restoreCluster }
+            waiting = try await monitor.store.plans(cluster: "c", states: [.awaitingApproval]).first { $0.runbook == .restoreCluster }
             return waiting != nil
           })
         let plan = try #require(waiting)
@@ -240,7 +240,7 @@ struct RepairTests {
         let replay = done.steps.first { $0.action == .replayChangeLog }?.detail ?? ""
         #expect(replay.contains("RPO 0 revision(s)"), "\(replay)")
         // Every incident the quorum loss opened carries the restore (with its RPO) and an MTTR.
-        let faultIncidents = try monitor.store.incidents(cluster: "c").filter { $0.fault != nil }
+        let faultIncidents = try await monitor.store.incidents(cluster: "c").filter { $0.fault != nil }
         #expect(!faultIncidents.isEmpty)
         for incident in faultIncidents {
           #expect(incident.recoveredAt != nil, "incident \(incident.id) \(incident.subject) has no MTTR")
@@ -249,7 +249,7 @@ struct RepairTests {
         // The new member and cluster ids are not taken for data loss: the cluster settles healthy.
         #expect(try await eventually(timeout: .seconds(60)) { await monitor.health(of: "c") == .healthy })
         try await Task.sleep(for: .seconds(2))
-        let after = try monitor.store.plans(cluster: "c", limit: 20).filter { $0.id > done.id }
+        let after = try await monitor.store.plans(cluster: "c", limit: 20).filter { $0.id > done.id }
         #expect(!after.contains { $0.runbook == .replaceMember }, "\(after.map(\.runbook))")
       }
     }
@@ -268,7 +268,7 @@ struct RepairTests {
         var written: RepairPlan?
         #expect(
           try await eventually {
-            written = try monitor.store.plans(cluster: "c").first
+            written = try await monitor.store.plans(cluster: "c").first
             return written != nil
           })
         #expect(written?.state == .dryRun)
@@ -276,8 +276,8 @@ struct RepairTests {
         try await Task.sleep(for: .seconds(2))
         #expect(try await cluster.state(of: victim) == .stopped)
         #expect(try await client.cluster.list() == members)
-        #expect(try monitor.store.plans(cluster: "c").count == 1)
-        #expect(try monitor.store.audit(cluster: "c").contains { $0.action == "plan" && $0.result == "dry-run" })
+        #expect(try await monitor.store.plans(cluster: "c").count == 1)
+        #expect(try await monitor.store.audit(cluster: "c").contains { $0.action == "plan" && $0.result == "dry-run" })
       }
     }
   }
@@ -294,11 +294,11 @@ struct RepairTests {
           try await b.kill("m2")
           #expect(
             try await eventually {
-              let escalated = try monitor.store.audit().filter { $0.action == "escalated" && $0.reason.contains("storm brake") }
+              let escalated = try await monitor.store.audit().filter { $0.action == "escalated" && $0.reason.contains("storm brake") }
               return Set(escalated.map(\.cluster)) == ["a", "b"]
             })
           try await Task.sleep(for: .seconds(1))
-          #expect(try monitor.store.plans().isEmpty)
+          #expect(try await monitor.store.plans().isEmpty)
           #expect(try await a.state(of: "m2") == .stopped)
           #expect(try await b.state(of: "m2") == .stopped)
           // A person looks, starts one member by hand, and resumes the other cluster: it is repaired.
@@ -316,13 +316,13 @@ struct RepairTests {
           var plan: RepairPlan?
           #expect(
             try await eventually(timeout: .seconds(60)) {
-              plan = try monitor.store.plans(cluster: "a").first {
+              plan = try await monitor.store.plans(cluster: "a").first {
                 [.restartMember, .restartMembers].contains($0.runbook) && $0.state == .succeeded
               }
               return plan != nil
             })
           #expect(plan.map { $0.runbook == .restartMember || $0.steps.contains { $0.member == "m2" } } == true)
-          #expect(try monitor.store.audit(cluster: "a").contains { $0.action == "resumed" && $0.actor == "bob" })
+          #expect(try await monitor.store.audit(cluster: "a").contains { $0.action == "resumed" && $0.actor == "bob" })
         }
       }
     }
@@ -335,8 +335,8 @@ struct RepairTests {
         let plan = try await repairs.run(.defragment, cluster: "c", member: nil, by: "carol", reason: "weekly")
         #expect(plan.state == .succeeded, "\(plan.outcome ?? "")")
         let store = monitor.store
-        #expect(try store.verifyAudit().ok)
-        let entries = try store.audit(limit: 1000, ascending: true)
+        #expect(try await store.verifyAudit().ok)
+        let entries = try await store.audit(limit: 1000, ascending: true)
         #expect(entries.count >= 3)
         #expect(entries.first?.actor == "carol")
         // The database refuses edits…
@@ -348,7 +348,7 @@ struct RepairTests {
           try db.execute(sql: "UPDATE audit SET actor = 'mallory' WHERE seq = 2")
         }
         try queue.close()
-        let verification = try store.verifyAudit()
+        let verification = try await store.verifyAudit()
         #expect(!verification.ok)
         #expect(verification.firstBadSeq == 2)
         #expect(verification.problem?.contains("altered") == true)

@@ -68,7 +68,7 @@ struct StandbyFailoverTests {
           #expect(try await eventually { Set((await Self.published(monitor, repairs))?.endpoints ?? []) == (await Self.endpoints(b)) })
           let sd = EndpointDirectory.serviceDiscovery(await HTTPAPI.published(monitor: monitor, repairs: repairs))
           #expect(sd.first { $0.labels["cluster"] == "a" }?.labels["etcd_cluster"] == "b")
-          let audit = try monitor.store.audit(cluster: "a")
+          let audit = try await monitor.store.audit(cluster: "a")
           #expect(audit.contains { $0.planID == plan.id && $0.step == "fence-old-side" && $0.result == "ok" })
 
           // The old primary comes back (Vigil restarts it) as the standby of b, rebuilt from it.
@@ -82,7 +82,7 @@ struct StandbyFailoverTests {
           // finishing a restart of a's members).
           #expect(
             try await eventually(timeout: .seconds(60)) {
-              try monitor.store.plans(cluster: "a", states: [.running, .ready, .awaitingApproval]).isEmpty
+              try await monitor.store.plans(cluster: "a", states: [.running, .ready, .awaitingApproval]).isEmpty
             })
           let back = try await repairs.failover(cluster: "a", by: "alice", reason: "site back")
           #expect(back.state == .succeeded, "\(back.outcome ?? "")")

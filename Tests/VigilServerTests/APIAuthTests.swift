@@ -105,7 +105,7 @@ struct APIAuthTests {
           let paused = try await send(
             .POST, url + "/v1/clusters/c/pause", token: made.token, body: #"{"operator": "mallory", "reason": "maintenance"}"#)
           #expect(paused.status == 200, "\(paused.body)")
-          let entries = try monitor.store.audit(cluster: "c", limit: 10)
+          let entries = try await monitor.store.audit(cluster: "c", limit: 10)
           #expect(entries.contains { $0.action == "paused" && $0.actor == "ana" }, "\(entries.map { "\($0.action) \($0.actor)" })")
           #expect(!entries.contains { $0.actor == "mallory" })
           // The CLI's client sends the token too; a revoked token is refused at once.

@@ -106,7 +106,7 @@ struct AlertDeliveryTests {
               var incident: Int64?
               #expect(
                 try await eventually(timeout: .seconds(60)) {
-                  incident = try monitor.store.incidents(openOnly: true, cluster: "c", limit: 20).first { $0.member == nil }?.id
+                  incident = try await monitor.store.incidents(openOnly: true, cluster: "c", limit: 20).first { $0.member == nil }?.id
                   return incident != nil
                 })
               let id = try #require(incident)
@@ -124,7 +124,7 @@ struct AlertDeliveryTests {
               }
               if !resolved {
                 let diagnoses = await monitor.status().clusters.map(\.diagnoses)
-                let audit = try monitor.store.audit(cluster: "c", limit: 20).map { "\($0.action) \($0.result)" }
+                let audit = try await monitor.store.audit(cluster: "c", limit: 20).map { "\($0.action) \($0.result)" }
                 Issue.record("no resolve from Alertmanager: \(inbox.bodies("/am").suffix(2)) \(diagnoses) \(audit)")
               }
               // Vigil's own webhook: the same alerts, signed with the secret (sent after Alertmanager's, in the same
@@ -153,7 +153,7 @@ struct AlertDeliveryTests {
                 #expect(post.signature == "sha256=" + expected)
               }
               // Every delivery is in the audit.
-              let audit = try monitor.store.audit(cluster: "c", limit: 200)
+              let audit = try await monitor.store.audit(cluster: "c", limit: 200)
               #expect(audit.contains { $0.action == "alert-sent" && $0.inputs.hasPrefix("alertmanager") })
               #expect(audit.contains { $0.action == "alert-sent" && $0.inputs.hasPrefix("webhook") })
               #expect(audit.contains { $0.action == "alert-failed" && $0.reason.contains("HTTP 400") })

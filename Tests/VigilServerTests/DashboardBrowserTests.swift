@@ -67,7 +67,7 @@ struct DashboardBrowserTests {
           #expect(shownFailed, "\(failedRow)")
           // The incident page, the repairs page and the audit (an external cluster: restart-member needs a runtime
           // driver, so Vigil escalated it — the audit says so).
-          let incident = try #require(try monitor.store.incidents(openOnly: true, cluster: "c", limit: 5).first { $0.member == "m2" })
+          let incident = try #require(try await monitor.store.incidents(openOnly: true, cluster: "c", limit: 5).first { $0.member == "m2" })
           #expect(
             try await eventually(timeout: .seconds(60), interval: .milliseconds(500)) {
               let incidentPage = try await Self.dom(url + "/#/incident/\(incident.id)")
@@ -75,7 +75,7 @@ struct DashboardBrowserTests {
             })
           let repairs = try await Self.dom(url + "/#/repairs")
           #expect(repairs.contains("<h1>Repairs</h1>"), "\(repairs.prefix(3000))")
-          #expect(try await eventually { (try? monitor.store.audit(cluster: "c", limit: 10))?.contains { $0.action == "escalated" } == true })
+          #expect(try await eventually { (try? await monitor.store.audit(cluster: "c", limit: 10))?.contains { $0.action == "escalated" } == true })
           #expect(
             try await eventually(timeout: .seconds(60), interval: .milliseconds(500)) {
               let audit = try await Self.dom(url + "/#/audit")

@@ -76,9 +76,9 @@ struct OpenAPIContractTests {
           try await cluster.kill(["m3"])
           #expect(
             try await eventually(timeout: .seconds(60)) {
-              try !monitor.store.incidents(openOnly: true, cluster: "c", limit: 5).isEmpty
+              try await !monitor.store.incidents(openOnly: true, cluster: "c", limit: 5).isEmpty
             })
-          let incidentID = try #require(try monitor.store.incidents(openOnly: false, cluster: "c", limit: 5).first?.id)
+          let incidentID = try #require(try await monitor.store.incidents(openOnly: false, cluster: "c", limit: 5).first?.id)
           try await cluster.start("m3")
           let made = try await TokenMaker.make(name: "admin", role: "admin", by: "test", store: monitor.store)
           let admin = made.token

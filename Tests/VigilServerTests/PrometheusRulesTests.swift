@@ -47,7 +47,7 @@ struct PrometheusRulesTests {
               }, "\(prometheus.tail())")
             #expect(!(try await prometheus.get("/api/v1/alerts").body.contains("VigilEscalated")))
             try await cluster.kill("m2")
-            #expect(try await eventually { (try? monitor.store.audit(cluster: "c", limit: 20))?.contains { $0.action == "escalated" } == true })
+            #expect(try await eventually { (try? await monitor.store.audit(cluster: "c", limit: 20))?.contains { $0.action == "escalated" } == true })
             var alerts = ""
             let fired = try await eventually(timeout: .seconds(60)) {
               alerts = try await prometheus.get("/api/v1/alerts").body
