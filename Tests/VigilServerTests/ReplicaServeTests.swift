@@ -8,15 +8,17 @@ import VigilServer
 import VigilTestKit
 
 /// Two `vigil serve` replicas guarding one cluster, coordinated through a second real etcd (the management
-/// cluster): the cluster's shard belongs to one of them, which alone repairs it; the other refuses a repair by
-/// hand and names why, and does not alert on it; when the owner stops, the other takes the shard over and
-/// repairs.
+/// cluster) and sharing one history store in a real PostgreSQL: the cluster's shard belongs to one of them,
+/// which alone repairs it; the other refuses a repair by hand and names why, and does not alert on it, yet
+/// reads the owner's plan from the shared journal; when the owner stops, the other takes the shard over and
+/// repairs; both replicas' audit entries form one intact chain.
 @Suite("vigil serve as replicas", .serialized)
 struct ReplicaServeTests {
   @Test func onlyTheOwnerRepairsAndTheOtherTakesOverWhenItStops() async throws {
     try await withTestCluster(members: 1) { management, _ in
       try await withTestCluster { cluster, _ in
         try await withTemporaryDirectory { dir in
+          try await withPostgresServer { postgres in
           try await AlertDeliveryTests().withReceiver { receiver, inbox in
           let endpoints = await management.endpoints.map(\.description).joined(separator: ", ")
           // Each replica alerts to a path of its own.
@@ -25,6 +27,7 @@ struct ReplicaServeTests {
               cluster, dir: dir + "/" + id,
               extra: """
                 coordination: {endpoints: [\(endpoints)], replicaID: \(id), leaseTTL: 5s, shards: 8}
+                history: {postgres: "\(postgres)"}
                 alerts: {receivers: [{kind: webhook, url: "\(receiver)/\(id)"}]}
                 """)
           }
@@ -52,6 +55,9 @@ struct ReplicaServeTests {
                 // The owner repairs.
                 let done = try await Self.repairAsOwner(ownerURL, repair)
                 #expect(done.status == 200 && done.body.contains("\"succeeded\""), "\(done.body)")
+                // One journal: the other replica reads the owner's plan.
+                let listed = try await LiveServe.send(.GET, otherURL + "/v1/repairs?cluster=c").body
+                #expect(listed.contains("\"defragment\"") && listed.contains("\"succeeded\""), "\(listed)")
                 // Quorum lost: both replicas see it; the owner alerts, the other does not.
                 try await cluster.kill(["m2", "m3"])
                 #expect(
@@ -73,6 +79,14 @@ struct ReplicaServeTests {
               })
             let now = try await Self.repairAsOwner(otherURL, repair)
             #expect(now.status == 200 && now.body.contains("\"succeeded\""), "\(now.body)")
+            // Both plans in the one store, and both replicas' audit entries in one intact chain.
+            let plans = try await otherMonitor.store.plans(cluster: "c").filter { $0.runbook == .defragment }
+            #expect(plans.count == 2 && plans.allSatisfy { $0.state == .succeeded }, "\(plans)")
+            let verification = try await otherMonitor.store.verifyAudit()
+            #expect(verification.ok, "\(verification)")
+            let audited = Set(try await otherMonitor.store.audit(cluster: "c", limit: 1000).compactMap(\.planID))
+            #expect(Set(plans.map(\.id)).isSubset(of: audited), "\(audited)")
+          }
           }
           }
         }
