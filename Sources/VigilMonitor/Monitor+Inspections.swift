@@ -10,7 +10,7 @@ extension Monitor {
     try? await Task.sleep(for: interval * Double.random(in: 0.05..<0.3))
     while !Task.isCancelled {
       await liveness.checkpoint(name)
-      _ = await inspect(cluster: cluster)
+      if await guards(cluster) { _ = await inspect(cluster: cluster) }
       liveness.turned(name)
       try? await Task.sleep(for: interval * (1 + Double.random(in: -0.1...0.1)))
     }

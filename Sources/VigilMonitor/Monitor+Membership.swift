@@ -10,7 +10,7 @@ extension Monitor {
       try? await Task.sleep(for: configuration.scheduler.membershipInterval.duration)
       if Task.isCancelled { return }
       await liveness.checkpoint(name)
-      await refreshMembership(cluster)
+      if await guards(cluster) { await refreshMembership(cluster) }
       liveness.turned(name)
     }
   }

@@ -51,8 +51,13 @@ public actor Monitor {
   var running = false
   /// Targets started with the monitor that have not yet produced a first result.
   var firstRound: Set<String> = []
+  /// With several replicas: whether this replica owns a cluster now (``share(ownership:)``).
+  var ownership: (@Sendable (String) async -> Bool)?
+  /// Clusters guarded here at their last turn, and those whose left-open incidents are being read.
+  var guardedHere: Set<String> = []
+  var adopting: Set<String> = []
   /// True once the monitor started and every target it started with produced a result.
-  public private(set) var isReady = false
+  public internal(set) var isReady = false
   /// True while the loops run.
   public var isStarted: Bool { running }
   /// Targets started with the monitor still waiting for their first result.
@@ -225,7 +230,9 @@ public actor Monitor {
         guard let self else { return }
         await liveness.checkpoint(loopName)
         var confirmation = false
-        while !Task.isCancelled {
+        let guarded = await self.guards(target.cluster)
+        if !guarded { await self.skipped(target) }
+        while guarded && !Task.isCancelled {
           let result = await limiter.run { await target.run(target.timeout) }
           // A loop stopped while its probe ran (its member left or was rebuilt) reports nothing.
           if control.isStopped { return }

@@ -4,14 +4,15 @@ import VigilConfig
 import VigilCoordination
 import VigilEtcd
 import VigilLoops
+import VigilMonitor
 import VigilRepair
 
 extension VigilServe {
-  /// With `coordination:` set: this replica's coordinator on the management etcd, wired into repair (plans
-  /// only for the clusters whose shard it owns, every step fenced, a shard handed over once no plan of its
-  /// clusters runs here). Nil without coordination.
+  /// With `coordination:` set: this replica's coordinator on the management etcd, wired into the monitor
+  /// (it probes and records only the clusters whose shard it owns) and repair (plans only for those, every
+  /// step fenced, a shard handed over once no plan of its clusters runs here). Nil without coordination.
   static func coordinate(
-    _ configuration: VigilConfiguration, repairs: RepairCoordinator, liveness: Liveness, logger: Logger
+    _ configuration: VigilConfiguration, monitor: Monitor, repairs: RepairCoordinator, logger: Logger
   ) async throws -> (coordinator: ReplicaCoordinator, client: EtcdClient)? {
     guard let c = configuration.coordination else { return nil }
     var tls: EtcdTLSConfiguration?
@@ -27,7 +28,7 @@ extension VigilServe {
     var settings = ReplicaCoordinator.Settings(
       replicaID: c.replicaID, ttl: Int64(c.leaseTTL.duration.seconds), shards: c.shards, prefix: c.prefix)
     settings.turn = .milliseconds(max(100, Int64(c.leaseTTL.duration.seconds * 1000) / 10))
-    let coordinator = ReplicaCoordinator(client: client, settings: settings, liveness: liveness, logger: logger)
+    let coordinator = ReplicaCoordinator(client: client, settings: settings, liveness: monitor.liveness, logger: logger)
     let map = coordinator.map
     let clusters = configuration.clusters.map(\.name)
     await coordinator.observe(release: { shards in
@@ -35,6 +36,7 @@ extension VigilServe {
       let leaving = Set(clusters.filter { shards.contains(map.shard(of: $0)) })
       return leaving.isDisjoint(with: await repairs.busyClusters)
     })
+    await monitor.share(ownership: { await coordinator.owns($0) })
     await repairs.share(
       RepairOwnership(
         owns: { await coordinator.owns($0) },

@@ -110,6 +110,33 @@ struct IncidentBookTests {
     #expect(book.open.isEmpty)
   }
 
+  /// Replicas: the guard that hands a cluster over lets its incidents go unclosed; the next one adopts them and
+  /// closes them when the subject is healthy, under the same id.
+  @Test func aClusterHandedOverCarriesItsOpenIncidentsToTheNextGuard() {
+    let failed = HealthTransition(from: .healthy, to: .failed, evidence: [])
+    var first = IncidentBook(nextID: 1)
+    _ = first.transition(cluster: "c", subject: "c/m1", member: "m1", failed, at: 10, lastGoodAt: 9)
+    _ = first.transition(cluster: "d", subject: "d", member: nil, failed, at: 10, lastGoodAt: 9)
+    let left = first.letGo(cluster: "c")
+    #expect(left.map(\.subject) == ["c/m1"] && left[0].closedAt == nil)
+    #expect(first.open.keys.sorted() == ["d"])
+
+    var next = IncidentBook(nextID: 1 << 20 + 1)
+    // A subject already open here keeps its own incident.
+    _ = next.transition(cluster: "c", subject: "c", member: nil, failed, at: 11, lastGoodAt: 9)
+    let own = next.open["c"]!.id
+    next.adopt(left + [Incident(id: 99, cluster: "c", subject: "c", member: nil, openedAt: 10, onsetAt: 9, worst: .failed)])
+    #expect(next.open["c"]?.id == own && next.open["c/m1"]?.id == left[0].id)
+    let closed = next.transition(
+      cluster: "c", subject: "c/m1", member: "m1", HealthTransition(from: .failed, to: .healthy, evidence: []), at: 20,
+      lastGoodAt: 20)
+    guard case .closed(let incident, _)? = closed else {
+      Issue.record("expected the adopted incident closed, got \(String(describing: closed))")
+      return
+    }
+    #expect(incident.id == left[0].id && incident.closedAt == 20 && incident.openedAt == 10)
+  }
+
   @Test func whatARepairCausesDoesNotRenameTheFaultButLostDataDoes() {
     var book = IncidentBook()
     _ = book.transition(

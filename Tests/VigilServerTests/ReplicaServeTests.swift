@@ -37,7 +37,7 @@ struct ReplicaServeTests {
           let repair = #"{"runbook": "defragment", "cluster": "c", "member": "m1", "operator": "test", "reason": "replicas"}"#
           try await LiveServe.run(try await config(other)) { otherURL, otherMonitor in
             let ownerDone = Task {
-              try await LiveServe.run(try await config(owner)) { ownerURL, _ in
+              try await LiveServe.run(try await config(owner)) { ownerURL, ownerMonitor in
                 // Both see both; the shards split as the map says.
                 #expect(
                   try await eventually(timeout: .seconds(30)) {
@@ -47,6 +47,9 @@ struct ReplicaServeTests {
                       && Self.owned(b) == map.shards(of: other, among: ["vigil-a", "vigil-b"])
                       && Self.owned(a) == map.shards(of: owner, among: ["vigil-a", "vigil-b"])
                   })
+                // Each replica probes only what it owns.
+                #expect(try await eventually { await ownerMonitor.guardedClusters == ["c"] })
+                #expect(await otherMonitor.guardedClusters.isEmpty)
                 // Vigil watches its coordination loops like its others.
                 #expect(otherMonitor.liveness.loops.contains("coordination:renew"))
                 #expect(otherMonitor.liveness.loops.contains("coordination:balance"))
@@ -58,7 +61,7 @@ struct ReplicaServeTests {
                 // One journal: the other replica reads the owner's plan.
                 let listed = try await LiveServe.send(.GET, otherURL + "/v1/repairs?cluster=c").body
                 #expect(listed.contains("\"defragment\"") && listed.contains("\"succeeded\""), "\(listed)")
-                // Quorum lost: both replicas see it; the owner alerts, the other does not.
+                // Quorum lost: the owner sees it and alerts; the other does not.
                 try await cluster.kill(["m2", "m3"])
                 #expect(
                   try await eventually(timeout: .seconds(60)) {
@@ -68,7 +71,8 @@ struct ReplicaServeTests {
                 #expect(inbox.bodies("/\(other)").isEmpty, "\(inbox.bodies("/\(other)"))")
                 try await cluster.start("m2")
                 try await cluster.start("m3")
-                #expect(try await eventually(timeout: .seconds(60)) { await otherMonitor.health(of: "c") == .healthy })
+                #expect(try await eventually(timeout: .seconds(60)) { await ownerMonitor.health(of: "c") == .healthy })
+                #expect(await otherMonitor.guardedClusters.isEmpty)
               }
             }
             try await ownerDone.value
@@ -77,6 +81,8 @@ struct ReplicaServeTests {
               try await eventually(timeout: .seconds(30)) {
                 Self.owned(try await LiveServe.send(.GET, otherURL + "/v1/coordination").body) == Set(0..<8)
               })
+            #expect(try await eventually(timeout: .seconds(30)) { await otherMonitor.health(of: "c") == .healthy })
+            #expect(await otherMonitor.guardedClusters == ["c"])
             let now = try await Self.repairAsOwner(otherURL, repair)
             #expect(now.status == 200 && now.body.contains("\"succeeded\""), "\(now.body)")
             // Both plans in the one store, and both replicas' audit entries in one intact chain.

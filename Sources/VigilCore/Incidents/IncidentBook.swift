@@ -179,6 +179,21 @@ public struct IncidentBook: Sendable {
     return .updated(incident, added: [event])
   }
 
+  /// Takes on incidents left open by another replica that guarded their cluster until now; a subject with an
+  /// incident open here keeps its own.
+  public mutating func adopt(_ incidents: [Incident]) {
+    for i in incidents where i.isOpen && open[i.subject] == nil { open[i.subject] = i }
+  }
+
+  /// Lets go of `cluster`'s open incidents without closing them: another replica guards it now and carries
+  /// them on. Returns them.
+  @discardableResult
+  public mutating func letGo(cluster: String) -> [Incident] {
+    let leaving = open.values.filter { $0.cluster == cluster }
+    for i in leaving { open[i.subject] = nil }
+    return leaving
+  }
+
   /// Closes the incident of a subject that no longer exists (a removed member, a dropped cluster).
   public mutating func retire(subject: String, reason: String, at: Double) -> IncidentChange? {
     guard var incident = open.removeValue(forKey: subject) else { return nil }

@@ -133,6 +133,12 @@ public struct ClusterWatch: Sendable {
     self.book = book
   }
 
+  /// Another replica guarded `cluster` until now: its open incidents (from the shared store) continue here.
+  public mutating func adopt(_ incidents: [Incident]) { book.adopt(incidents) }
+
+  /// Another replica guards `cluster` from now on: its open incidents are left to it, not closed.
+  public mutating func letGo(cluster: String) { book.letGo(cluster: cluster) }
+
   // MARK: what is watched
 
   /// Starts watching a cluster (its observer exists before any member is listed).
