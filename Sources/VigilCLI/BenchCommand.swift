@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
     abstract: "Benchmarks (numbers with a floor or peer measured in the same run).",
-    subcommands: [KV.self, Detect.self, Repair.self, Restore.self, Failover.self, Takeover.self]
+    subcommands: [KV.self, Detect.self, Repair.self, Restore.self, Failover.self, Takeover.self, Fleet.self]
   )
 
   struct KV: AsyncParsableCommand {

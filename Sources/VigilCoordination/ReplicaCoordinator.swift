@@ -63,6 +63,8 @@ public actor ReplicaCoordinator {
   private var canRelease: (@Sendable (Set<Int>) async -> Bool)?
   /// Shards this replica no longer counts as its own but still holds the key of, until ``canRelease`` says.
   private var releasing: Set<Int> = []
+  /// Told of shards just taken (the monitor starts guarding their clusters at once, not at its next turn).
+  private var onTaken: (@Sendable (Set<Int>) async -> Void)?
 
   /// Vigil's own liveness: the renewal and balance loops report each turn (`coordination:renew`,
   /// `coordination:balance`), so a stalled one shows in `/healthz` and stops the watchdog's keep-alive.
@@ -83,6 +85,9 @@ public actor ReplicaCoordinator {
 
   /// `release`: whether shards may be handed over now (default: at once).
   public func observe(release: @escaping @Sendable (Set<Int>) async -> Bool) { canRelease = release }
+
+  /// `taken`: called with the shards each turn took.
+  public func observe(taken: @escaping @Sendable (Set<Int>) async -> Void) { onTaken = taken }
 
   var replicasPrefix: String { settings.prefix + "replicas/" }
   var shardsPrefix: String { settings.prefix + "shards/" }
@@ -311,6 +316,9 @@ public actor ReplicaCoordinator {
         taken.append(s)
       }
     }
-    if !taken.isEmpty { logger.info("took shards", metadata: ["replica": "\(settings.replicaID)", "shards": "\(taken)"]) }
+    if !taken.isEmpty {
+      logger.info("took shards", metadata: ["replica": "\(settings.replicaID)", "shards": "\(taken)"])
+      await onTaken?(Set(taken))
+    }
   }
 }

@@ -33,6 +33,9 @@ extension Monitor {
   /// Clusters this replica guards now (every cluster without replicas).
   public var guardedClusters: [String] { ownership == nil ? clusterNames : guardedHere.sorted() }
 
+  /// Probe targets running now (of guarded and unguarded clusters alike).
+  public var targetCount: Int { targets.count }
+
   /// A probe turn skipped because another replica guards the target's cluster: it counts for readiness.
   func skipped(_ target: ProbeTarget) {
     if !isReady, firstRound.remove(target.key) != nil, firstRound.isEmpty { isReady = true }

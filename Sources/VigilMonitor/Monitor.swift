@@ -223,9 +223,12 @@ public actor Monitor {
     // One turn: the wait, a run, the reachability check and a confirming re-probe.
     liveness.register(
       loopName, period: target.interval * (1 + jitter) + target.timeout * 2 + Self.reachabilityTimeout)
+    let lag = metrics.probeLag
     spawn.yield { [weak self] in
       // Spread first runs over one interval so targets do not fire together.
-      await wakeup.wait(target.interval * Double.random(in: 0..<1))
+      let first = target.interval * Double.random(in: 0..<1)
+      var due = ContinuousClock.now + first
+      await wakeup.wait(first)
       while !Task.isCancelled && !control.isStopped {
         guard let self else { return }
         await liveness.checkpoint(loopName)
@@ -233,7 +236,10 @@ public actor Monitor {
         let guarded = await self.guards(target.cluster)
         if !guarded { await self.skipped(target) }
         while guarded && !Task.isCancelled {
-          let result = await limiter.run { await target.run(target.timeout) }
+          let result = await limiter.run {
+            if !confirmation { lag.record(ContinuousClock.now - due) }
+            return await target.run(target.timeout)
+          }
           // A loop stopped while its probe ran (its member left or was rebuilt) reports nothing.
           if control.isStopped { return }
           let reach = await Self.reachability(after: result, of: target)
@@ -242,8 +248,9 @@ public actor Monitor {
           confirmation = true
         }
         liveness.turned(loopName)
-        let spread = 1 + Double.random(in: -jitter...jitter)
-        await wakeup.wait(target.interval * spread)
+        let wait = target.interval * (1 + Double.random(in: -jitter...jitter))
+        due = ContinuousClock.now + wait
+        await wakeup.wait(wait)
       }
     }
   }

@@ -11,6 +11,7 @@ import VigilCore
 /// - `vigil_findings{cluster,check,severity}`: findings of the latest inspection
 /// - `vigil_incidents_open{cluster}`, `vigil_incidents_total{cluster}`
 /// - `vigil_detection_seconds{cluster}`: histogram of time to detect (incident onset → failed)
+/// - `vigil_probe_lag_seconds`: histogram of how late probes start after they were due (``ProbeLag``)
 ///
 /// Repair keeps its own (`RepairMetrics`) and liveness its own (`Liveness`), through the same factory.
 ///
@@ -22,6 +23,7 @@ public final class VigilMetrics: Sendable {
   /// Histogram buckets of Vigil's timers by metric name, for the backend to apply.
   public static let durationBuckets: [String: [Duration]] = [
     "vigil_probe_duration_seconds": latencyBuckets, "vigil_detection_seconds": detectionBuckets,
+    "vigil_probe_lag_seconds": latencyBuckets,
   ]
   static let latencyBuckets: [Duration] = [
     .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
@@ -47,7 +49,11 @@ public final class VigilMetrics: Sendable {
   public init(factory: any MetricsFactory = MetricsSystem.factory, exposition: (@Sendable () -> String)? = nil) {
     self.factory = factory
     self.render = exposition
+    self.probeLag = ProbeLag(factory: factory)
   }
+
+  /// How late probes start.
+  public let probeLag: ProbeLag
 
   /// The text exposition of every metric the backend collected ("" when it cannot render one).
   public func exposition() -> String { render?() ?? "" }

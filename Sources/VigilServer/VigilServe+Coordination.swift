@@ -37,6 +37,12 @@ extension VigilServe {
       return leaving.isDisjoint(with: await repairs.busyClusters)
     })
     await monitor.share(ownership: { await coordinator.owns($0) })
+    // Clusters of shards just taken are probed at once (their loops would otherwise wait out their interval).
+    await coordinator.observe(taken: { shards in
+      for cluster in clusters where shards.contains(map.shard(of: cluster)) {
+        await monitor.trigger(cluster: cluster, reason: "taken over")
+      }
+    })
     await repairs.share(
       RepairOwnership(
         owns: { await coordinator.owns($0) },

@@ -106,7 +106,7 @@ public final class HistoryStore: Sendable {
   /// Connects to a PostgreSQL database and migrates it to the current schema (under a lock, so replicas starting
   /// together do it once).
   public init(postgres address: PostgresAddress, logger: Logger = Logger(label: "vigil.store")) async throws {
-    let postgres = try PostgresStoreDatabase(address: address, logger: logger)
+    let postgres = PostgresStoreDatabase(address: address, logger: logger)
     try await PostgresSchema.migrate(postgres)
     database = postgres
     path = postgres.location

@@ -24,16 +24,15 @@ final class PostgresStoreDatabase: StoreDatabase, @unchecked Sendable {
   private var connection: PostgresConnection?
   private static let connectionIDs = ManagedCounter()
 
-  init(address: PostgresAddress, statementTimeout: Duration = .seconds(15), logger: Logger) throws {
+  /// Connects at the first statement (the store's migration, at start).
+  init(address: PostgresAddress, statementTimeout: Duration = .seconds(15), logger: Logger) {
     self.address = address
     self.statementTimeout = statementTimeout
     self.logger = logger
-    // Connect now, so a wrong address is named at start rather than at the first write.
-    _ = try queue.sync { try self.connected() }
   }
 
   deinit {
-    try? connection?.close().wait()
+    connection?.close().whenComplete { _ in }
   }
 
   func write<T: Sendable>(_ body: @escaping @Sendable (any StoreSession) throws -> T) async throws -> T {

@@ -112,6 +112,7 @@ struct ServeTests {
         #expect(all.body.contains("closedAt"))
         let metrics = try await HTTPExchange.send(.GET, url: url + "/metrics").body
         #expect(metrics.contains("vigil_probe_duration_seconds_bucket{cluster=\"c\""))
+        #expect(metrics.contains("vigil_probe_lag_seconds_bucket{"))
         #expect(metrics.contains("vigil_health_state{cluster=\"c\",subject=\"c/m2\",state=\"healthy\"} 1"))
         // Backups run by default: the restarted Vigil reads what it stored, and its change log keeps up.
         #expect(

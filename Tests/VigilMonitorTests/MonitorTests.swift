@@ -42,6 +42,9 @@ struct MonitorTests {
     try await withTestCluster { cluster, _ in
       try await withMonitor(cluster) { monitor in
         #expect(try await eventually { await monitor.health(of: "c/m2") == .healthy })
+        // Every probe's start is measured against when it was due (never negative).
+        let lags = monitor.metrics.probeLag.drain()
+        #expect(!lags.isEmpty && lags.allSatisfy { $0 >= 0 }, "\(lags.count) samples")
         let killedAt = Date().timeIntervalSince1970
         try await cluster.kill("m2")
         #expect(try await eventually { await monitor.health(of: "c/m2") == .failed })
