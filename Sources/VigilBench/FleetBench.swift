@@ -10,7 +10,7 @@ import VigilRuntime
 
 /// What `vigil bench fleet` measures: one process guarding a fleet of logical clusters (each its own client
 /// and connections, all on the members of one local 3-member etcd) at a 1 s member-probe interval — its CPU,
-/// resident memory, how late probes start, and how long it takes to see a killed member in every cluster —
+/// resident memory, how late probes start, and how long it takes to see a killed follower in every cluster —
 /// then the same fleet split across replicas on a management etcd, and how long after one replica dies every
 /// cluster is guarded again. The command renders; this measures.
 public final class FleetBench: Sendable {
@@ -147,18 +147,26 @@ public final class FleetBench: Sendable {
       residentMiB: memory.resident, peakResidentMiB: memory.peak, lag: lag.sorted())
   }
 
-  /// Kills member m3 (SIGKILL) and waits until every cluster has it failed; starts it again.
+  /// Kills a follower (SIGKILL) and waits until every cluster has it failed; starts it again. A follower: killing
+  /// the leader starts an election, and Vigil holds a member's "failed" while one settles (about 2 s more).
   func killAndSee(_ monitor: Monitor) async throws -> Detection {
+    let client = try EtcdClient(configuration: cluster.clientConfiguration(endpoints: await cluster.endpoints))
+    let victim: String
+    do { victim = try await RepairBench.follower(client, trial: 1) } catch {
+      await client.shutdown()
+      throw error
+    }
+    await client.shutdown()
     let killedAt = Date().timeIntervalSince1970
-    try await cluster.kill(["m3"])
-    let subjects = Set((0..<settings.clusters).map { "fleet-\($0)/m3" })
+    try await cluster.kill([victim])
+    let subjects = Set((0..<settings.clusters).map { "fleet-\($0)/\(victim)" })
     var times: [Double] = []
     _ = try await BenchTiming.wait(timeout: .seconds(30)) {
       let seen = await monitor.openIncidents.filter { subjects.contains($0.subject) && $0.detectedAt != nil }
       times = seen.compactMap { $0.detectedAt.map { $0 - killedAt } }
       return seen.count == subjects.count
     }
-    try await cluster.start("m3")
+    try await cluster.start(victim)
     return Detection(times: times.sorted(), clusters: settings.clusters)
   }
 
@@ -212,11 +220,11 @@ public final class FleetBench: Sendable {
         throw BenchError("the replicas did not guard the whole fleet within 120 s")
       }
       let load = try await measure(monitors)
-      // Kill the victim: its coordinator stops renewing (no revoke), its engine stops probing.
+      // Kill the victim: its coordinator stops renewing (no revoke); its monitor stops guarding once its lease is
+      // no longer certain (its engine is shut down afterwards: stopping a thousand clients takes a while).
       let moved = await monitors[victim].guardedClusters.count
       loops[victim].cancel()
       await loops[victim].value
-      await engines[victim].shutdown()
       guard let lastRenewal = await coordinators[victim].lastRenewalSent else { throw BenchError("the replica never renewed") }
       let survivors = Array(monitors.prefix(victim) + monitors.suffix(from: victim + 1))
       guard

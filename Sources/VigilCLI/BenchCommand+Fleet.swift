@@ -14,7 +14,8 @@ extension BenchCommand {
         connections; etcd.member on every member, --interval apart; repairs off), from this one process. After \
         the first round and 5 s to settle, it measures over --window: the process's CPU (1.00 = one core), its \
         resident memory, probes run, and probe lag — how late each probe started after it was due (scheduler and \
-        concurrency limiter). Then it kills member m3 (SIGKILL) and times, per logical cluster, kill → failed. \
+        concurrency limiter). Then it kills a follower (SIGKILL; a leader's death adds an election, which Vigil lets settle before it calls \
+        a member failed) and times, per logical cluster, kill → failed. \
         Then the same fleet across --replicas replicas in this process on a local 1-member management etcd \
         (--ttl leases, --shards shards), each probing only the clusters it owns: their load together, and, one \
         replica killed (no lease revoke, as after SIGKILL), the time from its last renewal until every cluster \
@@ -80,7 +81,7 @@ extension BenchCommand {
       let d = one.detection
       let seen = "\(d.times.count) of \(d.clusters) clusters"
       print(
-        "killed member seen failed: \(seen); kill → failed median \(Self.s(FleetBench.percentile(d.times, 0.5))), p99 \(Self.s(FleetBench.percentile(d.times, 0.99))), max \(Self.s(d.times.last ?? .nan)) — floor: \(failuresToFail) bad probe(s) in a row, then the confirming one: \(Self.s((Double(failuresToFail) - 0.5) * Double(intervalMs) / 1000)) on average"
+        "killed follower seen failed: \(seen); kill → failed median \(Self.s(FleetBench.percentile(d.times, 0.5))), p99 \(Self.s(FleetBench.percentile(d.times, 0.99))), max \(Self.s(d.times.last ?? .nan)) — floor: \(failuresToFail) bad probe(s) in a row, then the confirming one: \(Self.s((Double(failuresToFail) - 0.5) * Double(intervalMs) / 1000)) on average"
       )
       if let split {
         print(

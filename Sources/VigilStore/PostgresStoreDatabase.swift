@@ -32,7 +32,12 @@ final class PostgresStoreDatabase: StoreDatabase, @unchecked Sendable {
   }
 
   deinit {
-    connection?.close().whenComplete { _ in }
+    if let connection { Self.close(connection) }
+  }
+
+  /// Closes without waiting; the connection is kept until it is closed (it may not be freed open).
+  static func close(_ connection: PostgresConnection) {
+    connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
   }
 
   func write<T: Sendable>(_ body: @escaping @Sendable (any StoreSession) throws -> T) async throws -> T {
@@ -101,7 +106,7 @@ final class PostgresStoreDatabase: StoreDatabase, @unchecked Sendable {
   }
 
   private func drop() {
-    if let connection { connection.close().whenComplete { _ in } }
+    if let connection { Self.close(connection) }
     connection = nil
   }
 
@@ -152,7 +157,7 @@ final class PostgresStoreDatabase: StoreDatabase, @unchecked Sendable {
       // The server gives up at `statement_timeout`; this deadline is for a server (or network) that stops answering.
       do {
         return try Self.await(connection.query(query, logger: logger), timeout: timeout + .seconds(5), what: "a statement") {
-          connection.close().whenComplete { _ in }
+          PostgresStoreDatabase.close(connection)
         }
       } catch let error as PSQLError {
         if let message = error.serverInfo?[.message] {
