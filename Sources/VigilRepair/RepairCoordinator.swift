@@ -206,7 +206,9 @@ public actor RepairCoordinator {
         at: Self.now(), actor: "vigil", action: "resumed-plan", cluster: plan.cluster, subject: subject(plan),
         incidentID: plan.incidentID, planID: plan.id, runbook: plan.runbook.rawValue,
         step: plan.nextStepIndex.map { plan.steps[$0].label }, result: "resuming",
-        reason: "Vigil restarted with this plan unfinished; each step checks the cluster's real state before acting"))
+        reason: ownership.map {
+          "replica \($0.replica) owns \(plan.cluster) now and resumes the plan its last owner left unfinished; each step checks the cluster's real state before acting"
+        } ?? "Vigil restarted with this plan unfinished; each step checks the cluster's real state before acting"))
     launch(plan, actor: plan.decidedBy ?? "vigil", key: nil)
   }
 

@@ -3,6 +3,8 @@
 /// `vigil serve` builds it from its ``ReplicaCoordinator``; without coordination there is none and every
 /// cluster is this process's own.
 public struct RepairOwnership: Sendable {
+  /// This replica's id (named in the audit when it resumes a plan another left).
+  public var replica: String
   public var owns: @Sendable (_ cluster: String) async -> Bool
   /// `step` is `CLUSTER/PLAN/STEP`.
   public var fence: @Sendable (_ cluster: String, _ step: String) async throws -> Void
@@ -10,10 +12,11 @@ public struct RepairOwnership: Sendable {
   public var ended: @Sendable (_ cluster: String, _ plan: Int64) async -> Void
 
   public init(
-    owns: @escaping @Sendable (_ cluster: String) async -> Bool,
+    replica: String = "", owns: @escaping @Sendable (_ cluster: String) async -> Bool,
     fence: @escaping @Sendable (_ cluster: String, _ step: String) async throws -> Void,
     ended: @escaping @Sendable (_ cluster: String, _ plan: Int64) async -> Void
   ) {
+    self.replica = replica
     self.owns = owns
     self.fence = fence
     self.ended = ended

@@ -45,7 +45,7 @@ extension VigilServe {
     })
     await repairs.share(
       RepairOwnership(
-        owns: { await coordinator.owns($0) },
+        replica: c.replicaID, owns: { await coordinator.owns($0) },
         fence: { cluster, step in _ = try await coordinator.fence(cluster: cluster, step: step) },
         ended: { cluster, plan in await coordinator.forget(cluster: cluster, plan: plan) }))
     return (coordinator, client)

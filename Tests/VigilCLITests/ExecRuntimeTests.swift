@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigilCore
 import VigilEtcd
+import VigilProbes
 import VigilRuntime
 import VigilStore
 import VigilTestKit
@@ -99,6 +100,39 @@ struct ScriptedCluster {
     for m in members { try await run("start", m.name, initial: initial) }
   }
 
+  /// A Vigil configuration guarding the scripted cluster as `x` through the exec driver (written beside it).
+  func vigilConfig(stateDir: String, port: Int, name: String = "vigil", extra: String = "") throws -> String {
+    let path = root + "/\(name).yaml"
+    try """
+      stateDir: \(stateDir)
+      listen: 127.0.0.1:\(port)
+      tiers:
+        fast: {probeInterval: 100ms, probeTimeout: 1s}
+      scheduler: {membershipInterval: 500ms}
+      repair: {memberTimeout: 60s}
+      clusters:
+        - name: x
+          endpoints: [\(endpoints.joined(separator: ", "))]
+          tier: fast
+          probeSuites: [s]
+          runtime:
+            kind: exec
+            start: [\(script), start]
+            stop: [\(script), stop]
+            kill: [\(script), kill]
+            wipe: [\(script), wipe]
+            provision: [\(script), provision]
+            dataDir: \(root)/{name}/data
+      probeSuites:
+        - name: s
+          probes:
+            - kind: etcd.kv
+            - kind: etcd.member
+      \(extra)
+      """.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
   /// Kills every etcd the scripts started (orphans included).
   func killAll() {
     let dirs = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
@@ -125,33 +159,7 @@ struct ExecRuntimeTests {
       for i in 0..<200 { try await client.kv.put("/keep/\(i)", "v\(i)") }
 
       let port = try FreePort.pick(count: 1)[0]
-      let config = root + "/vigil.yaml"
-      try """
-        stateDir: \(root)/state
-        listen: 127.0.0.1:\(port)
-        tiers:
-          fast: {probeInterval: 100ms, probeTimeout: 1s}
-        scheduler: {membershipInterval: 500ms}
-        repair: {memberTimeout: 60s}
-        clusters:
-          - name: x
-            endpoints: [\(scripted.endpoints.joined(separator: ", "))]
-            tier: fast
-            probeSuites: [s]
-            runtime:
-              kind: exec
-              start: [\(scripted.script), start]
-              stop: [\(scripted.script), stop]
-              kill: [\(scripted.script), kill]
-              wipe: [\(scripted.script), wipe]
-              provision: [\(scripted.script), provision]
-              dataDir: \(root)/{name}/data
-        probeSuites:
-          - name: s
-            probes:
-              - kind: etcd.kv
-              - kind: etcd.member
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+      let config = try scripted.vigilConfig(stateDir: root + "/state", port: port)
       let check = try await VigilRun.run(["config", "check", config])
       #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
 
@@ -217,6 +225,91 @@ struct ExecRuntimeTests {
       let bad = try await VigilRun.run(["repair", "run", "replace-member", "--cluster", "x", "--config", config])
       #expect(bad.status == 64 && bad.stderr.contains("needs --member"), "\(bad.stderr)")
       #expect(try await serve.stop(signal: SIGTERM) == 0)
+    }
+  }
+
+  /// Two `vigil serve` replicas (a management etcd, one PostgreSQL store): the owner of the cluster is killed -9
+  /// in the middle of replace-member; the other takes the cluster over once the owner's lease expired, resumes
+  /// the plan from the shared journal and finishes it without repeating a step that was done.
+  @Test func anotherReplicaFinishesAReplaceMemberWhoseOwnerWasKilledMidPlan() async throws {
+    try await withTestCluster(members: 1) { management, _ in
+      try await withPostgresServer { postgres in
+        try await withTemporaryDirectory { root in
+          let scripted = try ScriptedCluster(root: root)
+          defer { scripted.killAll() }
+          try await scripted.start()
+          var clientConfig = EtcdClientConfiguration(endpoints: try scripted.endpoints.map { try EtcdEndpoint(parsing: $0) })
+          clientConfig.callTimeout = .seconds(5)
+          let client = try EtcdClient(configuration: clientConfig)
+          defer { Task { await client.shutdown() } }
+          #expect(try await eventually { (try? await client.maintenance.status().leader ?? 0) ?? 0 != 0 })
+          for i in 0..<100 { try await client.kv.put("/keep/\(i)", "v\(i)") }
+
+          let map = ShardMap(shards: 8)
+          let owner = try #require(map.owner(of: map.shard(of: "x"), among: ["vigil-a", "vigil-b"]))
+          let other = owner == "vigil-a" ? "vigil-b" : "vigil-a"
+          let ports = try FreePort.pick(count: 2)
+          let endpoints = await management.endpoints.map(\.description).joined(separator: ", ")
+          func config(_ id: String, _ port: Int) throws -> String {
+            try scripted.vigilConfig(
+              stateDir: root + "/state-\(id)", port: port, name: id,
+              extra: """
+                coordination: {endpoints: [\(endpoints)], replicaID: \(id), leaseTTL: 5s, shards: 8}
+                history: {postgres: "\(postgres)"}
+                """)
+          }
+          let ownerURL = "http://127.0.0.1:\(ports[0])"
+          let ownerServe = try ServeProcess(config: try config(owner, ports[0]), output: root + "/\(owner).out")
+          defer { if ownerServe.process.isRunning { kill(ownerServe.process.processIdentifier, SIGKILL) } }
+          let otherServe = try ServeProcess(config: try config(other, ports[1]), output: root + "/\(other).out")
+          defer { if otherServe.process.isRunning { kill(otherServe.process.processIdentifier, SIGKILL) } }
+          // The owner holds x's shard and has seen the cluster healthy.
+          #expect(
+            try await eventually(timeout: .seconds(60)) {
+              let body = (try? await HTTPExchange.send(.GET, url: ownerURL + "/v1/coordination"))?.body ?? ""
+              let status = (try? await HTTPExchange.send(.GET, url: ownerURL + "/status"))?.body ?? ""
+              return body.contains("\"leaseValid\" : true") && status.contains("\"healthy\"")
+            })
+
+          // m2's data is lost; the owner plans replace-member and is held at the new member's start: kill -9 it.
+          let old = try #require(try await client.cluster.list().first { $0.name == "m2" })
+          FileManager.default.createFile(atPath: root + "/hold-new", contents: nil)
+          let crash = try await ChildProcess.run(
+            "/bin/sh", ["-c", "kill -9 $(cat '\(root)/m2/etcd.pid') && rm -rf '\(root)/m2/data' '\(root)/m2/etcd.pid'"])
+          #expect(crash.status == 0, "\(crash.stderr)")
+          let store = try await HistoryStore(postgres: try PostgresAddress.parse(postgres))
+          var inFlight: RepairPlan?
+          #expect(
+            try await eventually(timeout: .seconds(60)) {
+              inFlight = try await store.plans(cluster: "x").first {
+                $0.runbook == .replaceMember && $0.steps.contains { $0.action == .startNew && $0.state == .running }
+              }
+              return inFlight != nil
+            })
+          let plan = try #require(inFlight)
+          #expect(try await ownerServe.stop(signal: SIGKILL) == 9)
+          #expect(!(try await client.cluster.list().contains { $0.id == old.id }))  // removed before the kill
+
+          // The other replica takes x over after the owner's lease expired and finishes the same plan.
+          try FileManager.default.removeItem(atPath: root + "/hold-new")
+          var finished: RepairPlan?
+          #expect(
+            try await eventually(timeout: .seconds(90)) {
+              finished = try await store.plan(id: plan.id)
+              return finished?.state.isFinished == true
+            })
+          #expect(finished?.state == .succeeded, "\(finished?.outcome ?? "") \(finished?.steps.map { "\($0.label): \($0.detail ?? "")" } ?? [])")
+          let audit = try await store.audit(planID: plan.id, limit: 1000, ascending: true)
+          let resumed = audit.filter { $0.action == "resumed-plan" }
+          #expect(resumed.count == 1 && resumed[0].reason.contains("replica \(other)"), "\(resumed.map(\.reason))")
+          #expect(audit.filter { $0.step == "remove-member m2" && $0.action == "step" }.count == 1)
+          #expect(audit.filter { $0.step == "add-learner" && $0.action == "step" }.count == 1)
+          #expect(try await store.verifyAudit().ok)
+          let list = try await client.cluster.list()
+          #expect(list.count == 3 && !list.contains(where: \.isLearner))
+          #expect(try await otherServe.stop(signal: SIGTERM) == 0)
+        }
+      }
     }
   }
 
