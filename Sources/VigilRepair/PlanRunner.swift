@@ -32,6 +32,9 @@ public struct PlanRunner: Sendable {
   /// records the step for the fleet); when it throws, the plan stops where it is, `running` in the journal,
   /// for the owner to resume.
   public var fence: (@Sendable (_ plan: RepairPlan, _ step: Int) async throws -> Void)?
+  /// With several replicas: this replica's id, named first in the inputs of every audit entry it writes
+  /// (`replica=ID; …`), so the log says where each step ran.
+  public var replica: String?
 
   public init(
     cluster: ClusterConfig, client: EtcdClient, runtime: (any MemberRuntime)?, store: HistoryStore,
@@ -164,10 +167,11 @@ public struct PlanRunner: Sendable {
   func audit(
     _ plan: RepairPlan, action: String, step: PlanStep?, result: String, reason: String, actor: String, inputs: String = ""
   ) async {
+    let written = replica.map { "replica=\($0)" + (inputs.isEmpty ? "" : "; " + inputs) } ?? inputs
     let entry = AuditEntry(
       at: Self.now(), actor: actor, action: action, cluster: plan.cluster,
       subject: Subject(cluster: plan.cluster, member: plan.member).key, incidentID: plan.incidentID, planID: plan.id,
-      runbook: plan.runbook.rawValue, step: step?.label, inputs: inputs, result: result, reason: reason)
+      runbook: plan.runbook.rawValue, step: step?.label, inputs: written, result: result, reason: reason)
     do { try await store.append(audit: entry) } catch {
       logger.error("cannot append to the audit log", metadata: ["plan.id": "\(plan.id)", "error": "\(error)"])
     }

@@ -406,6 +406,7 @@ public actor RepairCoordinator {
     runner.failover = failover
     if let ownership {
       runner.fence = { plan, step in try await ownership.fence(plan.cluster, "\(plan.cluster)/\(plan.id)/\(step)") }
+      runner.replica = ownership.replica.isEmpty ? nil : ownership.replica
     }
     let planRunner = runner
     let control = LoopControl()
