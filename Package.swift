@@ -233,8 +233,8 @@ let package = Package(
     .target(
       name: "VigilEngine",
       dependencies: [
-        "VigilBackup", "VigilConfig", "VigilEtcd", "VigilRuntime", "VigilLoops", "VigilMonitor", "VigilProbes", "VigilRepair",
-        "VigilStore",
+        "VigilBackup", "VigilConfig", "VigilCoordination", "VigilEtcd", "VigilRuntime", "VigilLoops", "VigilMonitor",
+        "VigilProbes", "VigilRepair", "VigilStore",
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -251,8 +251,8 @@ let package = Package(
     .target(
       name: "VigilDrill",
       dependencies: [
-        "VigilCore", "VigilOracle", "VigilConfig", "VigilEngine", "VigilEtcd", "VigilRuntime", "VigilMonitor", "VigilRepair",
-        "VigilStore", "VigilAPI", "VigilProxy",
+        "VigilCore", "VigilOracle", "VigilConfig", "VigilCoordination", "VigilEngine", "VigilEtcd", "VigilRuntime",
+        "VigilMonitor", "VigilRepair", "VigilStore", "VigilAPI", "VigilProxy",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
       ],

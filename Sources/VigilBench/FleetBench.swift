@@ -199,14 +199,7 @@ public final class FleetBench: Sendable {
         s.turn = .milliseconds(500)
         let coordinator = ReplicaCoordinator(client: client, settings: s, liveness: engine.monitor.liveness, logger: logger)
         coordinators.append(coordinator)
-        let monitor = engine.monitor
-        let names = (0..<settings.clusters).map { "fleet-\($0)" }
-        await monitor.share(ownership: { await coordinator.owns($0) })
-        await coordinator.observe(taken: { shards in
-          for name in names where shards.contains(coordinator.map.shard(of: name)) {
-            await monitor.trigger(cluster: name, reason: "taken over")
-          }
-        })
+        await engine.coordinate(with: coordinator)
         loops.append(Task { await coordinator.run(leaving: i != victim) })
         await engine.start(repairs: false, backups: false)
       }

@@ -18,7 +18,10 @@ actor DrillExecution {
   let admin: DrillAdmin
   let config: VigilConfiguration
   let logger: Logger
+  /// The Vigil guarding the cluster: alone, or the replica that owns it now.
   private(set) var vigil: GuardUnderTest
+  /// Vigil's live replicas, for the drills that run several (empty otherwise).
+  private(set) var replicas: [GuardUnderTest]
   let origin = ContinuousClock.now
   let wallStart = Date().timeIntervalSince1970
   let voters: Int
@@ -31,7 +34,7 @@ actor DrillExecution {
 
   init(
     scenario: DrillScenario, cluster: LocalCluster, network: TestNetwork, admin: DrillAdmin, config: VigilConfiguration,
-    logger: Logger, vigil: GuardUnderTest, sites: DrillSites? = nil
+    logger: Logger, vigil: GuardUnderTest, sites: DrillSites? = nil, replicas: [GuardUnderTest] = []
   ) {
     self.scenario = scenario
     self.cluster = cluster
@@ -40,6 +43,7 @@ actor DrillExecution {
     self.config = config
     self.logger = logger
     self.vigil = vigil
+    self.replicas = replicas
     self.sites = sites
     self.voters = sites == nil ? network.hosts.count : network.hosts.count / 2
   }
@@ -58,6 +62,12 @@ actor DrillExecution {
   func perform(repeatIndex: Int, seed: UInt64, warmup: Duration, cooldown: Duration, recoveryTimeout: Duration)
     async throws -> DrillOutcome
   {
+    if !replicas.isEmpty {
+      guard try await wait(timeout: .seconds(60), { await self.owner() != nil }), let owner = await owner() else {
+        throw DrillError("no replica of Vigil guarded the cluster within 60 s")
+      }
+      vigil = owner
+    }
     guard try await wait(timeout: .seconds(90), { await self.vigilSeesHealthy() }) else {
       throw DrillError("Vigil did not see the fresh cluster healthy within 90 s")
     }
@@ -194,7 +204,7 @@ actor DrillExecution {
     case .kill where scenario.target == .majority || scenario.target == .all,
       .wipe where scenario.target == .majority || scenario.target == .all:
       return [try await episode(onMany: try await pickMany(scenario.target, random: &random), timeout: timeout)]
-    case .kill, .wipe, .freeze, .partition, .killVigil:
+    case .kill, .wipe, .freeze, .partition, .killVigil, .killVigilLeader:
       let victim = try await pick(scenario.target, random: &random)
       return [try await episode(on: victim, timeout: timeout)]
     case .fillQuota:
@@ -295,6 +305,10 @@ actor DrillExecution {
       try await cluster.kill(victim)
       try await cluster.wipe(victim)
       try await killVigilMidRepair(&e)
+    case .killVigilLeader:
+      try await cluster.kill(victim)
+      try await cluster.wipe(victim)
+      try await killOwnerMidRepair(&e)
     case .fillQuota, .siteLoss, .standbyLag, .mirrorRestart, .failoverUnderLoad:
       break
     }
@@ -310,6 +324,7 @@ actor DrillExecution {
       thaw.cancel()
       e.undoneAt = await thaw.value
     }
+    if let seen = e.replicas { e.replicas = try await audited(seen) }
     return e
   }
 
@@ -337,6 +352,16 @@ actor DrillExecution {
   /// Waits for Vigil's replace-member plan to be past its first membership change, stops Vigil there (its
   /// tasks cancelled mid-step, the plan left running in the journal) and starts a new Vigil on the same state.
   func killVigilMidRepair(_ e: inout DrillEpisode) async throws {
+    try await waitForReplacementUnderWay()
+    e.vigilStoppedAt = now()
+    await vigil.stop()
+    logger.info("drill: Vigil stopped mid-repair; starting it again")
+    try await startVigilAgain()
+    e.vigilRestartedAt = now()
+  }
+
+  /// Until Vigil's replace-member plan has removed the wiped member (the middle of the repair).
+  func waitForReplacementUnderWay() async throws {
     let store = vigil.store
     let name = clusterName
     guard
@@ -345,11 +370,75 @@ actor DrillExecution {
         return plans.contains { p in p.runbook == .replaceMember && p.steps.contains { $0.action == .remove && $0.state == .done } }
       })
     else { throw DrillError("Vigil did not start replacing the wiped member within 60 s") }
+  }
+
+  /// Replicas: kills the one that owns the cluster in the middle of its repair (its lease left to expire) and
+  /// waits until another guards the cluster.
+  func killOwnerMidRepair(_ e: inout DrillEpisode) async throws {
+    try await waitForReplacementUnderWay()
+    let killed = vigil
+    var seen = ReplicaObservation(killed: killed.name)
     e.vigilStoppedAt = now()
-    await vigil.stop()
-    logger.info("drill: Vigil stopped mid-repair; starting it again")
-    try await startVigilAgain()
-    e.vigilRestartedAt = now()
+    replicas.removeAll { $0 === killed }
+    await killed.stop()
+    logger.info("drill: replica \(killed.name) killed mid-repair")
+    guard try await wait(timeout: .seconds(60), { await self.owner() != nil }), let next = await owner() else {
+      throw DrillError("no other replica guarded the cluster within 60 s of \(killed.name)'s death")
+    }
+    vigil = next
+    seen.takenOverAt = now()
+    e.vigilRestartedAt = seen.takenOverAt
+    e.replicas = seen
+  }
+
+  /// The live replica that guards the drill's cluster now.
+  func owner() async -> GuardUnderTest? {
+    for r in replicas where await r.monitor.guardedClusters.contains(clusterName) { return r }
+    return nil
+  }
+
+  /// Who resumed the drill's plans and where each step ran, from the shared audit log (once the plans ended).
+  func audited(_ seen: ReplicaObservation) async throws -> ReplicaObservation {
+    var seen = seen
+    let store = vigil.store
+    let name = clusterName
+    _ = try await wait(timeout: .seconds(60)) {
+      ((try? await store.plans(cluster: name, limit: 50)) ?? []).allSatisfy(\.state.isFinished)
+    }
+    for plan in try await store.plans(cluster: name, limit: 50) {
+      let entries = try await store.audit(planID: plan.id, limit: 10_000, ascending: true)
+      if seen.resumedBy == nil, let resumed = entries.first(where: { $0.action == "resumed-plan" }) {
+        seen.resumedBy = resumed.reason.split(separator: " ").dropFirst().first.map(String.init)
+      }
+      // Each step's runs, in the order the steps first ran.
+      var order: [String] = []
+      var ranOn: [String: [String]] = [:]
+      for entry in entries where entry.action == "step" {
+        let replica = entry.inputs.split(separator: ";").first.map { $0.replacingOccurrences(of: "replica=", with: "") } ?? "?"
+        let step = "#\(plan.id) \(entry.step ?? "?")"
+        if ranOn[step] == nil { order.append(step) }
+        ranOn[step, default: []].append(replica)
+      }
+      for step in order {
+        let ran = ranOn[step] ?? []
+        if ran.count == 1 {
+          seen.steps.append("\(step)@\(ran[0])")
+        } else {
+          seen.repeatedSteps.append("\(step): \(ran.joined(separator: ", "))")
+        }
+      }
+    }
+    return seen
+  }
+
+  /// Stops Vigil: the one instance, or every live replica.
+  func stopVigil() async {
+    if replicas.isEmpty {
+      await vigil.stop()
+    } else {
+      for r in replicas { await r.stop() }
+      replicas = []
+    }
   }
 
   /// A new Vigil on the stopped one's state directory.

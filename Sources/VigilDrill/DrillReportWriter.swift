@@ -53,12 +53,21 @@ public enum DrillReportWriter {
       for r in e.repairs {
         parts.append("\(r.runbook.rawValue) \(r.state.rawValue) \(s(r.startedAt))–\(s(r.finishedAt)) s")
       }
-      if let v = e.vigilStoppedAt { parts.append("Vigil stopped at \(s(v)) s, restarted at \(s(e.vigilRestartedAt)) s") }
+      if let r = e.replicas, let v = e.vigilStoppedAt {
+        parts.append(
+          "replica \(r.killed) killed at \(s(v)) s, the cluster guarded by another at \(s(r.takenOverAt)) s, plan resumed by \(r.resumedBy ?? "nobody")")
+      } else if let v = e.vigilStoppedAt {
+        parts.append("Vigil stopped at \(s(v)) s, restarted at \(s(e.vigilRestartedAt)) s")
+      }
       if let l = e.newLeader { parts.append("new leader \(l)") }
       if let d = e.oldLeaderSteppedDown { parts.append("old leader stepped down: \(d ? "yes" : "no")") }
       parts.append("healthy \(e.mttr.map { "+\(s($0)) s" } ?? "never")")
       lines.append(parts.joined(separator: "; "))
       if let x = e.sites { lines.append(describe(x)) }
+      if let r = e.replicas {
+        lines.append("  steps (where each ran): \(r.steps.joined(separator: ", "))")
+        if !r.repeatedSteps.isEmpty { lines.append("  steps run twice or on two replicas: \(r.repeatedSteps.joined(separator: "; "))") }
+      }
     }
     let w = run.workload
     lines.append(

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import VigilConfig
+import VigilCoordination
 import VigilCore
 import VigilEtcd
 import VigilRuntime
@@ -107,14 +108,57 @@ public struct DrillRunner: Sendable {
     }
     var clusters = [vigilConfig.clusters[0].name: cluster]
     if let sites { clusters[sites.standbyName] = sites.standby }
-    let vigil = try await GuardUnderTest.start(config: vigilConfig, clusters: clusters, logger: logger)
+    var replicas: [GuardUnderTest] = []
+    let vigil: GuardUnderTest
+    if scenario.fault.needsReplicas {
+      replicas = try await startReplicas(3, config: &vigilConfig, clusters: clusters, runDir: runDir, cleanup: &cleanup)
+      vigil = replicas[0]
+    } else {
+      vigil = try await GuardUnderTest.start(config: vigilConfig, clusters: clusters, logger: logger)
+    }
     let execution = DrillExecution(
       scenario: scenario, cluster: cluster, network: network, admin: admin, config: vigilConfig, logger: logger,
-      vigil: vigil, sites: sites)
+      vigil: vigil, sites: sites, replicas: replicas)
     // Vigil stops first (the execution may have replaced it), before the clusters it guards.
-    cleanup.add { await execution.vigil.stop() }
+    cleanup.add { await execution.stopVigil() }
     return try await execution.perform(
       repeatIndex: repeatIndex, seed: seed, warmup: warmup, cooldown: cooldown, recoveryTimeout: recoveryTimeout)
+  }
+
+  /// Vigil as `count` replicas (in this process, each its own engine and state directory): a 1-member management
+  /// etcd on loopback, one throwaway PostgreSQL for their shared store, 5 s leases.
+  private func startReplicas(
+    _ count: Int, config: inout VigilConfiguration, clusters: [String: LocalCluster], runDir: String,
+    cleanup: inout Cleanup
+  ) async throws -> [GuardUnderTest] {
+    // Under /tmp: the server runs as the postgres user when the drill runs as root.
+    let pgDir = "/tmp/vigil-pg-\(UUID().uuidString.prefix(8))"
+    let postgres = try await ScratchPostgres.start(in: pgDir)
+    cleanup.add {
+      await postgres.stop()
+      try? FileManager.default.removeItem(atPath: pgDir)
+    }
+    config.history.postgres = try PostgresAddress.parse(postgres.url)
+    let management = try await LocalCluster.start(
+      LocalClusterOptions(members: 1, directory: runDir + "/management"), logger: logger)
+    cleanup.add { await management.shutdown() }
+    let client = try EtcdClient(configuration: management.clientConfiguration(endpoints: await management.endpoints))
+    cleanup.add { await client.shutdown() }
+    var replicas: [GuardUnderTest] = []
+    for i in 1...count {
+      var mine = config
+      mine.stateDir = runDir + "/vigil-\(i)"
+      var settings = ReplicaCoordinator.Settings(replicaID: "vigil-\(i)", ttl: 5, shards: 8)
+      settings.turn = .milliseconds(500)
+      do {
+        replicas.append(
+          try await GuardUnderTest.start(config: mine, clusters: clusters, logger: logger, replica: (settings, client)))
+      } catch {
+        for r in replicas { await r.stop() }
+        throw error
+      }
+    }
+    return replicas
   }
 
   /// The standby site: a second cluster like the drill's on the second half of the hosts, configured as the

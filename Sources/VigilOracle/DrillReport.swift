@@ -23,6 +23,8 @@ public struct DrillEpisode: Sendable, Hashable, Codable {
   public var vigilRestartedAt: Double?
   /// What a drill with a standby site saw of the mirror and the failover.
   public var sites: SiteObservation?
+  /// What a drill of Vigil's replicas saw.
+  public var replicas: ReplicaObservation?
 
   public init(member: String?, injectedAt: Double) {
     self.member = member
@@ -31,6 +33,22 @@ public struct DrillEpisode: Sendable, Hashable, Codable {
 
   public var mttd: Double? { detectedAt.map { $0 - injectedAt } }
   public var mttr: Double? { healthyAt.map { $0 - injectedAt } }
+}
+
+/// A drill of Vigil's replicas: who was killed, who finished, and each step's runs as the audit log records them.
+public struct ReplicaObservation: Sendable, Hashable, Codable {
+  /// The replica that owned the cluster and was killed.
+  public var killed: String
+  /// When another replica guarded the cluster (relative to the run).
+  public var takenOverAt: Double?
+  /// The replica that resumed the plan (from its `resumed-plan` audit entry).
+  public var resumedBy: String?
+  /// Steps of the drill's plans done more than once, or on more than one replica ("label: replica, replica").
+  public var repeatedSteps: [String] = []
+  /// Steps done, each once, and where: "label@replica".
+  public var steps: [String] = []
+
+  public init(killed: String) { self.killed = killed }
 }
 
 /// A drill with a standby site: the mirror and the failover as the drill saw them (times relative to the run).
@@ -252,6 +270,15 @@ public struct DrillRun: Sendable, Hashable, Codable {
         problems.append("\(who): a watch from before the restore did not end as compacted (\(w))")
       }
       if scenario.fault.needsStandby { problems += siteProblems(scenario, e, who: who) }
+      if scenario.fault.needsReplicas {
+        if let r = e.replicas {
+          if r.resumedBy == nil { problems.append("no replica resumed the plan left by \(r.killed)") }
+          if let by = r.resumedBy, by == r.killed { problems.append("the killed replica \(by) resumed its own plan") }
+          if !r.repeatedSteps.isEmpty { problems.append("steps run twice or on two replicas: \(r.repeatedSteps.joined(separator: "; "))") }
+        } else {
+          problems.append("\(who): no replica was killed")
+        }
+      }
       if expect.newLeader, e.newLeader == nil { problems.append("\(who): no new leader was elected") }
       if expect.oldLeaderStepsDown, e.oldLeaderSteppedDown != true {
         problems.append("\(who): the cut-off leader did not step down")

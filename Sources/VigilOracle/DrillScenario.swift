@@ -27,6 +27,12 @@ public enum DrillFaultKind: String, Sendable, Hashable, Codable, CaseIterable {
   case mirrorRestart = "mirror-restart"
   /// Ask Vigil for a failover by hand while the workload writes.
   case failoverUnderLoad = "failover-under-load"
+  /// Three replicas of Vigil share the cluster: wipe and kill a member, then kill the replica that owns the
+  /// cluster in the middle of the repair; another must take it over and finish the same plan.
+  case killVigilLeader = "kill-vigil-leader"
+
+  /// Whether the drill runs Vigil as replicas (a management etcd, a shared PostgreSQL store).
+  public var needsReplicas: Bool { self == .killVigilLeader }
 
   /// Whether the drill runs a primary site and a standby site (a second cluster on hosts of its own).
   public var needsStandby: Bool {
@@ -185,6 +191,10 @@ public struct DrillScenario: Sendable, Hashable, Codable {
       fault: .rollingWipe, target: .each, expect: DrillExpectation(diagnosis: .dataLoss, runbook: .replaceMember)),
     DrillScenario(
       name: "kill-vigil", summary: "wipe a follower; kill Vigil mid-replacement; start it again", fault: .killVigil,
+      target: .follower, expect: DrillExpectation(diagnosis: .dataLoss, runbook: .replaceMember)),
+    DrillScenario(
+      name: "kill-vigil-leader",
+      summary: "3 Vigil replicas; wipe a follower; kill the replica owning the cluster mid-replacement", fault: .killVigilLeader,
       target: .follower, expect: DrillExpectation(diagnosis: .dataLoss, runbook: .replaceMember)),
     DrillScenario(
       name: "crash-majority", summary: "SIGKILL the leader and a follower at once, data intact", fault: .kill,

@@ -93,7 +93,7 @@ public enum VigilServe {
     let repairs = engine.repairs
     let inbox = engine.inbox
     let coordination: (coordinator: ReplicaCoordinator, client: EtcdClient)?
-    do { coordination = try await coordinate(configuration, monitor: monitor, repairs: repairs, logger: logger) } catch {
+    do { coordination = try await coordinate(configuration, engine: engine, logger: logger) } catch {
       await engine.shutdown()
       throw error
     }

@@ -57,6 +57,15 @@ struct DrillScenarioTests {
       #expect(replaced.count == 1)
       #expect((replaced.first?.startedAt ?? .infinity) < (e.vigilStoppedAt ?? 0))
     }
+    if scenario.fault == .killVigilLeader {
+      let r = try #require(run.episodes.first?.replicas)
+      // Another replica resumed the one plan; every step ran once, those before the kill on the killed replica.
+      #expect(r.resumedBy != nil && r.resumedBy != r.killed && r.repeatedSteps.isEmpty, "\(r)")
+      #expect(r.steps.contains { $0.contains("remove-member") && $0.hasSuffix("@\(r.killed)") }, "\(r.steps)")
+      #expect(r.steps.contains { $0.contains("verify") && $0.hasSuffix("@\(r.resumedBy ?? "")") }, "\(r.steps)")
+      let replaced = run.episodes[0].repairs.filter { $0.runbook == .replaceMember && $0.state == .succeeded }
+      #expect(replaced.count == 1)
+    }
     // The reports are written and readable.
     let out = dir + "/reports"
     try DrillReportWriter.write(outcome, to: out)
