@@ -132,6 +132,9 @@ public actor ReplicaCoordinator {
         success: [.put(stepKey, settings.replicaID)],
         failure: [.get(o.key), .get(stepKey)])
     } catch {
+      // Unreachable: this replica counts on none of its shards until a renewal gets through again (so it neither
+      // plans nor resumes anything in the meantime, only to be stopped by the fence).
+      validUntil = nil
       throw FenceError(description: "cannot check the ownership of \(cluster) in the management etcd: \(error)")
     }
     if result.succeeded { return true }

@@ -20,8 +20,10 @@ actor DrillExecution {
   let logger: Logger
   /// The Vigil guarding the cluster: alone, or the replica that owns it now.
   private(set) var vigil: GuardUnderTest
-  /// Vigil's live replicas, for the drills that run several (empty otherwise).
+  /// Vigil's live replicas, for the drills that run several (empty otherwise), and their links to the
+  /// management etcd.
   private(set) var replicas: [GuardUnderTest]
+  let links: ReplicaLinks?
   let origin = ContinuousClock.now
   let wallStart = Date().timeIntervalSince1970
   let voters: Int
@@ -34,7 +36,8 @@ actor DrillExecution {
 
   init(
     scenario: DrillScenario, cluster: LocalCluster, network: TestNetwork, admin: DrillAdmin, config: VigilConfiguration,
-    logger: Logger, vigil: GuardUnderTest, sites: DrillSites? = nil, replicas: [GuardUnderTest] = []
+    logger: Logger, vigil: GuardUnderTest, sites: DrillSites? = nil, replicas: [GuardUnderTest] = [],
+    links: ReplicaLinks? = nil
   ) {
     self.scenario = scenario
     self.cluster = cluster
@@ -44,6 +47,7 @@ actor DrillExecution {
     self.logger = logger
     self.vigil = vigil
     self.replicas = replicas
+    self.links = links
     self.sites = sites
     self.voters = sites == nil ? network.hosts.count : network.hosts.count / 2
   }
@@ -204,7 +208,7 @@ actor DrillExecution {
     case .kill where scenario.target == .majority || scenario.target == .all,
       .wipe where scenario.target == .majority || scenario.target == .all:
       return [try await episode(onMany: try await pickMany(scenario.target, random: &random), timeout: timeout)]
-    case .kill, .wipe, .freeze, .partition, .killVigil, .killVigilLeader:
+    case .kill, .wipe, .freeze, .partition, .killVigil, .killVigilLeader, .partitionVigil:
       let victim = try await pick(scenario.target, random: &random)
       return [try await episode(on: victim, timeout: timeout)]
     case .fillQuota:
@@ -305,10 +309,10 @@ actor DrillExecution {
       try await cluster.kill(victim)
       try await cluster.wipe(victim)
       try await killVigilMidRepair(&e)
-    case .killVigilLeader:
+    case .killVigilLeader, .partitionVigil:
       try await cluster.kill(victim)
       try await cluster.wipe(victim)
-      try await killOwnerMidRepair(&e)
+      try await loseOwnerMidRepair(&e, cut: scenario.fault == .partitionVigil)
     case .fillQuota, .siteLoss, .standbyLag, .mirrorRestart, .failoverUnderLoad:
       break
     }
@@ -324,7 +328,11 @@ actor DrillExecution {
       thaw.cancel()
       e.undoneAt = await thaw.value
     }
-    if let seen = e.replicas { e.replicas = try await audited(seen) }
+    if let seen = e.replicas {
+      e.replicas = try await audited(seen, lostAt: e.vigilStoppedAt ?? e.injectedAt)
+      // A replica cut off is let back in once the plan ended: it registers anew and takes its share again.
+      if seen.cutOff { links?.heal(seen.lost) }
+    }
     return e
   }
 
@@ -372,18 +380,25 @@ actor DrillExecution {
     else { throw DrillError("Vigil did not start replacing the wiped member within 60 s") }
   }
 
-  /// Replicas: kills the one that owns the cluster in the middle of its repair (its lease left to expire) and
-  /// waits until another guards the cluster.
-  func killOwnerMidRepair(_ e: inout DrillEpisode) async throws {
+  /// Replicas: loses the one that owns the cluster in the middle of its repair — killed (its lease left to
+  /// expire) or cut off from the management etcd (it runs on) — and waits until another guards the cluster.
+  func loseOwnerMidRepair(_ e: inout DrillEpisode, cut: Bool) async throws {
     try await waitForReplacementUnderWay()
-    let killed = vigil
-    var seen = ReplicaObservation(killed: killed.name)
+    let lost = vigil
+    var seen = ReplicaObservation(lost: lost.name, cutOff: cut, leaseTTL: Double(DrillRunner.replicaLeaseTTL))
     e.vigilStoppedAt = now()
-    replicas.removeAll { $0 === killed }
-    await killed.stop()
-    logger.info("drill: replica \(killed.name) killed mid-repair")
-    guard try await wait(timeout: .seconds(60), { await self.owner() != nil }), let next = await owner() else {
-      throw DrillError("no other replica guarded the cluster within 60 s of \(killed.name)'s death")
+    if cut {
+      links?.cut(lost.name)
+      logger.info("drill: replica \(lost.name) cut off from the management etcd mid-repair")
+    } else {
+      replicas.removeAll { $0 === lost }
+      await lost.stop()
+      logger.info("drill: replica \(lost.name) killed mid-repair")
+    }
+    guard try await wait(timeout: .seconds(60), { await self.owner(excluding: lost) != nil }),
+      let next = await owner(excluding: lost)
+    else {
+      throw DrillError("no other replica guarded the cluster within 60 s of losing \(lost.name)")
     }
     vigil = next
     seen.takenOverAt = now()
@@ -391,42 +406,66 @@ actor DrillExecution {
     e.replicas = seen
   }
 
-  /// The live replica that guards the drill's cluster now.
-  func owner() async -> GuardUnderTest? {
-    for r in replicas where await r.monitor.guardedClusters.contains(clusterName) { return r }
+  /// The live replica that guards the drill's cluster now (other than `excluded`).
+  func owner(excluding excluded: GuardUnderTest? = nil) async -> GuardUnderTest? {
+    for r in replicas where r !== excluded {
+      if await r.monitor.guardedClusters.contains(clusterName) { return r }
+    }
     return nil
   }
 
-  /// Who resumed the drill's plans and where each step ran, from the shared audit log (once the plans ended).
-  func audited(_ seen: ReplicaObservation) async throws -> ReplicaObservation {
+  /// Who resumed the drill's plans and where and when each step ran, from the shared audit log (once the plans
+  /// ended): a step's entry is written when it ends and says how long it took.
+  func audited(_ seen: ReplicaObservation, lostAt: Double) async throws -> ReplicaObservation {
     var seen = seen
     let store = vigil.store
     let name = clusterName
     _ = try await wait(timeout: .seconds(60)) {
       ((try? await store.plans(cluster: name, limit: 50)) ?? []).allSatisfy(\.state.isFinished)
     }
-    for plan in try await store.plans(cluster: name, limit: 50) {
+    struct Run {
+      var step: String
+      var replica: String
+      var start: Double
+      var end: Double
+    }
+    var runs: [Run] = []
+    for plan in try await store.plans(cluster: name, limit: 50).sorted(by: { $0.id < $1.id }) {
       let entries = try await store.audit(planID: plan.id, limit: 10_000, ascending: true)
       if seen.resumedBy == nil, let resumed = entries.first(where: { $0.action == "resumed-plan" }) {
         seen.resumedBy = resumed.reason.split(separator: " ").dropFirst().first.map(String.init)
       }
-      // Each step's runs, in the order the steps first ran.
-      var order: [String] = []
-      var ranOn: [String: [String]] = [:]
       for entry in entries where entry.action == "step" {
-        let replica = entry.inputs.split(separator: ";").first.map { $0.replacingOccurrences(of: "replica=", with: "") } ?? "?"
-        let step = "#\(plan.id) \(entry.step ?? "?")"
-        if ranOn[step] == nil { order.append(step) }
-        ranOn[step, default: []].append(replica)
-      }
-      for step in order {
-        let ran = ranOn[step] ?? []
-        if ran.count == 1 {
-          seen.steps.append("\(step)@\(ran[0])")
-        } else {
-          seen.repeatedSteps.append("\(step): \(ran.joined(separator: ", "))")
+        var replica = "?"
+        var took = 0.0
+        for part in entry.inputs.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+          if part.hasPrefix("replica=") { replica = String(part.dropFirst("replica=".count)) }
+          if part.hasPrefix("took ") { took = Double(part.dropFirst(5).split(separator: " ").first ?? "") ?? 0 }
         }
+        let end = relative(entry.at)
+        runs.append(Run(step: "#\(plan.id) \(entry.step ?? "?")", replica: replica, start: end - took, end: end))
       }
+    }
+    // Each step's runs, in the order the steps first ran.
+    var order: [String] = []
+    var ranOn: [String: [String]] = [:]
+    for run in runs {
+      if ranOn[run.step] == nil { order.append(run.step) }
+      ranOn[run.step, default: []].append(run.replica)
+    }
+    for step in order {
+      let ran = ranOn[step] ?? []
+      if ran.count == 1 {
+        seen.steps.append("\(step)@\(ran[0])")
+      } else {
+        seen.repeatedSteps.append("\(step): \(ran.joined(separator: ", "))")
+      }
+    }
+    let lostRuns = runs.filter { $0.replica == seen.lost }
+    seen.lastStepAfterLoss = lostRuns.map { $0.end - lostAt }.max()
+    // The next owner's first step after the loss: nothing of the lost replica may still run then.
+    if let firstNext = runs.filter({ $0.replica != seen.lost && $0.end > lostAt }).map(\.start).min() {
+      seen.overlapping = lostRuns.filter { $0.end > firstNext }.map { "\($0.step) ended \(String(format: "%.2f", $0.end - firstNext)) s after" }
     }
     return seen
   }

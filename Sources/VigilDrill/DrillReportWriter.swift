@@ -55,7 +55,7 @@ public enum DrillReportWriter {
       }
       if let r = e.replicas, let v = e.vigilStoppedAt {
         parts.append(
-          "replica \(r.killed) killed at \(s(v)) s, the cluster guarded by another at \(s(r.takenOverAt)) s, plan resumed by \(r.resumedBy ?? "nobody")")
+          "replica \(r.lost) \(r.cutOff ? "cut off from the management etcd" : "killed") at \(s(v)) s, its last step ended \(r.lastStepAfterLoss.map { "\(s($0)) s after" } ?? "before"), the cluster guarded by another at \(s(r.takenOverAt)) s, plan resumed by \(r.resumedBy ?? "nobody")")
       } else if let v = e.vigilStoppedAt {
         parts.append("Vigil stopped at \(s(v)) s, restarted at \(s(e.vigilRestartedAt)) s")
       }

@@ -110,15 +110,16 @@ public struct DrillRunner: Sendable {
     if let sites { clusters[sites.standbyName] = sites.standby }
     var replicas: [GuardUnderTest] = []
     let vigil: GuardUnderTest
+    var links: ReplicaLinks?
     if scenario.fault.needsReplicas {
-      replicas = try await startReplicas(3, config: &vigilConfig, clusters: clusters, runDir: runDir, cleanup: &cleanup)
+      (replicas, links) = try await startReplicas(3, config: &vigilConfig, clusters: clusters, runDir: runDir, cleanup: &cleanup)
       vigil = replicas[0]
     } else {
       vigil = try await GuardUnderTest.start(config: vigilConfig, clusters: clusters, logger: logger)
     }
     let execution = DrillExecution(
       scenario: scenario, cluster: cluster, network: network, admin: admin, config: vigilConfig, logger: logger,
-      vigil: vigil, sites: sites, replicas: replicas)
+      vigil: vigil, sites: sites, replicas: replicas, links: links)
     // Vigil stops first (the execution may have replaced it), before the clusters it guards.
     cleanup.add { await execution.stopVigil() }
     return try await execution.perform(
@@ -126,11 +127,12 @@ public struct DrillRunner: Sendable {
   }
 
   /// Vigil as `count` replicas (in this process, each its own engine and state directory): a 1-member management
-  /// etcd on loopback, one throwaway PostgreSQL for their shared store, 5 s leases.
+  /// etcd on loopback, reached by each replica through a proxy of its own (the drill can cut one off), one
+  /// throwaway PostgreSQL for their shared store, 5 s leases.
   private func startReplicas(
     _ count: Int, config: inout VigilConfiguration, clusters: [String: LocalCluster], runDir: String,
     cleanup: inout Cleanup
-  ) async throws -> [GuardUnderTest] {
+  ) async throws -> ([GuardUnderTest], ReplicaLinks) {
     // Under /tmp: the server runs as the postgres user when the drill runs as root.
     let pgDir = "/tmp/vigil-pg-\(UUID().uuidString.prefix(8))"
     let postgres = try await ScratchPostgres.start(in: pgDir)
@@ -142,24 +144,33 @@ public struct DrillRunner: Sendable {
     let management = try await LocalCluster.start(
       LocalClusterOptions(members: 1, directory: runDir + "/management"), logger: logger)
     cleanup.add { await management.shutdown() }
-    let client = try EtcdClient(configuration: management.clientConfiguration(endpoints: await management.endpoints))
-    cleanup.add { await client.shutdown() }
+    guard let endpoint = await management.endpoints.first else { throw DrillError("the management etcd has no endpoint") }
+    let names = (1...count).map { "vigil-\($0)" }
+    let links = try await ReplicaLinks.start(names, management: endpoint)
+    cleanup.add { await links.stop() }
     var replicas: [GuardUnderTest] = []
-    for i in 1...count {
+    for (i, name) in names.enumerated() {
       var mine = config
-      mine.stateDir = runDir + "/vigil-\(i)"
-      var settings = ReplicaCoordinator.Settings(replicaID: "vigil-\(i)", ttl: 5, shards: 8)
+      mine.stateDir = runDir + "/\(name)"
+      var clientConfig = EtcdClientConfiguration(endpoints: [try links.endpoint(name)])
+      clientConfig.callTimeout = .seconds(1)
+      let client = try EtcdClient(configuration: clientConfig)
+      cleanup.add { await client.shutdown() }
+      var settings = ReplicaCoordinator.Settings(replicaID: name, ttl: Self.replicaLeaseTTL, shards: 8)
       settings.turn = .milliseconds(500)
       do {
         replicas.append(
           try await GuardUnderTest.start(config: mine, clusters: clusters, logger: logger, replica: (settings, client)))
       } catch {
         for r in replicas { await r.stop() }
-        throw error
+        throw DrillError("cannot start replica \(i + 1) of Vigil: \(error)")
       }
     }
-    return replicas
+    return (replicas, links)
   }
+
+  /// The lease TTL of the drills' replicas (coordination.leaseTTL's default).
+  static let replicaLeaseTTL: Int64 = 5
 
   /// The standby site: a second cluster like the drill's on the second half of the hosts, configured as the
   /// drill cluster's standby (failovers automatic: the drill is a person's go-ahead), and the proxy in front.

@@ -19,8 +19,10 @@ extension Monitor {
       // One loop adopts; the cluster's other loops wait a turn meanwhile.
       guard adopting.insert(cluster).inserted else { return false }
       let left = (try? await store.incidents(openOnly: true, cluster: cluster, limit: 10_000)) ?? []
-      adopting.remove(cluster)
       watch.adopt(left)
+      // The member list as it is now (it was not read while another replica guarded the cluster).
+      await refreshMembership(cluster)
+      adopting.remove(cluster)
       guardedHere.insert(cluster)
       logger.info("guarding", metadata: ["cluster": "\(cluster)", "incidents.adopted": "\(left.count)"])
     } else if !owned, guardedHere.remove(cluster) != nil {

@@ -35,10 +35,13 @@ public struct DrillEpisode: Sendable, Hashable, Codable {
   public var mttr: Double? { healthyAt.map { $0 - injectedAt } }
 }
 
-/// A drill of Vigil's replicas: who was killed, who finished, and each step's runs as the audit log records them.
+/// A drill of Vigil's replicas: the one lost (killed, or cut off from the management etcd), who finished, and each
+/// step's runs as the audit log records them.
 public struct ReplicaObservation: Sendable, Hashable, Codable {
-  /// The replica that owned the cluster and was killed.
-  public var killed: String
+  /// The replica that owned the cluster and was lost.
+  public var lost: String
+  /// Cut off from the management etcd (still running) rather than killed.
+  public var cutOff: Bool
   /// When another replica guarded the cluster (relative to the run).
   public var takenOverAt: Double?
   /// The replica that resumed the plan (from its `resumed-plan` audit entry).
@@ -47,8 +50,18 @@ public struct ReplicaObservation: Sendable, Hashable, Codable {
   public var repeatedSteps: [String] = []
   /// Steps done, each once, and where: "label@replica".
   public var steps: [String] = []
+  /// Steps of the lost replica still running when the next owner's first step began (must be none).
+  public var overlapping: [String] = []
+  /// When the lost replica's last step ended, relative to its loss (it must stop within its lease).
+  public var lastStepAfterLoss: Double?
+  /// The replicas' lease TTL, seconds.
+  public var leaseTTL: Double
 
-  public init(killed: String) { self.killed = killed }
+  public init(lost: String, cutOff: Bool, leaseTTL: Double) {
+    self.lost = lost
+    self.cutOff = cutOff
+    self.leaseTTL = leaseTTL
+  }
 }
 
 /// A drill with a standby site: the mirror and the failover as the drill saw them (times relative to the run).
@@ -272,11 +285,17 @@ public struct DrillRun: Sendable, Hashable, Codable {
       if scenario.fault.needsStandby { problems += siteProblems(scenario, e, who: who) }
       if scenario.fault.needsReplicas {
         if let r = e.replicas {
-          if r.resumedBy == nil { problems.append("no replica resumed the plan left by \(r.killed)") }
-          if let by = r.resumedBy, by == r.killed { problems.append("the killed replica \(by) resumed its own plan") }
+          if r.resumedBy == nil { problems.append("no replica resumed the plan left by \(r.lost)") }
+          if let by = r.resumedBy, by == r.lost { problems.append("the lost replica \(by) resumed its own plan") }
           if !r.repeatedSteps.isEmpty { problems.append("steps run twice or on two replicas: \(r.repeatedSteps.joined(separator: "; "))") }
+          if let last = r.lastStepAfterLoss, last > r.leaseTTL {
+            problems.append("\(r.lost) still acted \(String(format: "%.2f", last)) s after it was lost (lease \(r.leaseTTL) s)")
+          }
+          if !r.overlapping.isEmpty {
+            problems.append("steps of \(r.lost) still ran when the next owner began: \(r.overlapping.joined(separator: "; "))")
+          }
         } else {
-          problems.append("\(who): no replica was killed")
+          problems.append("\(who): no replica was lost")
         }
       }
       if expect.newLeader, e.newLeader == nil { problems.append("\(who): no new leader was elected") }

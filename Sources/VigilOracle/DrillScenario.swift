@@ -30,9 +30,12 @@ public enum DrillFaultKind: String, Sendable, Hashable, Codable, CaseIterable {
   /// Three replicas of Vigil share the cluster: wipe and kill a member, then kill the replica that owns the
   /// cluster in the middle of the repair; another must take it over and finish the same plan.
   case killVigilLeader = "kill-vigil-leader"
+  /// Three replicas: wipe and kill a member, then cut the replica that owns the cluster off from the management
+  /// etcd in the middle of the repair; it must stop acting within its lease and another finish the plan.
+  case partitionVigil = "partition-vigil"
 
   /// Whether the drill runs Vigil as replicas (a management etcd, a shared PostgreSQL store).
-  public var needsReplicas: Bool { self == .killVigilLeader }
+  public var needsReplicas: Bool { self == .killVigilLeader || self == .partitionVigil }
 
   /// Whether the drill runs a primary site and a standby site (a second cluster on hosts of its own).
   public var needsStandby: Bool {
@@ -196,6 +199,10 @@ public struct DrillScenario: Sendable, Hashable, Codable {
       name: "kill-vigil-leader",
       summary: "3 Vigil replicas; wipe a follower; kill the replica owning the cluster mid-replacement", fault: .killVigilLeader,
       target: .follower, expect: DrillExpectation(diagnosis: .dataLoss, runbook: .replaceMember)),
+    DrillScenario(
+      name: "partition-vigil",
+      summary: "3 Vigil replicas; wipe a follower; cut the replica owning the cluster off from the management etcd mid-replacement",
+      fault: .partitionVigil, target: .follower, expect: DrillExpectation(diagnosis: .dataLoss, runbook: .replaceMember)),
     DrillScenario(
       name: "crash-majority", summary: "SIGKILL the leader and a follower at once, data intact", fault: .kill,
       target: .majority, expect: DrillExpectation(restartedOnly: true, revisionsForward: true)),

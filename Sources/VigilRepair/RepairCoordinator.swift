@@ -228,10 +228,14 @@ public actor RepairCoordinator {
   // MARK: the loop
 
   func tick() async {
+    // Clusters with a plan left unfinished in the shared store: no new plan for them, the left one resumes.
+    var unfinished: Set<String> = []
     if let ownership {
       // Plans left unfinished (by this replica before a restart, or by one that died, in a shared store)
       // resume where their cluster is owned now.
-      for plan in ((try? await store.plans(states: [.running, .ready], limit: 1000)) ?? []).sorted(by: { $0.id < $1.id })
+      let left = (try? await store.plans(states: [.running, .ready], limit: 1000)) ?? []
+      unfinished = Set(left.filter { !claimed.contains($0.id) }.map(\.cluster))
+      for plan in left.sorted(by: { $0.id < $1.id })
       where running[plan.cluster] == nil && targets[plan.cluster] != nil && !claimed.contains(plan.id)
         && (resumeNotBefore[plan.cluster].map { ContinuousClock.now >= $0 } ?? true)
       {
@@ -250,7 +254,7 @@ public actor RepairCoordinator {
       if let ownership, await !ownership.owns(name) { continue }
       guard var view = await watch.repairView(cluster: name) else { continue }
       view.mode = mode(of: name)
-      view.busy = running[name] != nil || awaiting.contains(name) || switching.contains(name)
+      view.busy = running[name] != nil || awaiting.contains(name) || switching.contains(name) || unfinished.contains(name)
       view.failoverTo = await failoverTarget(of: name)
       views.append(view)
     }

@@ -57,11 +57,13 @@ struct DrillScenarioTests {
       #expect(replaced.count == 1)
       #expect((replaced.first?.startedAt ?? .infinity) < (e.vigilStoppedAt ?? 0))
     }
-    if scenario.fault == .killVigilLeader {
+    if scenario.fault.needsReplicas {
       let r = try #require(run.episodes.first?.replicas)
-      // Another replica resumed the one plan; every step ran once, those before the kill on the killed replica.
-      #expect(r.resumedBy != nil && r.resumedBy != r.killed && r.repeatedSteps.isEmpty, "\(r)")
-      #expect(r.steps.contains { $0.contains("remove-member") && $0.hasSuffix("@\(r.killed)") }, "\(r.steps)")
+      // Another replica resumed the one plan; every step ran once, those before the loss on the lost replica,
+      // none of them still running when the next owner began.
+      #expect(r.resumedBy != nil && r.resumedBy != r.lost && r.repeatedSteps.isEmpty && r.overlapping.isEmpty, "\(r)")
+      #expect(r.steps.contains { $0.contains("remove-member") && $0.hasSuffix("@\(r.lost)") }, "\(r.steps)")
+      #expect((r.lastStepAfterLoss ?? 0) <= r.leaseTTL)
       #expect(r.steps.contains { $0.contains("verify") && $0.hasSuffix("@\(r.resumedBy ?? "")") }, "\(r.steps)")
       let replaced = run.episodes[0].repairs.filter { $0.runbook == .replaceMember && $0.state == .succeeded }
       #expect(replaced.count == 1)

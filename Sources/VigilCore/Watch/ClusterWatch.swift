@@ -136,8 +136,22 @@ public struct ClusterWatch: Sendable {
   /// Another replica guarded `cluster` until now: its open incidents (from the shared store) continue here.
   public mutating func adopt(_ incidents: [Incident]) { book.adopt(incidents) }
 
-  /// Another replica guards `cluster` from now on: its open incidents are left to it, not closed.
-  public mutating func letGo(cluster: String) { book.letGo(cluster: cluster) }
+  /// Another replica guards `cluster` from now on: its open incidents are left to it, not closed, and what this
+  /// one believed of it is forgotten (health, detectors, diagnoses, findings): stale by the time it might guard
+  /// the cluster again, it would otherwise drive repairs of a cluster that has changed meanwhile.
+  public mutating func letGo(cluster: String) {
+    book.letGo(cluster: cluster)
+    for (key, target) in targets where target.subject.cluster == cluster {
+      detectors[key] = FailureDetector(settings: detectorSettings)
+      latest[key] = nil
+      statusStreak[key] = nil
+    }
+    for subject in health.keys where subject.cluster == cluster { health[subject] = nil }
+    for subject in lastGood.keys where subject.cluster == cluster { lastGood[subject] = nil }
+    diagnoses[cluster] = nil
+    findings[cluster] = nil
+    observers[cluster] = ClusterObserver()
+  }
 
   // MARK: what is watched
 
