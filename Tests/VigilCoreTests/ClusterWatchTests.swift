@@ -93,6 +93,26 @@ struct ClusterWatchTests {
     #expect(f.directives.contains { if case .incident(.closed(let i, _), _) = $0 { i.subject == "c/m2" } else { false } })
   }
 
+  /// Replicas: a cluster handed over leaves nothing behind to act on — its incident stays open (for the next
+  /// guard), its health, diagnoses and detectors start afresh here; taken back, one bad probe is only suspect.
+  @Test func aClusterLetGoForgetsWhatItBelievedButLeavesItsIncidentOpen() {
+    var f = Fixture()
+    f.allHealthy()
+    f.fail("c/m2|kv", .refused)
+    f.fail("c/m2|kv", .refused)
+    f.fail("c/m2|kv", .refused, confirmation: true)
+    #expect(f.health("m2") == .failed && f.fault("m2") == .crashed)
+    let open = f.watch.book.open["c/m2"]
+    #expect(open != nil)
+    f.watch.letGo(cluster: "c")
+    #expect(f.health("m2") == .unknown && f.fault("m2") == nil && f.watch.book.open.isEmpty)
+    #expect(f.watch.health(of: Subject(cluster: "c")) == .unknown)
+    // Taken back: the left incident continues; a first bad probe makes m2 suspect, not failed.
+    f.watch.adopt([open!])
+    f.fail("c/m2|kv", .refused)
+    #expect(f.health("m2") == .suspect && f.watch.book.open["c/m2"]?.id == open?.id)
+  }
+
   @Test func aRefusedMemberWhoseDataDirIsGoneIsDataLoss() {
     var f = Fixture()
     f.allHealthy()
