@@ -24,6 +24,8 @@ actor DrillExecution {
   /// management etcd.
   private(set) var replicas: [GuardUnderTest]
   let links: ReplicaLinks?
+  /// Starts another replica (vigil-churn).
+  let moreReplicas: DrillRunner.ReplicaFactory?
   let origin = ContinuousClock.now
   let wallStart = Date().timeIntervalSince1970
   let voters: Int
@@ -37,7 +39,7 @@ actor DrillExecution {
   init(
     scenario: DrillScenario, cluster: LocalCluster, network: TestNetwork, admin: DrillAdmin, config: VigilConfiguration,
     logger: Logger, vigil: GuardUnderTest, sites: DrillSites? = nil, replicas: [GuardUnderTest] = [],
-    links: ReplicaLinks? = nil
+    links: ReplicaLinks? = nil, moreReplicas: DrillRunner.ReplicaFactory? = nil
   ) {
     self.scenario = scenario
     self.cluster = cluster
@@ -48,6 +50,7 @@ actor DrillExecution {
     self.vigil = vigil
     self.replicas = replicas
     self.links = links
+    self.moreReplicas = moreReplicas
     self.sites = sites
     self.voters = sites == nil ? network.hosts.count : network.hosts.count / 2
   }
@@ -213,6 +216,8 @@ actor DrillExecution {
       return [try await episode(on: victim, timeout: timeout)]
     case .fillQuota:
       return [try await fillQuota(timeout: timeout)]
+    case .vigilChurn:
+      return [try await churn(random: &random, timeout: timeout)]
     case .siteLoss, .standbyLag, .mirrorRestart, .failoverUnderLoad:
       return [try await siteEpisode(random: &random, timeout: timeout)]
     case .rolling, .rollingWipe:
@@ -313,7 +318,7 @@ actor DrillExecution {
       try await cluster.kill(victim)
       try await cluster.wipe(victim)
       try await loseOwnerMidRepair(&e, cut: scenario.fault == .partitionVigil)
-    case .fillQuota, .siteLoss, .standbyLag, .mirrorRestart, .failoverUnderLoad:
+    case .fillQuota, .siteLoss, .standbyLag, .mirrorRestart, .failoverUnderLoad, .vigilChurn:
       break
     }
     try await waitHealthy(&e, timeout: timeout)
@@ -404,6 +409,66 @@ actor DrillExecution {
     seen.takenOverAt = now()
     e.vigilRestartedAt = seen.takenOverAt
     e.replicas = seen
+  }
+
+  /// vigil-churn: for the scenario's duration, every 2–4 s (seeded) a live replica is stopped gracefully (its
+  /// lease revoked) or a new one started, 1 to 4 live; every second, every shard's live owners are counted.
+  func churn(random: inout SeededRandom, timeout: Duration) async throws -> DrillEpisode {
+    var e = DrillEpisode(member: nil, injectedAt: now())
+    var seen = ReplicaObservation(lost: "-", cutOff: false, leaseTTL: Double(DrillRunner.replicaLeaseTTL))
+    var c = ChurnObservation()
+    c.fewest = replicas.count
+    c.most = replicas.count
+    let shards = replicas.first?.replica?.settings.shards ?? 8
+    var next = replicas.count + 1
+    var unownedSince: [Int: Double] = [:]
+    var actAt = now() + 2 + Double(random.next() % 2000) / 1000
+    let end = now() + scenario.duration
+    while now() < end {
+      if now() >= actAt {
+        if replicas.count > 1 && (replicas.count >= 4 || random.next() % 2 == 0) {
+          let leaving = replicas.remove(at: Int(random.next() % UInt64(replicas.count)))
+          await leaving.stop()
+          c.stops += 1
+        } else if let moreReplicas {
+          replicas.append(try await moreReplicas("vigil-\(next)"))
+          next += 1
+          c.starts += 1
+        }
+        actAt = now() + 2 + Double(random.next() % 2000) / 1000
+      }
+      let t = now()
+      var owners: [Int: Int] = [:]
+      for r in replicas {
+        for shard in await r.replica?.ownedShards ?? [] { owners[shard, default: 0] += 1 }
+      }
+      c.samples += 1
+      c.fewest = min(c.fewest, replicas.count)
+      c.most = max(c.most, replicas.count)
+      for shard in 0..<shards {
+        switch owners[shard] ?? 0 {
+        case 0:
+          c.unowned += 1
+          let since = unownedSince[shard] ?? t
+          unownedSince[shard] = since
+          c.longestUnowned = max(c.longestUnowned, t - since)
+        case 1:
+          unownedSince[shard] = nil
+        default:
+          c.doubleOwned += 1
+          unownedSince[shard] = nil
+        }
+      }
+      try await Task.sleep(for: .seconds(1))
+    }
+    seen.churn = c
+    e.replicas = seen
+    guard try await wait(timeout: .seconds(30), { await self.owner() != nil }), let owner = await owner() else {
+      throw DrillError("no replica guarded the cluster within 30 s of the churn's end")
+    }
+    vigil = owner
+    try await waitHealthy(&e, timeout: timeout)
+    return e
   }
 
   /// The live replica that guards the drill's cluster now (other than `excluded`).

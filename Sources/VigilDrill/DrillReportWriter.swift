@@ -64,7 +64,11 @@ public enum DrillReportWriter {
       parts.append("healthy \(e.mttr.map { "+\(s($0)) s" } ?? "never")")
       lines.append(parts.joined(separator: "; "))
       if let x = e.sites { lines.append(describe(x)) }
-      if let r = e.replicas {
+      if let c = e.replicas?.churn {
+        lines.append(
+          "  churn: \(c.starts) replica(s) started, \(c.stops) stopped, \(c.fewest)–\(c.most) live; \(c.samples) samples: a shard owned twice \(c.doubleOwned) time(s); without a live owner \(c.unowned) shard-sample(s), longest \(s(c.longestUnowned)) s"
+        )
+      } else if let r = e.replicas {
         lines.append("  steps (where each ran): \(r.steps.joined(separator: ", "))")
         if !r.repeatedSteps.isEmpty { lines.append("  steps run twice or on two replicas: \(r.repeatedSteps.joined(separator: "; "))") }
       }

@@ -111,15 +111,18 @@ public struct DrillRunner: Sendable {
     var replicas: [GuardUnderTest] = []
     let vigil: GuardUnderTest
     var links: ReplicaLinks?
+    var more: ReplicaFactory?
     if scenario.fault.needsReplicas {
-      (replicas, links) = try await startReplicas(3, config: &vigilConfig, clusters: clusters, runDir: runDir, cleanup: &cleanup)
+      (replicas, links, more) = try await startReplicas(
+        3, config: &vigilConfig, clusters: clusters, runDir: runDir, graceful: scenario.fault == .vigilChurn,
+        cleanup: &cleanup)
       vigil = replicas[0]
     } else {
       vigil = try await GuardUnderTest.start(config: vigilConfig, clusters: clusters, logger: logger)
     }
     let execution = DrillExecution(
       scenario: scenario, cluster: cluster, network: network, admin: admin, config: vigilConfig, logger: logger,
-      vigil: vigil, sites: sites, replicas: replicas, links: links)
+      vigil: vigil, sites: sites, replicas: replicas, links: links, moreReplicas: more)
     // Vigil stops first (the execution may have replaced it), before the clusters it guards.
     cleanup.add { await execution.stopVigil() }
     return try await execution.perform(
@@ -130,9 +133,9 @@ public struct DrillRunner: Sendable {
   /// etcd on loopback, reached by each replica through a proxy of its own (the drill can cut one off), one
   /// throwaway PostgreSQL for their shared store, 5 s leases.
   private func startReplicas(
-    _ count: Int, config: inout VigilConfiguration, clusters: [String: LocalCluster], runDir: String,
+    _ count: Int, config: inout VigilConfiguration, clusters: [String: LocalCluster], runDir: String, graceful: Bool,
     cleanup: inout Cleanup
-  ) async throws -> ([GuardUnderTest], ReplicaLinks) {
+  ) async throws -> ([GuardUnderTest], ReplicaLinks, ReplicaFactory) {
     // Under /tmp: the server runs as the postgres user when the drill runs as root.
     let pgDir = "/tmp/vigil-pg-\(UUID().uuidString.prefix(8))"
     let postgres = try await ScratchPostgres.start(in: pgDir)
@@ -160,14 +163,35 @@ public struct DrillRunner: Sendable {
       settings.turn = .milliseconds(500)
       do {
         replicas.append(
-          try await GuardUnderTest.start(config: mine, clusters: clusters, logger: logger, replica: (settings, client)))
+          try await GuardUnderTest.start(
+            config: mine, clusters: clusters, logger: logger, replica: (settings, client), revokes: graceful))
       } catch {
         for r in replicas { await r.stop() }
         throw DrillError("cannot start replica \(i + 1) of Vigil: \(error)")
       }
     }
-    return (replicas, links)
+    // More replicas (vigil-churn's), straight to the management etcd, each with a client of its own.
+    let shared = config
+    let logger = self.logger
+    let more: ReplicaFactory = { name in
+      var mine = shared
+      mine.stateDir = runDir + "/\(name)"
+      let client = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: [endpoint]))
+      var settings = ReplicaCoordinator.Settings(replicaID: name, ttl: Self.replicaLeaseTTL, shards: 8)
+      settings.turn = .milliseconds(500)
+      do {
+        return try await GuardUnderTest.start(
+          config: mine, clusters: clusters, logger: logger, replica: (settings, client), revokes: graceful, ownsClient: true)
+      } catch {
+        await client.shutdown()
+        throw error
+      }
+    }
+    return (replicas, links, more)
   }
+
+  /// Starts one more replica of Vigil by name.
+  typealias ReplicaFactory = @Sendable (_ name: String) async throws -> GuardUnderTest
 
   /// The lease TTL of the drills' replicas (coordination.leaseTTL's default).
   static let replicaLeaseTTL: Int64 = 5

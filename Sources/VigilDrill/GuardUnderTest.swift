@@ -19,11 +19,19 @@ public final class GuardUnderTest: Sendable {
   /// This replica's coordinator and the task running its loops (nil: Vigil alone).
   public let replica: ReplicaCoordinator?
   private let replicaLoop: Task<Void, Never>?
+  /// Whether stopping revokes the replica's lease (a graceful stop) or leaves it to expire (a death).
+  private let revokes: Bool
+  /// The management etcd's client, when this replica made its own (closed when it stops).
+  private let ownClient: EtcdClient?
 
-  private init(engine: Engine, replica: ReplicaCoordinator?, replicaLoop: Task<Void, Never>?) {
+  private init(
+    engine: Engine, replica: ReplicaCoordinator?, replicaLoop: Task<Void, Never>?, revokes: Bool, ownClient: EtcdClient?
+  ) {
     self.engine = engine
     self.replica = replica
     self.replicaLoop = replicaLoop
+    self.revokes = revokes
+    self.ownClient = ownClient
   }
 
   public var monitor: Monitor { engine.monitor }
@@ -33,10 +41,12 @@ public final class GuardUnderTest: Sendable {
   public var name: String { replica?.settings.replicaID ?? "vigil" }
 
   /// Starts guarding `clusters` (local clusters by their configured names) under `config`; with `replica`
-  /// (settings and the management etcd's client), as one replica among several.
+  /// (settings and the management etcd's client), as one replica among several, whose ``stop()`` revokes its
+  /// lease when `revokes` (a graceful stop) or leaves it to expire (a death).
   public static func start(
     config: VigilConfiguration, clusters: [String: LocalCluster], logger: Logger,
-    replica: (settings: ReplicaCoordinator.Settings, client: EtcdClient)? = nil
+    replica: (settings: ReplicaCoordinator.Settings, client: EtcdClient)? = nil, revokes: Bool = false,
+    ownsClient: Bool = false
   ) async throws -> GuardUnderTest {
     let engine: Engine
     do {
@@ -50,22 +60,25 @@ public final class GuardUnderTest: Sendable {
       let c = ReplicaCoordinator(
         client: replica.client, settings: replica.settings, liveness: engine.monitor.liveness, logger: logger)
       await engine.coordinate(with: c)
-      // Never revokes on the way out: a replica stopped by a drill dies as after SIGKILL (its lease expires).
-      loop = Task { await c.run(leaving: false) }
+      loop = Task { await c.run(leaving: revokes) }
       coordinator = c
     }
     await engine.start()
-    return GuardUnderTest(engine: engine, replica: coordinator, replicaLoop: loop)
+    return GuardUnderTest(
+      engine: engine, replica: coordinator, replicaLoop: loop, revokes: revokes, ownClient: ownsClient ? replica?.client : nil)
   }
 
   /// Stops it. Plans in flight are cut where they are (their tasks cancelled) and stay "running" in the
-  /// journal, as after a crash; the next instance on the same store resumes them. A replica stops renewing
-  /// its lease first (without revoking it), so the others take its clusters once it expires.
+  /// journal, as after a crash; the next instance on the same store resumes them. A replica that dies stops
+  /// renewing its lease first, so the others take its clusters once it expires; one stopped gracefully stops
+  /// acting first, then revokes its lease, so the others take its clusters at once.
   public func stop() async {
+    if revokes { await engine.shutdown() }
     if let replicaLoop {
       replicaLoop.cancel()
       await replicaLoop.value
     }
-    await engine.shutdown()
+    if !revokes { await engine.shutdown() }
+    await ownClient?.shutdown()
   }
 }

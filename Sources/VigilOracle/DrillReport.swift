@@ -56,12 +56,31 @@ public struct ReplicaObservation: Sendable, Hashable, Codable {
   public var lastStepAfterLoss: Double?
   /// The replicas' lease TTL, seconds.
   public var leaseTTL: Double
+  /// vigil-churn: replicas started and stopped, samples taken (one a second, of every shard), samples with a
+  /// shard owned by two live replicas (must be 0), and the longest a shard went without a live owner.
+  public var churn: ChurnObservation?
 
   public init(lost: String, cutOff: Bool, leaseTTL: Double) {
     self.lost = lost
     self.cutOff = cutOff
     self.leaseTTL = leaseTTL
   }
+}
+
+/// What vigil-churn saw.
+public struct ChurnObservation: Sendable, Hashable, Codable {
+  public var starts = 0
+  public var stops = 0
+  public var samples = 0
+  public var doubleOwned = 0
+  /// Shard-samples with no live owner, and the longest such stretch of one shard, seconds.
+  public var unowned = 0
+  public var longestUnowned: Double = 0
+  /// Live replicas at each sample, smallest and largest.
+  public var fewest = 0
+  public var most = 0
+
+  public init() {}
 }
 
 /// A drill with a standby site: the mirror and the failover as the drill saw them (times relative to the run).
@@ -283,7 +302,17 @@ public struct DrillRun: Sendable, Hashable, Codable {
         problems.append("\(who): a watch from before the restore did not end as compacted (\(w))")
       }
       if scenario.fault.needsStandby { problems += siteProblems(scenario, e, who: who) }
-      if scenario.fault.needsReplicas {
+      if scenario.fault == .vigilChurn {
+        if let c = e.replicas?.churn {
+          if c.doubleOwned > 0 { problems.append("\(c.doubleOwned) sample(s) saw a shard owned by two live replicas") }
+          if c.longestUnowned > (e.replicas?.leaseTTL ?? 5) {
+            problems.append("a shard went \(String(format: "%.1f", c.longestUnowned)) s without a live owner")
+          }
+          if c.starts == 0 || c.stops == 0 { problems.append("the churn started \(c.starts) and stopped \(c.stops) replicas") }
+        } else {
+          problems.append("no churn was observed")
+        }
+      } else if scenario.fault.needsReplicas {
         if let r = e.replicas {
           if r.resumedBy == nil { problems.append("no replica resumed the plan left by \(r.lost)") }
           if let by = r.resumedBy, by == r.lost { problems.append("the lost replica \(by) resumed its own plan") }

@@ -33,9 +33,12 @@ public enum DrillFaultKind: String, Sendable, Hashable, Codable, CaseIterable {
   /// Three replicas: wipe and kill a member, then cut the replica that owns the cluster off from the management
   /// etcd in the middle of the repair; it must stop acting within its lease and another finish the plan.
   case partitionVigil = "partition-vigil"
+  /// Vigil's replicas started and stopped gracefully at random for the duration (1 to 4 live); the fleet's
+  /// shards sampled every second.
+  case vigilChurn = "vigil-churn"
 
   /// Whether the drill runs Vigil as replicas (a management etcd, a shared PostgreSQL store).
-  public var needsReplicas: Bool { self == .killVigilLeader || self == .partitionVigil }
+  public var needsReplicas: Bool { self == .killVigilLeader || self == .partitionVigil || self == .vigilChurn }
 
   /// Whether the drill runs a primary site and a standby site (a second cluster on hosts of its own).
   public var needsStandby: Bool {
@@ -203,6 +206,9 @@ public struct DrillScenario: Sendable, Hashable, Codable {
       name: "partition-vigil",
       summary: "3 Vigil replicas; wipe a follower; cut the replica owning the cluster off from the management etcd mid-replacement",
       fault: .partitionVigil, target: .follower, expect: DrillExpectation(diagnosis: .dataLoss, runbook: .replaceMember)),
+    DrillScenario(
+      name: "vigil-churn", summary: "Vigil's replicas started and stopped at random for 60 s; shards sampled every second",
+      fault: .vigilChurn, target: .cluster, duration: 60, expect: DrillExpectation(detected: false)),
     DrillScenario(
       name: "crash-majority", summary: "SIGKILL the leader and a follower at once, data intact", fault: .kill,
       target: .majority, expect: DrillExpectation(restartedOnly: true, revisionsForward: true)),

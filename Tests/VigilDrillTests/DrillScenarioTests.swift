@@ -57,7 +57,10 @@ struct DrillScenarioTests {
       #expect(replaced.count == 1)
       #expect((replaced.first?.startedAt ?? .infinity) < (e.vigilStoppedAt ?? 0))
     }
-    if scenario.fault.needsReplicas {
+    if scenario.fault == .vigilChurn {
+      let c = try #require(run.episodes.first?.replicas?.churn)
+      #expect(c.starts > 0 && c.stops > 0 && c.samples >= 30 && c.doubleOwned == 0, "\(c)")
+    } else if scenario.fault.needsReplicas {
       let r = try #require(run.episodes.first?.replicas)
       // Another replica resumed the one plan; every step ran once, those before the loss on the lost replica,
       // none of them still running when the next owner began.
