@@ -100,6 +100,36 @@ struct ScriptedCluster {
     for m in members { try await run("start", m.name, initial: initial) }
   }
 
+  /// A client of the whole cluster, once it has a leader.
+  func client() async throws -> EtcdClient {
+    var config = EtcdClientConfiguration(endpoints: try endpoints.map { try EtcdEndpoint(parsing: $0) })
+    config.callTimeout = .seconds(5)
+    let client = try EtcdClient(configuration: config)
+    #expect(try await eventually { (try? await client.maintenance.status().leader ?? 0) ?? 0 != 0 })
+    return client
+  }
+
+  /// `name`'s data is lost (killed -9, its data dir deleted), with new members held at their start (`hold-new`)
+  /// until ``releaseNewMembers()``; returns, once Vigil's replace-member plan in `store` is starting the new
+  /// member, that plan.
+  func loseMemberAndWaitForItsReplacementToStart(_ name: String, store: HistoryStore) async throws -> RepairPlan {
+    FileManager.default.createFile(atPath: root + "/hold-new", contents: nil)
+    let crash = try await ChildProcess.run(
+      "/bin/sh", ["-c", "kill -9 $(cat '\(root)/\(name)/etcd.pid') && rm -rf '\(root)/\(name)/data' '\(root)/\(name)/etcd.pid'"])
+    #expect(crash.status == 0, "\(crash.stderr)")
+    var inFlight: RepairPlan?
+    #expect(
+      try await eventually(timeout: .seconds(60)) {
+        inFlight = try await store.plans(cluster: "x").first {
+          $0.runbook == .replaceMember && $0.steps.contains { $0.action == .startNew && $0.state == .running }
+        }
+        return inFlight != nil
+      })
+    return try #require(inFlight)
+  }
+
+  func releaseNewMembers() throws { try FileManager.default.removeItem(atPath: root + "/hold-new") }
+
   /// A Vigil configuration guarding the scripted cluster as `x` through the exec driver (written beside it).
   func vigilConfig(stateDir: String, port: Int, name: String = "vigil", extra: String = "") throws -> String {
     let path = root + "/\(name).yaml"
@@ -151,11 +181,8 @@ struct ExecRuntimeTests {
       let scripted = try ScriptedCluster(root: root)
       defer { scripted.killAll() }
       try await scripted.start()
-      var clientConfig = EtcdClientConfiguration(endpoints: try scripted.endpoints.map { try EtcdEndpoint(parsing: $0) })
-      clientConfig.callTimeout = .seconds(5)
-      let client = try EtcdClient(configuration: clientConfig)
+      let client = try await scripted.client()
       defer { Task { await client.shutdown() } }
-      #expect(try await eventually { (try? await client.maintenance.status().leader ?? 0) ?? 0 != 0 })
       for i in 0..<200 { try await client.kv.put("/keep/\(i)", "v\(i)") }
 
       let port = try FreePort.pick(count: 1)[0]
@@ -168,30 +195,17 @@ struct ExecRuntimeTests {
       #expect(try await eventually { try await VigilRun.run(["status", "--config", config]).status == 0 })
       let old = try #require(try await client.cluster.list().first { $0.name == "m2" })
 
-      // The member's data is lost: the driver kills it and wipes its data dir.
-      FileManager.default.createFile(atPath: root + "/hold-new", contents: nil)
-      let crash = try await ChildProcess.run(
-        "/bin/sh", ["-c", "kill -9 $(cat '\(root)/m2/etcd.pid') && rm -rf '\(root)/m2/data' '\(root)/m2/etcd.pid'"])
-      #expect(crash.status == 0, "\(crash.stderr)")
-
-      // Vigil plans replace-member and gets as far as starting the new member (held by the gate): kill -9 it there.
+      // The member's data is lost: Vigil plans replace-member and gets as far as starting the new member (held
+      // by the gate): kill -9 it there.
       let store = try HistoryStore(directory: root + "/state")
-      var inFlight: RepairPlan?
-      #expect(
-        try await eventually(timeout: .seconds(60)) {
-          inFlight = try await store.plans(cluster: "x").first {
-            $0.runbook == .replaceMember && $0.steps.contains { $0.action == .startNew && $0.state == .running }
-          }
-          return inFlight != nil
-        })
-      let plan = try #require(inFlight)
+      let plan = try await scripted.loseMemberAndWaitForItsReplacementToStart("m2", store: store)
       #expect(plan.steps.first { $0.action == .remove }?.state == .done)
       #expect(plan.steps.first { $0.action == .promote }?.state == .pending)
       #expect(try await serve.stop(signal: SIGKILL) == 9)
       #expect(!(try await client.cluster.list().contains { $0.id == old.id }))  // removed before the kill
 
       // Started again, Vigil reads its journal and finishes the plan without repeating the removal.
-      try FileManager.default.removeItem(atPath: root + "/hold-new")
+      try scripted.releaseNewMembers()
       serve = try ServeProcess(config: config, output: root + "/serve2.out")
       var finished: RepairPlan?
       #expect(
@@ -238,11 +252,8 @@ struct ExecRuntimeTests {
           let scripted = try ScriptedCluster(root: root)
           defer { scripted.killAll() }
           try await scripted.start()
-          var clientConfig = EtcdClientConfiguration(endpoints: try scripted.endpoints.map { try EtcdEndpoint(parsing: $0) })
-          clientConfig.callTimeout = .seconds(5)
-          let client = try EtcdClient(configuration: clientConfig)
+          let client = try await scripted.client()
           defer { Task { await client.shutdown() } }
-          #expect(try await eventually { (try? await client.maintenance.status().leader ?? 0) ?? 0 != 0 })
           for i in 0..<100 { try await client.kv.put("/keep/\(i)", "v\(i)") }
 
           let map = ShardMap(shards: 8)
@@ -273,25 +284,13 @@ struct ExecRuntimeTests {
 
           // m2's data is lost; the owner plans replace-member and is held at the new member's start: kill -9 it.
           let old = try #require(try await client.cluster.list().first { $0.name == "m2" })
-          FileManager.default.createFile(atPath: root + "/hold-new", contents: nil)
-          let crash = try await ChildProcess.run(
-            "/bin/sh", ["-c", "kill -9 $(cat '\(root)/m2/etcd.pid') && rm -rf '\(root)/m2/data' '\(root)/m2/etcd.pid'"])
-          #expect(crash.status == 0, "\(crash.stderr)")
           let store = try await HistoryStore(postgres: try PostgresAddress.parse(postgres))
-          var inFlight: RepairPlan?
-          #expect(
-            try await eventually(timeout: .seconds(60)) {
-              inFlight = try await store.plans(cluster: "x").first {
-                $0.runbook == .replaceMember && $0.steps.contains { $0.action == .startNew && $0.state == .running }
-              }
-              return inFlight != nil
-            })
-          let plan = try #require(inFlight)
+          let plan = try await scripted.loseMemberAndWaitForItsReplacementToStart("m2", store: store)
           #expect(try await ownerServe.stop(signal: SIGKILL) == 9)
           #expect(!(try await client.cluster.list().contains { $0.id == old.id }))  // removed before the kill
 
           // The other replica takes x over after the owner's lease expired and finishes the same plan.
-          try FileManager.default.removeItem(atPath: root + "/hold-new")
+          try scripted.releaseNewMembers()
           var finished: RepairPlan?
           #expect(
             try await eventually(timeout: .seconds(90)) {
@@ -325,11 +324,8 @@ struct ExecRuntimeTests {
       let scripted = try ScriptedCluster(root: root)
       defer { scripted.killAll() }
       try await scripted.start()
-      var clientConfig = EtcdClientConfiguration(endpoints: try scripted.endpoints.map { try EtcdEndpoint(parsing: $0) })
-      clientConfig.callTimeout = .seconds(5)
-      let client = try EtcdClient(configuration: clientConfig)
+      let client = try await scripted.client()
       defer { Task { await client.shutdown() } }
-      #expect(try await eventually { (try? await client.maintenance.status().leader ?? 0) ?? 0 != 0 })
       for i in 0..<100 { try await client.kv.put("/keep/\(i)", "v\(i)") }
 
       let port = try FreePort.pick(count: 1)[0]
