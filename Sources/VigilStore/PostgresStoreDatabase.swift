@@ -97,7 +97,12 @@ final class PostgresStoreDatabase: StoreDatabase, @unchecked Sendable {
       on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: Self.connectionIDs.next(),
       logger: logger)
     let made: PostgresConnection
-    do { made = try Session.await(future, timeout: .seconds(15), what: "connecting") } catch {
+    do {
+      made = try Session.await(future, timeout: .seconds(15), what: "connecting") {
+        // A connection made after all is closed, not left open.
+        future.whenSuccess { Self.close($0) }
+      }
+    } catch {
       throw PostgresStoreError(
         message: "cannot connect to \(address.redacted): \(Session.describe(error))", connectionLost: true)
     }
