@@ -159,12 +159,11 @@ public struct DrillRunner: Sendable {
       clientConfig.callTimeout = .seconds(1)
       let client = try EtcdClient(configuration: clientConfig)
       cleanup.add { await client.shutdown() }
-      var settings = ReplicaCoordinator.Settings(replicaID: name, ttl: Self.replicaLeaseTTL, shards: 8)
-      settings.turn = .milliseconds(500)
       do {
         replicas.append(
           try await GuardUnderTest.start(
-            config: mine, clusters: clusters, logger: logger, replica: (settings, client), revokes: graceful))
+            config: mine, clusters: clusters, logger: logger, replica: (Self.replicaSettings(name), client),
+            revokes: graceful))
       } catch {
         for r in replicas { await r.stop() }
         throw DrillError("cannot start replica \(i + 1) of Vigil: \(error)")
@@ -177,11 +176,10 @@ public struct DrillRunner: Sendable {
       var mine = shared
       mine.stateDir = runDir + "/\(name)"
       let client = try EtcdClient(configuration: EtcdClientConfiguration(endpoints: [endpoint]))
-      var settings = ReplicaCoordinator.Settings(replicaID: name, ttl: Self.replicaLeaseTTL, shards: 8)
-      settings.turn = .milliseconds(500)
       do {
         return try await GuardUnderTest.start(
-          config: mine, clusters: clusters, logger: logger, replica: (settings, client), revokes: graceful, ownsClient: true)
+          config: mine, clusters: clusters, logger: logger, replica: (Self.replicaSettings(name), client),
+          revokes: graceful, ownsClient: true)
       } catch {
         await client.shutdown()
         throw error
@@ -195,6 +193,13 @@ public struct DrillRunner: Sendable {
 
   /// The lease TTL of the drills' replicas (coordination.leaseTTL's default).
   static let replicaLeaseTTL: Int64 = 5
+
+  /// A drill replica's coordination: 8 shards, 5 s leases, a balance turn every 0.5 s (serve's TTL/10).
+  static func replicaSettings(_ name: String) -> ReplicaCoordinator.Settings {
+    var settings = ReplicaCoordinator.Settings(replicaID: name, ttl: replicaLeaseTTL, shards: 8)
+    settings.turn = .milliseconds(500)
+    return settings
+  }
 
   /// The standby site: a second cluster like the drill's on the second half of the hosts, configured as the
   /// drill cluster's standby (failovers automatic: the drill is a person's go-ahead), and the proxy in front.
