@@ -28,7 +28,9 @@ func withStore<T: Sendable>(
   }
 }
 
-@Suite("History store (SQLite and PostgreSQL)")
+/// Serialized: each PostgreSQL case starts a server of its own (initdb and all), too heavy to run side by side with
+/// the rest of the batch.
+@Suite("History store (SQLite and PostgreSQL)", .serialized)
 struct HistoryStoreTests {
   @Test(arguments: StoreBackend.allCases) func theActiveSideOfAPairSurvivesReopening(_ backend: StoreBackend) async throws {
     try await withStore(backend) { open in
