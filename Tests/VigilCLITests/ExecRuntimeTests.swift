@@ -100,6 +100,33 @@ struct ScriptedCluster {
     for m in members { try await run("start", m.name, initial: initial) }
   }
 
+  /// Runs `body` with a scripted cluster started in `root` and a client of it; the client is shut down and every
+  /// member the scripts started is killed afterwards, also when `body` throws.
+  static func with<T: Sendable>(root: String, _ body: (ScriptedCluster, EtcdClient) async throws -> T) async throws -> T {
+    let scripted = try ScriptedCluster(root: root)
+    defer { scripted.killAll() }
+    try await scripted.start()
+    let client = try await scripted.client()
+    do {
+      let result = try await body(scripted, client)
+      await client.shutdown()
+      return result
+    } catch {
+      await client.shutdown()
+      throw error
+    }
+  }
+
+  /// The plan as it finished (nil: not within `timeout`).
+  static func finished(_ id: Int64, in store: HistoryStore, timeout: Duration) async throws -> RepairPlan? {
+    var finished: RepairPlan?
+    _ = try await eventually(timeout: timeout) {
+      finished = try await store.plan(id: id)
+      return finished?.state.isFinished == true
+    }
+    return finished?.state.isFinished == true ? finished : nil
+  }
+
   /// A client of the whole cluster, once it has a leader.
   func client() async throws -> EtcdClient {
     var config = EtcdClientConfiguration(endpoints: try endpoints.map { try EtcdEndpoint(parsing: $0) })
@@ -131,7 +158,11 @@ struct ScriptedCluster {
   func releaseNewMembers() throws { try FileManager.default.removeItem(atPath: root + "/hold-new") }
 
   /// A Vigil configuration guarding the scripted cluster as `x` through the exec driver (written beside it).
-  func vigilConfig(stateDir: String, port: Int, name: String = "vigil", extra: String = "") throws -> String {
+  /// `restores`: the driver restores members from a snapshot too (quorum lost for good).
+  func vigilConfig(
+    stateDir: String, port: Int, name: String = "vigil", repair: String = "{memberTimeout: 60s}", restores: Bool = false,
+    extra: String = ""
+  ) throws -> String {
     let path = root + "/\(name).yaml"
     try """
       stateDir: \(stateDir)
@@ -139,7 +170,7 @@ struct ScriptedCluster {
       tiers:
         fast: {probeInterval: 100ms, probeTimeout: 1s}
       scheduler: {membershipInterval: 500ms}
-      repair: {memberTimeout: 60s}
+      repair: \(repair)
       clusters:
         - name: x
           endpoints: [\(endpoints.joined(separator: ", "))]
@@ -152,6 +183,7 @@ struct ScriptedCluster {
             kill: [\(script), kill]
             wipe: [\(script), wipe]
             provision: [\(script), provision]
+            \(restores ? "restore: [\(script), restore]" : "")
             dataDir: \(root)/{name}/data
       probeSuites:
         - name: s
@@ -178,155 +210,118 @@ struct ScriptedCluster {
 struct ExecRuntimeTests {
   @Test func vigilKilledDuringReplaceMemberResumesAndFinishesWithThreeVoters() async throws {
     try await withTemporaryDirectory { root in
-      let scripted = try ScriptedCluster(root: root)
-      defer { scripted.killAll() }
-      try await scripted.start()
-      let client = try await scripted.client()
-      defer { Task { await client.shutdown() } }
-      for i in 0..<200 { try await client.kv.put("/keep/\(i)", "v\(i)") }
+      try await ScriptedCluster.with(root: root) { scripted, client in
+        for i in 0..<200 { try await client.kv.put("/keep/\(i)", "v\(i)") }
 
-      let port = try FreePort.pick(count: 1)[0]
-      let config = try scripted.vigilConfig(stateDir: root + "/state", port: port)
-      let check = try await VigilRun.run(["config", "check", config])
-      #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        let port = try FreePort.pick(count: 1)[0]
+        let config = try scripted.vigilConfig(stateDir: root + "/state", port: port)
+        let check = try await VigilRun.run(["config", "check", config])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
 
-      var serve = try ServeProcess(config: config, output: root + "/serve1.out")
-      defer { if serve.process.isRunning { kill(serve.process.processIdentifier, SIGKILL) } }
-      #expect(try await eventually { try await VigilRun.run(["status", "--config", config]).status == 0 })
-      let old = try #require(try await client.cluster.list().first { $0.name == "m2" })
+        var serve = try ServeProcess(config: config, output: root + "/serve1.out")
+        defer { if serve.process.isRunning { kill(serve.process.processIdentifier, SIGKILL) } }
+        #expect(try await eventually { try await VigilRun.run(["status", "--config", config]).status == 0 })
+        let old = try #require(try await client.cluster.list().first { $0.name == "m2" })
 
-      // The member's data is lost: Vigil plans replace-member and gets as far as starting the new member (held
-      // by the gate): kill -9 it there.
-      let store = try HistoryStore(directory: root + "/state")
-      let plan = try await scripted.loseMemberAndWaitForItsReplacementToStart("m2", store: store)
-      #expect(plan.steps.first { $0.action == .remove }?.state == .done)
-      #expect(plan.steps.first { $0.action == .promote }?.state == .pending)
-      #expect(try await serve.stop(signal: SIGKILL) == 9)
-      #expect(!(try await client.cluster.list().contains { $0.id == old.id }))  // removed before the kill
+        // The member's data is lost: Vigil plans replace-member and gets as far as starting the new member (held
+        // by the gate): kill -9 it there.
+        let store = try HistoryStore(directory: root + "/state")
+        let plan = try await scripted.loseMemberAndWaitForItsReplacementToStart("m2", store: store)
+        #expect(plan.steps.first { $0.action == .remove }?.state == .done)
+        #expect(plan.steps.first { $0.action == .promote }?.state == .pending)
+        #expect(try await serve.stop(signal: SIGKILL) == 9)
+        #expect(!(try await client.cluster.list().contains { $0.id == old.id }))  // removed before the kill
 
-      // Started again, Vigil reads its journal and finishes the plan without repeating the removal.
-      try scripted.releaseNewMembers()
-      serve = try ServeProcess(config: config, output: root + "/serve2.out")
-      var finished: RepairPlan?
-      #expect(
-        try await eventually(timeout: .seconds(60)) {
-          finished = try await store.plan(id: plan.id)
-          return finished?.state.isFinished == true
-        })
-      #expect(finished?.state == .succeeded, "\(finished?.outcome ?? "") \(finished?.steps.map { "\($0.label): \($0.detail ?? "")" } ?? [])")
-      let audit = try await store.audit(planID: plan.id, limit: 1000, ascending: true)
-      #expect(audit.contains { $0.action == "resumed-plan" })
-      #expect(audit.filter { $0.step == "remove-member m2" && $0.action == "step" }.count == 1)
-      #expect(audit.filter { $0.step == "add-learner" && $0.action == "step" }.count == 1)
+        // Started again, Vigil reads its journal and finishes the plan without repeating the removal.
+        try scripted.releaseNewMembers()
+        serve = try ServeProcess(config: config, output: root + "/serve2.out")
+        let finished = try await ScriptedCluster.finished(plan.id, in: store, timeout: .seconds(60))
+        #expect(finished?.state == .succeeded, "\(finished?.outcome ?? "") \(finished?.steps.map { "\($0.label): \($0.detail ?? "")" } ?? [])")
+        let audit = try await store.audit(planID: plan.id, limit: 1000, ascending: true)
+        #expect(audit.contains { $0.action == "resumed-plan" })
+        #expect(audit.filter { $0.step == "remove-member m2" && $0.action == "step" }.count == 1)
+        #expect(audit.filter { $0.step == "add-learner" && $0.action == "step" }.count == 1)
 
-      let list = try await client.cluster.list()
-      #expect(list.count == 3 && !list.contains(where: \.isLearner))
-      let newName = try #require(finished?.context["new.name"])
-      let new = try #require(list.first { $0.name == newName })
-      #expect(new.id != old.id)
-      let pinned = client.member(try EtcdEndpoint(parsing: try #require(new.clientURLs.first)))
-      #expect(try await pinned.kv.range("/keep/", prefix: true, consistency: .serializable, countOnly: true).count == 200)
-      await pinned.shutdown()
+        let list = try await client.cluster.list()
+        #expect(list.count == 3 && !list.contains(where: \.isLearner))
+        let newName = try #require(finished?.context["new.name"])
+        let new = try #require(list.first { $0.name == newName })
+        #expect(new.id != old.id)
+        let pinned = client.member(try EtcdEndpoint(parsing: try #require(new.clientURLs.first)))
+        #expect(try await pinned.kv.range("/keep/", prefix: true, consistency: .serializable, countOnly: true).count == 200)
+        await pinned.shutdown()
 
-      // The CLI shows it: the plan, the audit log (intact), the incident with its MTTR.
-      let repairs = try await VigilRun.run(["repair", "list", "--config", config])
-      #expect(repairs.stdout.contains("replace-member") && repairs.stdout.contains("succeeded"), "\(repairs.stdout)\(repairs.stderr)")
-      let verify = try await VigilRun.run(["audit", "verify", "--state-dir", root + "/state"])
-      #expect(verify.status == 0 && verify.stdout.contains("intact"), "\(verify.stdout)\(verify.stderr)")
-      let incidents = try await VigilRun.run(["incidents", "--config", config, "--id", "\(try #require(plan.incidentID))"])
-      #expect(incidents.stdout.contains("data loss") && incidents.stdout.contains("repair"), "\(incidents.stdout)\(incidents.stderr)")
-      #expect(!incidents.stdout.contains("MTTR -"))
-      let bad = try await VigilRun.run(["repair", "run", "replace-member", "--cluster", "x", "--config", config])
-      #expect(bad.status == 64 && bad.stderr.contains("needs --member"), "\(bad.stderr)")
-      #expect(try await serve.stop(signal: SIGTERM) == 0)
+        // The CLI shows it: the plan, the audit log (intact), the incident with its MTTR.
+        let repairs = try await VigilRun.run(["repair", "list", "--config", config])
+        #expect(repairs.stdout.contains("replace-member") && repairs.stdout.contains("succeeded"), "\(repairs.stdout)\(repairs.stderr)")
+        let verify = try await VigilRun.run(["audit", "verify", "--state-dir", root + "/state"])
+        #expect(verify.status == 0 && verify.stdout.contains("intact"), "\(verify.stdout)\(verify.stderr)")
+        let incidents = try await VigilRun.run(["incidents", "--config", config, "--id", "\(try #require(plan.incidentID))"])
+        #expect(incidents.stdout.contains("data loss") && incidents.stdout.contains("repair"), "\(incidents.stdout)\(incidents.stderr)")
+        #expect(!incidents.stdout.contains("MTTR -"))
+        let bad = try await VigilRun.run(["repair", "run", "replace-member", "--cluster", "x", "--config", config])
+        #expect(bad.status == 64 && bad.stderr.contains("needs --member"), "\(bad.stderr)")
+        #expect(try await serve.stop(signal: SIGTERM) == 0)
+      }
     }
   }
 
   @Test func aQuorumLostForGoodIsRestoredThroughTheExecDriverAndTheCLIReadsTheBackups() async throws {
     try await withTemporaryDirectory { root in
-      let scripted = try ScriptedCluster(root: root)
-      defer { scripted.killAll() }
-      try await scripted.start()
-      let client = try await scripted.client()
-      defer { Task { await client.shutdown() } }
-      for i in 0..<100 { try await client.kv.put("/keep/\(i)", "v\(i)") }
+      try await ScriptedCluster.with(root: root) { scripted, client in
+        for i in 0..<100 { try await client.kv.put("/keep/\(i)", "v\(i)") }
 
-      let port = try FreePort.pick(count: 1)[0]
-      let config = root + "/vigil.yaml"
-      try """
-        stateDir: \(root)/state
-        listen: 127.0.0.1:\(port)
-        tiers:
-          fast: {probeInterval: 100ms, probeTimeout: 1s}
-        scheduler: {membershipInterval: 500ms}
-        repair: {memberTimeout: 60s, restoreMode: auto}
-        backup: {flushInterval: 100ms}
-        clusters:
-          - name: x
-            endpoints: [\(scripted.endpoints.joined(separator: ", "))]
-            tier: fast
-            probeSuites: [s]
-            runtime:
-              kind: exec
-              start: [\(scripted.script), start]
-              stop: [\(scripted.script), stop]
-              kill: [\(scripted.script), kill]
-              wipe: [\(scripted.script), wipe]
-              provision: [\(scripted.script), provision]
-              restore: [\(scripted.script), restore]
-              dataDir: \(root)/{name}/data
-        probeSuites:
-          - name: s
-            probes:
-              - kind: etcd.kv
-              - kind: etcd.member
-        """.write(toFile: config, atomically: true, encoding: .utf8)
-      var serve = try ServeProcess(config: config, output: root + "/serve.out")
-      defer { if serve.process.isRunning { kill(serve.process.processIdentifier, SIGKILL) } }
-      // A verified backup, seen through the CLI straight from the store.
-      var listed = ""
-      #expect(
-        try await eventually(timeout: .seconds(60)) {
-          listed = try await VigilRun.run(["backup", "list", "--config", config]).stdout
-          return listed.contains("yes")
-        }, "\(listed)")
-      let last = try await client.kv.put("/keep/last", "end").revision
-      try await Task.sleep(for: .seconds(1))  // the change log's flush interval, ten times over
+        let port = try FreePort.pick(count: 1)[0]
+        let config = try scripted.vigilConfig(
+          stateDir: root + "/state", port: port, repair: "{memberTimeout: 60s, restoreMode: auto}", restores: true,
+          extra: "backup: {flushInterval: 100ms}")
+        var serve = try ServeProcess(config: config, output: root + "/serve.out")
+        defer { if serve.process.isRunning { kill(serve.process.processIdentifier, SIGKILL) } }
+        // A verified backup, seen through the CLI straight from the store.
+        var listed = ""
+        #expect(
+          try await eventually(timeout: .seconds(60)) {
+            listed = try await VigilRun.run(["backup", "list", "--config", config]).stdout
+            return listed.contains("yes")
+          }, "\(listed)")
+        let last = try await client.kv.put("/keep/last", "end").revision
+        try await Task.sleep(for: .seconds(1))  // the change log's flush interval, ten times over
 
-      let store = try HistoryStore(directory: root + "/state")
-      let crash = try await ChildProcess.run(
-        "/bin/sh",
-        [
-          "-c",
-          "kill -9 $(cat '\(root)'/m1/etcd.pid) $(cat '\(root)'/m2/etcd.pid); for m in m1 m2; do rm -rf '\(root)'/$m/data '\(root)'/$m/etcd.pid; done",
-        ])
-      #expect(crash.status == 0, "\(crash.stderr)")
-      var done: RepairPlan?
-      #expect(
-        try await eventually(timeout: .seconds(90)) {
-          done = try await store.plans(cluster: "x").first { $0.runbook == .restoreCluster && $0.state == .succeeded }
-          return done != nil
-        })
-      let seen = (try? await store.plans(cluster: "x").map { "\($0.runbook) \($0.state) \($0.outcome ?? "")" }) ?? []
-      let plan = try #require(done, "\(seen)")
-      #expect(plan.context["restore.lostRevisions"] == "0")
-      let kept = try await client.kv.range("/keep/", prefix: true)
-      #expect(kept.count == 101)
-      #expect(kept.revision > last + 1000)
-      // The old data dirs were retired by the driver, never reused.
-      let retired = try FileManager.default.contentsOfDirectory(atPath: root + "/m3").filter { $0.hasPrefix("data.retired-") }
-      #expect(retired.count == 1)
+        let store = try HistoryStore(directory: root + "/state")
+        let crash = try await ChildProcess.run(
+          "/bin/sh",
+          [
+            "-c",
+            "kill -9 $(cat '\(root)'/m1/etcd.pid) $(cat '\(root)'/m2/etcd.pid); for m in m1 m2; do rm -rf '\(root)'/$m/data '\(root)'/$m/etcd.pid; done",
+          ])
+        #expect(crash.status == 0, "\(crash.stderr)")
+        var done: RepairPlan?
+        #expect(
+          try await eventually(timeout: .seconds(90)) {
+            done = try await store.plans(cluster: "x").first { $0.runbook == .restoreCluster && $0.state == .succeeded }
+            return done != nil
+          })
+        let seen = (try? await store.plans(cluster: "x").map { "\($0.runbook) \($0.state) \($0.outcome ?? "")" }) ?? []
+        let plan = try #require(done, "\(seen)")
+        #expect(plan.context["restore.lostRevisions"] == "0")
+        let kept = try await client.kv.range("/keep/", prefix: true)
+        #expect(kept.count == 101)
+        #expect(kept.revision > last + 1000)
+        // The old data dirs were retired by the driver, never reused.
+        let retired = try FileManager.default.contentsOfDirectory(atPath: root + "/m3").filter { $0.hasPrefix("data.retired-") }
+        #expect(retired.count == 1)
 
-      let verify = try await VigilRun.run(["backup", "verify", "--config", config])
-      #expect(verify.status == 0 && verify.stdout.hasPrefix("verified:"), "\(verify.stdout)\(verify.stderr)")
-      let output = root + "/restored.db"
-      let restore = try await VigilRun.run(["backup", "restore", "--config", config, "--output", output])
-      #expect(restore.status == 0 && restore.stdout.contains("etcdctl snapshot restore"), "\(restore.stdout)\(restore.stderr)")
-      let up = try await VigilRun.run(["cluster", "up", "--from-snapshot", output, "--members", "1", "--refresh", "0", "--duration", "1"])
-      #expect(up.status == 0 && up.stdout.contains("is up"), "\(up.stdout)\(up.stderr)")
-      let badTime = try await VigilRun.run(["backup", "restore", "--config", config, "--time", "soon", "--output", root + "/x.db"])
-      #expect(badTime.status == 64 && badTime.stderr.contains("--time"), "\(badTime.stderr)")
-      #expect(try await serve.stop(signal: SIGTERM) == 0)
+        let verify = try await VigilRun.run(["backup", "verify", "--config", config])
+        #expect(verify.status == 0 && verify.stdout.hasPrefix("verified:"), "\(verify.stdout)\(verify.stderr)")
+        let output = root + "/restored.db"
+        let restore = try await VigilRun.run(["backup", "restore", "--config", config, "--output", output])
+        #expect(restore.status == 0 && restore.stdout.contains("etcdctl snapshot restore"), "\(restore.stdout)\(restore.stderr)")
+        let up = try await VigilRun.run(["cluster", "up", "--from-snapshot", output, "--members", "1", "--refresh", "0", "--duration", "1"])
+        #expect(up.status == 0 && up.stdout.contains("is up"), "\(up.stdout)\(up.stderr)")
+        let badTime = try await VigilRun.run(["backup", "restore", "--config", config, "--time", "soon", "--output", root + "/x.db"])
+        #expect(badTime.status == 64 && badTime.stderr.contains("--time"), "\(badTime.stderr)")
+        #expect(try await serve.stop(signal: SIGTERM) == 0)
+      }
     }
   }
 }
