@@ -170,7 +170,8 @@ struct ConfigReader {
     var i = InspectionConfig()
     let keys = [
       "interval", "quotaRatio", "fragmentationRatio", "fragmentationMinimumBytes", "learnerGrace",
-      "leaderChangesPerHour", "certificateDays", "raftLag",
+      "leaderChangesPerHour", "certificateDays", "raftLag", "logInterval", "logWindow", "logSlowDiskOccurrences",
+      "logLeaderChangeOccurrences",
     ]
     guard let map = mapping(node, "inspections", keys: keys) else { return i }
     if let n = map["interval"], let v = duration(n, "inspections.interval") { i.interval = v }
@@ -187,6 +188,14 @@ struct ConfigReader {
     }
     if let n = map["certificateDays"], let v = int(n, "inspections.certificateDays", 1...3650) { i.certificateDays = v }
     if let n = map["raftLag"], let v = int(n, "inspections.raftLag", 1...10_000_000) { i.raftLag = v }
+    if let n = map["logInterval"], let v = duration(n, "inspections.logInterval") { i.logInterval = v }
+    if let n = map["logWindow"], let v = duration(n, "inspections.logWindow") { i.logWindow = v }
+    if let n = map["logSlowDiskOccurrences"], let v = int(n, "inspections.logSlowDiskOccurrences", 1...10_000) {
+      i.logSlowDiskOccurrences = v
+    }
+    if let n = map["logLeaderChangeOccurrences"], let v = int(n, "inspections.logLeaderChangeOccurrences", 1...10_000) {
+      i.logLeaderChangeOccurrences = v
+    }
     return i
   }
 
@@ -686,7 +695,7 @@ struct ConfigReader {
   mutating func cluster(_ node: Node, _ path: String) -> ClusterConfig? {
     let keys = [
       "name", "group", "labels", "endpoints", "tls", "auth", "runtime", "tier", "probeSuites", "drillAllowed",
-      "members", "quotaBytes", "repairMode", "standby",
+      "members", "quotaBytes", "repairMode", "standby", "logs",
     ]
     guard let map = mapping(node, path, keys: keys) else { return nil }
     // A bad name is one problem among others: the rest is still checked, and the cluster keeps its place in
@@ -701,6 +710,7 @@ struct ConfigReader {
     if let n = map["members"] { c.members = int(n, "\(path).members", 1...9) }
     if let n = map["repairMode"] { c.repairMode = repairMode(n, "\(path).repairMode") }
     if let n = map["standby"] { c.standby = string(n, "\(path).standby") }
+    if let n = map["logs"] { c.logs = clusterLogs(n, "\(path).logs") }
     if let n = map["quotaBytes"], let v = int(n, "\(path).quotaBytes", 1 << 20...(8 << 30)) { c.quotaBytes = Int64(v) }
     if let n = map["endpoints"], let list = stringList(n, "\(path).endpoints") {
       var seen: [String: Int] = [:]
@@ -750,7 +760,7 @@ struct ConfigReader {
         return .external
       }
     }
-    let execKeys = ["start", "stop", "kill", "wipe", "provision", "restore", "dataDir", "timeout"]
+    let execKeys = ["start", "stop", "kill", "wipe", "provision", "restore", "dataDir", "timeout", "logs"]
     guard let map = mapping(node, path, keys: ["kind", "members"] + execKeys) else { return .external }
     let kind = map["kind"].flatMap { string($0, "\(path).kind") } ?? "external"
     switch kind {
@@ -783,10 +793,41 @@ struct ConfigReader {
         wipe: commands["wipe"] ?? [], provision: commands["provision"] ?? [], dataDir: dataDir ?? "")
       if let n = map["restore"], let list = stringList(n, "\(path).restore") { exec.restore = list }
       if let n = map["timeout"], let d = duration(n, "\(path).timeout") { exec.timeout = d }
+      if let n = map["logs"], let list = stringList(n, "\(path).logs") {
+        if list.isEmpty { problem("\(path).logs", n, "is empty (expected a program and its arguments)") }
+        exec.logs = list
+      }
       return .exec(exec)
     default:
       problem("\(path).kind", map["kind"], "unknown runtime \"\(kind)\" (expected local, external or exec)")
       return .external
+    }
+  }
+
+  /// `logs: {file: "/var/log/etcd/{name}.log"}` or `logs: {command: [...]}`: one of the two.
+  mutating func clusterLogs(_ node: Node, _ path: String) -> ClusterLogsConfig? {
+    guard let map = mapping(node, path, keys: ["file", "command"]) else { return nil }
+    switch (map["file"], map["command"]) {
+    case (let f?, nil):
+      guard let file = string(f, "\(path).file") else { return nil }
+      guard file.contains("{name}") else {
+        problem("\(path).file", f, "\"\(file)\" does not contain {name} (each member's log file)")
+        return nil
+      }
+      return .file(file)
+    case (nil, let c?):
+      guard let list = stringList(c, "\(path).command") else { return nil }
+      guard !list.isEmpty else {
+        problem("\(path).command", c, "is empty (expected a program and its arguments)")
+        return nil
+      }
+      return .command(list)
+    case (_?, _?):
+      problem(path, node, "has both file and command (expected one of them)")
+      return nil
+    case (nil, nil):
+      problem(path, node, "is empty (expected file or command)")
+      return nil
     }
   }
 

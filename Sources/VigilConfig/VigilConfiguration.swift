@@ -95,6 +95,14 @@ public struct InspectionConfig: Sendable, Hashable, Encodable {
   public var certificateDays = 30
   /// Raft applied-index lag (entries) that is a finding.
   public var raftLag = 1000
+  /// How often members' logs are read for known signatures.
+  public var logInterval: ConfigDuration = .seconds(2)
+  /// How far back log lines count as evidence.
+  public var logWindow: ConfigDuration = .seconds(120)
+  /// Slow-disk log lines at this many distinct seconds within the window name a slow disk on their own.
+  public var logSlowDiskOccurrences = 3
+  /// Leader-change log lines at this many distinct seconds within the window are a leader-churn finding.
+  public var logLeaderChangeOccurrences = 3
 }
 
 /// How probes are scheduled.
@@ -460,6 +468,27 @@ public struct ExecRuntimeConfig: Sendable, Hashable, Encodable {
   public var dataDir: String
   /// Longest any command may run.
   public var timeout: ConfigDuration = .seconds(60)
+  /// Prints the member's recent log lines (`VIGIL_LOG_SINCE`: seconds since 1970 of the last read), e.g.
+  /// `journalctl -u etcd@{name} --since @$VIGIL_LOG_SINCE -o cat`; empty: its log is not read.
+  public var logs: [String] = []
+}
+
+/// Where a cluster's member logs are read, for any runtime (overrides the exec runtime's `logs` command).
+public enum ClusterLogsConfig: Sendable, Hashable, Encodable {
+  /// A file per member, `{name}` replaced by its name.
+  case file(String)
+  /// A command printing a member's recent lines (as the exec runtime's `logs`).
+  case command([String])
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: Keys.self)
+    switch self {
+    case .file(let f): try c.encode(f, forKey: .file)
+    case .command(let list): try c.encode(list, forKey: .command)
+    }
+  }
+
+  private enum Keys: String, CodingKey { case file, command }
 }
 
 /// One etcd cluster Vigil guards.
@@ -485,6 +514,9 @@ public struct ClusterConfig: Sendable, Hashable, Encodable {
   public var repairMode: RepairMode?
   /// The cluster (in another site) Vigil mirrors this one into and fails over to.
   public var standby: String?
+  /// Where its members' logs are read (nil: the runtime's own — a local cluster's captured logs, the exec
+  /// runtime's `logs` command — or none).
+  public var logs: ClusterLogsConfig?
 
   /// Voters expected, for the member-count inspection.
   public var declaredMembers: Int {

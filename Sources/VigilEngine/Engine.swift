@@ -249,21 +249,25 @@ public final class Engine: Sendable {
     if let hookup, let local = hookup.local {
       let endpoints = await local.endpoints
       let c = try hookup.client ?? client(endpoints)
-      let guarded = GuardedCluster(config: cluster, client: c, quotaBytes: local.options.quotaBackendBytes) { member in
+      var guarded = GuardedCluster(config: cluster, client: c, quotaBytes: local.options.quotaBackendBytes) { member in
         try? await local.member(member).dataDir
       }
+      guarded.logSource = logSource(cluster, local: local)
       return (guarded, LocalRuntime(cluster: local), nil, hookup.client == nil)
     }
     switch cluster.runtime {
     case .external:
       let c = try hookup?.client ?? client(try parsedEndpoints(cluster))
-      return (GuardedCluster(config: cluster, client: c), nil, nil, hookup?.client == nil)
+      var guarded = GuardedCluster(config: cluster, client: c)
+      guarded.logSource = logSource(cluster, local: nil)
+      return (guarded, nil, nil, hookup?.client == nil)
     case .exec(let exec):
       let c = try hookup?.client ?? client(try parsedEndpoints(cluster))
       let runtime = ExecRuntime(cluster: cluster.name, config: exec)
-      let guarded = GuardedCluster(config: cluster, client: c, quotaBytes: cluster.quotaBytes) { member in
+      var guarded = GuardedCluster(config: cluster, client: c, quotaBytes: cluster.quotaBytes) { member in
         runtime.dataDir(of: member)
       }
+      guarded.logSource = logSource(cluster, local: nil)
       return (guarded, runtime, nil, hookup?.client == nil)
     case .local(let members):
       let dir = (stateDir as NSString).appendingPathComponent("local/\(cluster.name)")
@@ -277,15 +281,37 @@ public final class Engine: Sendable {
       do {
         let endpoints = await local.endpoints
         let c = try client(endpoints)
-        let guarded = GuardedCluster(config: cluster, client: c, quotaBytes: cluster.quotaBytes) { member in
+        var guarded = GuardedCluster(config: cluster, client: c, quotaBytes: cluster.quotaBytes) { member in
           try? await local.member(member).dataDir
         }
+        guarded.logSource = logSource(cluster, local: local)
         return (guarded, LocalRuntime(cluster: local), local, true)
       } catch {
         await local.shutdown(graceful: true)
         throw error
       }
     }
+  }
+
+  /// Where the members' logs of `cluster` are read: its `logs` setting, else its runtime's (a local cluster's
+  /// captured logs, the exec runtime's `logs` command); nil when nowhere.
+  static func logSource(_ cluster: ClusterConfig, local: LocalCluster?) -> (@Sendable (String) async -> MemberLogSource?)? {
+    func command(_ list: [String]) -> @Sendable (String) async -> MemberLogSource? {
+      let clusterName = cluster.name
+      return { name in
+        .command(
+          list.map { $0.replacingOccurrences(of: "{name}", with: name) },
+          environment: ["VIGIL_CLUSTER": clusterName, "VIGIL_MEMBER_NAME": name])
+      }
+    }
+    switch cluster.logs {
+    case .file(let pattern)?: return { name in .file(pattern.replacingOccurrences(of: "{name}", with: name)) }
+    case .command(let list)?: return command(list)
+    case nil: break
+    }
+    if let local { return { name in (try? await local.member(name)).map { .file($0.logFile) } } }
+    if case .exec(let exec) = cluster.runtime, !exec.logs.isEmpty { return command(exec.logs) }
+    return nil
   }
 
   static func parsedEndpoints(_ cluster: ClusterConfig) throws -> [EtcdEndpoint] {

@@ -17,6 +17,8 @@ public struct GuardedCluster: Sendable {
   public var backupVerifiedAt: (@Sendable () async -> Double)?
   /// How its standby mirror stands; nil when it has no standby.
   public var standby: (@Sendable () async -> StandbyStatus)?
+  /// Where a member's log is read (nil for a member whose log cannot be); nil when no member's can.
+  public var logSource: (@Sendable (_ member: String) async -> MemberLogSource?)?
 
   public init(
     config: ClusterConfig, client: EtcdClient, quotaBytes: Int64? = nil,

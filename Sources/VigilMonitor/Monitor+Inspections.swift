@@ -51,7 +51,7 @@ extension Monitor {
     thresholds.leaderChangesPerHour = c.leaderChangesPerHour
     thresholds.certificateDays = c.certificateDays
     thresholds.raftLag = UInt64(c.raftLag)
-    let found = Inspector.inspect(snapshot, thresholds)
+    let found = Inspector.inspect(snapshot, thresholds) + watch.logFindings(cluster: cluster, at: at)
     metrics.findings(cluster: cluster, found)
     let alarms = Dictionary(snapshot.members.map { ($0.name, Set($0.alarms)) }, uniquingKeysWith: { a, _ in a })
     carryOut(watch.inspected(cluster: cluster, findings: found, alarms: alarms, at: at))

@@ -37,6 +37,9 @@ public actor Monitor {
   /// The task running ``runLoops()`` when started with ``start()`` rather than ``run()``.
   var runner: Task<Void, Never>?
   var grpcClients: [String: EtcdClient] = [:]
+  /// Reads what is new in members' logs; the last error reading each (logged when it changes).
+  let logReader = MemberLogReader()
+  var logReadErrors: [String: String] = [:]
   var memberClients: [String: (endpoint: EtcdEndpoint, client: EtcdClient)] = [:]
 
   /// What Vigil believes: health, diagnoses, incidents (pure; this actor carries out its directives).
@@ -85,6 +88,11 @@ public actor Monitor {
     let book = IncidentBook(
       restoring: try await store.incidents(openOnly: true, limit: 100_000), nextID: try await store.nextIncidentID())
     self.watch = ClusterWatch(detector: configuration.detector.settings, book: book)
+    var logs = LogThresholds()
+    logs.window = configuration.inspections.logWindow.duration.seconds
+    logs.slowDiskOccurrences = configuration.inspections.logSlowDiskOccurrences
+    logs.leaderChangeOccurrences = configuration.inspections.logLeaderChangeOccurrences
+    self.watch.logThresholds = logs
   }
 
   static func now() -> Double { Date().timeIntervalSince1970 }
@@ -132,6 +140,10 @@ public actor Monitor {
       spawn.yield { [weak self] in await self?.membershipLoop(name) }
       liveness.register(Self.inspectionLoopName(name), period: inspectionPeriod)
       spawn.yield { [weak self] in await self?.inspectionLoop(name) }
+      if cluster.logSource != nil {
+        liveness.register(Self.logLoopName(name), period: logPeriod)
+        spawn.yield { [weak self] in await self?.logLoop(name) }
+      }
     }
     firstRound = Set(targets.keys)
     isReady = firstRound.isEmpty
@@ -162,6 +174,7 @@ public actor Monitor {
     for name in clusters.keys {
       liveness.remove(Self.membershipLoopName(name))
       liveness.remove(Self.inspectionLoopName(name))
+      liveness.remove(Self.logLoopName(name))
     }
     liveness.remove(Self.writerLoopName)
     liveness.remove(Self.compactionLoopName)

@@ -11,6 +11,7 @@ import VigilCore
 /// - `vigil_findings{cluster,check,severity}`: findings of the latest inspection
 /// - `vigil_incidents_open{cluster}`, `vigil_incidents_total{cluster}`
 /// - `vigil_detection_seconds{cluster}`: histogram of time to detect (incident onset → failed)
+/// - `vigil_log_signatures_total{cluster,member,signal}`: member log lines that matched a known etcd signature
 /// - `vigil_probe_lag_seconds`: histogram of how late probes start after they were due (``ProbeLag``)
 ///
 /// Repair keeps its own (`RepairMetrics`) and liveness its own (`Liveness`), through the same factory.
@@ -74,6 +75,13 @@ public final class VigilMetrics: Sendable {
     (ok ? series.ok : series.failed).increment()
     series.success.record(ok ? 1.0 : 0.0)
     series.duration.recordNanoseconds(latency.nanoseconds)
+  }
+
+  func logMatched(cluster: String, member: String, signal: LogSignal) {
+    Counter(
+      label: "vigil_log_signatures_total",
+      dimensions: [("cluster", cluster), ("member", member), ("signal", signal.rawValue)], factory: factory
+    ).increment()
   }
 
   func health(cluster: String, subject: String, state: HealthState) {

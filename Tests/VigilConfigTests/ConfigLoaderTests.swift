@@ -142,6 +142,44 @@ struct ConfigLoaderTests {
     #expect(after.message.contains("\"never\"") && after.message.contains("off"))
   }
 
+  @Test func memberLogSourcesAreReadAndCheckedByField() throws {
+    let c = try load(
+      """
+      inspections: {logInterval: 1s, logWindow: 5m, logSlowDiskOccurrences: 2}
+      clusters:
+        - name: a
+          endpoints: [http://127.0.0.1:2379]
+          logs: {file: "/var/log/etcd/{name}.log"}
+        - name: b
+          endpoints: [http://127.0.0.1:2380]
+          logs: {command: [journalctl, -u, "etcd@{name}", -o, cat]}
+      """)
+    #expect(c.inspections.logInterval == .seconds(1))
+    #expect(c.inspections.logWindow == .seconds(300))
+    #expect(c.inspections.logSlowDiskOccurrences == 2)
+    #expect(c.inspections.logLeaderChangeOccurrences == 3)
+    #expect(c.clusters[0].logs == .file("/var/log/etcd/{name}.log"))
+    #expect(c.clusters[1].logs == .command(["journalctl", "-u", "etcd@{name}", "-o", "cat"]))
+    let found = problems(
+      """
+      inspections: {logSlowDiskOccurrences: 0}
+      clusters:
+        - name: a
+          endpoints: [http://127.0.0.1:2379]
+          logs: {file: /var/log/etcd.log}
+        - name: b
+          endpoints: [http://127.0.0.1:2380]
+          logs: {file: "/x/{name}", command: [cat]}
+        - name: c
+          endpoints: [http://127.0.0.1:2381]
+          logs: {command: []}
+      """)
+    #expect(found.contains { $0.path == "inspections.logSlowDiskOccurrences" })
+    #expect(found.contains { $0.path == "clusters[0].logs.file" && $0.message.contains("/var/log/etcd.log") && $0.message.contains("{name}") })
+    #expect(found.contains { $0.path == "clusters[1].logs" && $0.message.contains("both file and command") })
+    #expect(found.contains { $0.path == "clusters[2].logs.command" && $0.message.contains("empty") })
+  }
+
   @Test func theBackupSectionHasDefaultsAndNamesBadValues() throws {
     let base = """
       clusters:

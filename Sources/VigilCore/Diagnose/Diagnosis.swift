@@ -56,6 +56,14 @@ public struct MemberSignals: Sendable, Hashable {
   public var recentlyUnreachable = false
   /// The cluster is electing a leader or just elected one: requests time out everywhere for a moment.
   public var electionUnderway = false
+  /// What its own log showed lately of a slow disk (nil: nothing, or its log is not read).
+  public var logSlowDisk: LogEvidence? = nil
+  /// Slow-disk lines at this many distinct moments name a slow disk on their own.
+  public var logSlowDiskOccurrences = 3
+  /// What its own log showed lately of an exhausted quota.
+  public var logNoSpace: LogEvidence? = nil
+  /// Peers whose logs lost their raft streams to it lately, by name.
+  public var logPeersLost: [String: LogEvidence] = [:]
 
   public init(
     name: String, health: HealthState, lastFailure: ProbeFailureKind? = nil, tcpReachable: Bool? = nil,
@@ -93,19 +101,51 @@ public struct Diagnosis: Sendable, Hashable, Codable {
   /// The member, or nil for a cluster-wide fault.
   public var member: String?
   public var reason: String
+  /// Log lines that support it (the newest few of each log that does).
+  public var evidence: [String]
 
-  public init(fault: Fault, member: String?, reason: String) {
+  public init(fault: Fault, member: String?, reason: String, evidence: [String] = []) {
     self.fault = fault
     self.member = member
     self.reason = reason
+    self.evidence = evidence
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    fault = try c.decode(Fault.self, forKey: .fault)
+    member = try c.decodeIfPresent(String.self, forKey: .member)
+    reason = try c.decode(String.self, forKey: .reason)
+    evidence = try c.decodeIfPresent([String].self, forKey: .evidence) ?? []
   }
 }
 
 /// Names faults from signals. Pure; the order of the rules is the order of
 /// precedence (identity and data problems outrank liveness ones).
 public enum Diagnoser {
-  /// The fault of one member, or nil when its signals show none.
+  /// The fault of one member, or nil when its signals show none; with what the logs say of it.
   public static func diagnose(_ m: MemberSignals) -> Diagnosis? {
+    guard var d = named(m) else { return nil }
+    switch d.fault {
+    case .crashed, .hung, .partitioned:
+      guard !m.logPeersLost.isEmpty else { break }
+      let peers = m.logPeersLost.keys.sorted()
+      d.reason += "; the logs of \(peers.joined(separator: ", ")) lost their raft streams to it"
+      d.evidence += peers.compactMap { m.logPeersLost[$0]?.quotes.last }
+    case .slowDisk:
+      if let e = m.logSlowDisk {
+        if m.slowWrites { d.reason += "; its log agrees (\(e.lines) slow-disk line(s))" }
+        d.evidence += e.quotes
+      }
+    case .noSpace:
+      d.evidence += m.logNoSpace?.quotes ?? []
+    default:
+      break
+    }
+    return d
+  }
+
+  static func named(_ m: MemberSignals) -> Diagnosis? {
     if m.identityChanged {
       return Diagnosis(fault: .dataLoss, member: m.name, reason: "answers with a different member or cluster id")
     }
@@ -168,6 +208,11 @@ public enum Diagnoser {
     // Writes are slow for everyone just after an election; a slow disk shows outside one.
     if m.slowWrites && !m.electionUnderway {
       return Diagnosis(fault: .slowDisk, member: m.name, reason: "answers, but writes are far slower than its baseline")
+    }
+    // etcd's own warnings, repeated: slow WAL syncs, late heartbeats, slow applies.
+    if let e = m.logSlowDisk, e.occurrences >= m.logSlowDiskOccurrences, !m.electionUnderway {
+      return Diagnosis(
+        fault: .slowDisk, member: m.name, reason: "its log shows slow-disk warnings at \(e.occurrences) moments")
     }
     return nil
   }

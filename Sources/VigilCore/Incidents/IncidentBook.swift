@@ -136,8 +136,11 @@ public struct IncidentBook: Sendable {
   /// one that comes back with another identity becomes "data loss".
   public mutating func diagnosed(subject: String, _ d: Diagnosis, at: Double) -> IncidentChange? {
     guard var incident = open[subject] else { return nil }
-    let text = "\(d.fault.rawValue): \(d.reason)"
-    guard incident.timeline.last(where: { $0.kind == "diagnosis" })?.text != text else { return nil }
+    let head = "\(d.fault.rawValue): \(d.reason)"
+    let previous = incident.timeline.last(where: { $0.kind == "diagnosis" })?.text
+    guard previous?.split(separator: "\n", maxSplits: 1).first.map(String.init) != head else { return nil }
+    // The log lines behind it follow the name, one a line ("log: …").
+    let text = ([head] + d.evidence.map { "log: " + $0 }).joined(separator: "\n")
     let event = IncidentEvent(at: at, kind: "diagnosis", text: text)
     // Once Vigil has acted, what its own repair causes (a member it killed to unstick refuses connections
     // while it restarts) does not rename the fault; definite evidence of lost data still does.

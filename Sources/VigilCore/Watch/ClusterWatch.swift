@@ -122,6 +122,9 @@ public struct ClusterWatch: Sendable {
   public private(set) var diagnoses: [String: [Diagnosis]] = [:]
   public private(set) var findings: [String: [Finding]] = [:]
   public private(set) var book: IncidentBook
+  /// Each cluster's recent member log lines that matched a signature.
+  public private(set) var logs: [String: LogBook] = [:]
+  public var logThresholds = LogThresholds()
   /// Transitions into "failed" so far.
   public private(set) var failedTransitions = 0
 
@@ -150,6 +153,7 @@ public struct ClusterWatch: Sendable {
     for subject in lastGood.keys where subject.cluster == cluster { lastGood[subject] = nil }
     diagnoses[cluster] = nil
     findings[cluster] = nil
+    logs[cluster] = nil
     observers[cluster] = ClusterObserver()
   }
 
@@ -287,6 +291,14 @@ public struct ClusterWatch: Sendable {
       var s = observer.signals(name: m.name, health: health(of: subject), now: at)
       s.statusProbe = statusEvidence(subject)
       s.electionUnderway = electing
+      if let log = logs[cluster] {
+        s.logSlowDisk = log.evidence(member: m.name, signal: .slowDisk, now: at)
+        s.logNoSpace = log.evidence(member: m.name, signal: .noSpace, now: at)
+        s.logSlowDiskOccurrences = log.thresholds.slowDiskOccurrences
+        var lost = log.peersLost(peerID: String(m.id, radix: 16), now: at)
+        lost[m.name] = nil
+        s.logPeersLost = lost
+      }
       return s
     }
     let found = Diagnoser.diagnose(cluster: signals)
@@ -407,6 +419,22 @@ public struct ClusterWatch: Sendable {
     for (name, raised) in alarms where !raised.isEmpty { observers[cluster]?.update(name: name) { $0.alarms = raised } }
     // Diagnosed again when something was found, or to drop what an earlier inspection made it name.
     return found.isEmpty && (diagnoses[cluster] ?? []).isEmpty ? [] : diagnose(cluster, at: at)
+  }
+
+  // MARK: logs
+
+  /// Lines read from the members' logs that matched a signature: kept as evidence, and the cluster diagnosed
+  /// again with them.
+  public mutating func logged(cluster: String, _ matches: [LogMatch], at: Double) -> [WatchDirective] {
+    var log = logs[cluster] ?? LogBook(thresholds: logThresholds)
+    log.add(matches, now: at)
+    logs[cluster] = log
+    return matches.isEmpty ? [] : diagnose(cluster, at: at)
+  }
+
+  /// Findings from the members' logs alone (slow disk, NOSPACE, leader churn), for the inspection to report.
+  public func logFindings(cluster: String, at: Double) -> [Finding] {
+    logs[cluster]?.findings(cluster: cluster, now: at) ?? []
   }
 
   // MARK: repairs
