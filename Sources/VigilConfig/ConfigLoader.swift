@@ -171,7 +171,8 @@ struct ConfigReader {
     let keys = [
       "interval", "quotaRatio", "fragmentationRatio", "fragmentationMinimumBytes", "learnerGrace",
       "leaderChangesPerHour", "certificateDays", "raftLag", "logInterval", "logWindow", "logSlowDiskOccurrences",
-      "logLeaderChangeOccurrences",
+      "logLeaderChangeOccurrences", "trendWindow", "trendHorizon", "trendAlertWithin", "trendActWithin",
+      "trendMinSamples",
     ]
     guard let map = mapping(node, "inspections", keys: keys) else { return i }
     if let n = map["interval"], let v = duration(n, "inspections.interval") { i.interval = v }
@@ -196,6 +197,11 @@ struct ConfigReader {
     if let n = map["logLeaderChangeOccurrences"], let v = int(n, "inspections.logLeaderChangeOccurrences", 1...10_000) {
       i.logLeaderChangeOccurrences = v
     }
+    if let n = map["trendWindow"], let v = duration(n, "inspections.trendWindow") { i.trendWindow = v }
+    if let n = map["trendHorizon"], let v = duration(n, "inspections.trendHorizon") { i.trendHorizon = v }
+    if let n = map["trendAlertWithin"], let v = duration(n, "inspections.trendAlertWithin") { i.trendAlertWithin = v }
+    if let n = map["trendActWithin"], let v = duration(n, "inspections.trendActWithin") { i.trendActWithin = v }
+    if let n = map["trendMinSamples"], let v = int(n, "inspections.trendMinSamples", 3...10_000) { i.trendMinSamples = v }
     return i
   }
 

@@ -103,6 +103,16 @@ public struct InspectionConfig: Sendable, Hashable, Encodable {
   public var logSlowDiskOccurrences = 3
   /// Leader-change log lines at this many distinct seconds within the window are a leader-churn finding.
   public var logLeaderChangeOccurrences = 3
+  /// The window the trends are fitted over (4 h: the etcd mixin's growth window).
+  public var trendWindow: ConfigDuration = .seconds(4 * 3600)
+  /// A forecast breach further away than this is not reported.
+  public var trendHorizon: ConfigDuration = .seconds(7 * 86_400)
+  /// A breach forecast this close is critical (alerted).
+  public var trendAlertWithin: ConfigDuration = .seconds(4 * 3600)
+  /// A quota breach forecast this close that free pages explain is defragmented at once.
+  public var trendActWithin: ConfigDuration = .seconds(24 * 3600)
+  /// Fewest inspections a trend is fitted to.
+  public var trendMinSamples = 6
 }
 
 /// How probes are scheduled.

@@ -21,6 +21,18 @@ extension Monitor {
     configuration.inspections.interval.duration * 1.1 + .seconds(4) + Self.storeWriteAllowance
   }
 
+  var forecastSettings: ForecastSettings {
+    let c = configuration.inspections
+    var f = ForecastSettings()
+    f.window = c.trendWindow.duration.seconds
+    f.horizon = c.trendHorizon.duration.seconds
+    f.alertWithin = c.trendAlertWithin.duration.seconds
+    f.actWithin = c.trendActWithin.duration.seconds
+    f.minSamples = c.trendMinSamples
+    f.defragmentMinimumBytes = c.fragmentationMinimumBytes
+    return f
+  }
+
   /// Runs the directed inspections of `cluster` now and records the findings.
   public func inspect(cluster: String) async -> [Finding] {
     guard let guarded = clusters[cluster] else { return [] }
@@ -51,7 +63,16 @@ extension Monitor {
     thresholds.leaderChangesPerHour = c.leaderChangesPerHour
     thresholds.certificateDays = c.certificateDays
     thresholds.raftLag = UInt64(c.raftLag)
-    let found = Inspector.inspect(snapshot, thresholds) + watch.logFindings(cluster: cluster, at: at)
+    var samples: [String: CapacitySample] = [:]
+    for m in snapshot.members {
+      if let st = m.status { samples[m.name] = CapacitySample(at: at, dbSize: st.dbSize, inUse: st.dbSizeInUse) }
+    }
+    let forecast = forecastSettings
+    watch.sampled(cluster: cluster, samples, at: at, keep: forecast.window)
+    let found =
+      Inspector.inspect(snapshot, thresholds) + watch.logFindings(cluster: cluster, at: at)
+      + watch.forecasts(
+        cluster: cluster, quota: snapshot.quotaBytes, at: at, settings: forecast, churnPerHour: c.leaderChangesPerHour)
     metrics.findings(cluster: cluster, found)
     let alarms = Dictionary(snapshot.members.map { ($0.name, Set($0.alarms)) }, uniquingKeysWith: { a, _ in a })
     carryOut(watch.inspected(cluster: cluster, findings: found, alarms: alarms, at: at))

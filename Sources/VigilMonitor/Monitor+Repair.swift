@@ -15,9 +15,16 @@ extension Monitor: RepairWatch {
     }
     var incidents: [String: Int64] = [:]
     for i in watch.book.open.values where i.cluster == cluster { incidents[i.subject] = i.id }
-    return ClusterRepairView(
+    let findings = watch.findings[cluster] ?? []
+    var view = ClusterRepairView(
       cluster: cluster, tier: guarded.config.tier, mode: .auto, members: rows, diagnoses: watch.diagnoses[cluster] ?? [],
-      fragmented: (watch.findings[cluster] ?? []).contains { $0.check == "fragmentation" }, incidents: incidents)
+      fragmented: findings.contains { $0.check == "fragmentation" }, incidents: incidents)
+    // Defragmented before the quota is reached, when the forecast says the growth is free pages.
+    if let forecast = findings.first(where: CapacityForecast.wantsDefragment) {
+      view.fragmented = true
+      view.defragmentReason = "quota forecast: \(forecast.summary)"
+    }
+    return view
   }
 
   /// Adds a repair event to incident `id`: through the book while it is open

@@ -120,10 +120,13 @@ public struct ClusterObserver: Sendable {
     change(&members[name, default: MemberTrack()])
   }
 
+  /// How long leader changes are remembered (the churn forecast's window may be longer than the hour).
+  public static let leaderChangeMemory: Double = 86_400
+
   /// Leader changes in the hour before `now`.
   public mutating func leaderChanges(lastHourBefore now: Double) -> Int {
-    leaderChanges.removeAll { $0 < now - 3600 }
-    return leaderChanges.count
+    leaderChanges.removeAll { $0 < now - Self.leaderChangeMemory }
+    return leaderChanges.filter { $0 >= now - 3600 }.count
   }
 
   /// How long after its network path comes back a member's timeouts still count as the partition

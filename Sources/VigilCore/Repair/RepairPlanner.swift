@@ -28,8 +28,10 @@ public struct ClusterRepairView: Sendable, Hashable {
   public var mode: RepairMode
   public var members: [MemberHealthView]
   public var diagnoses: [Diagnosis]
-  /// The fragmentation inspection found something.
+  /// The fragmentation inspection (or the quota forecast) found something.
   public var fragmented: Bool
+  /// Why a defragment is wanted, when not the fragmentation finding.
+  public var defragmentReason: String?
   /// Open incident ids by subject (`cluster` or `cluster/member`).
   public var incidents: [String: Int64]
   /// A plan is running or waiting for approval.
@@ -274,7 +276,8 @@ public struct RepairPlanner: Sendable {
     return .plan(
       RepairRequest(
         cluster: view.cluster, member: nil, runbook: .defragment, fault: nil,
-        reason: view.fragmented ? "fragmentation found by inspection" : "scheduled defragmentation", incidentID: nil,
+        reason: view.fragmented
+          ? view.defragmentReason ?? "fragmentation found by inspection" : "scheduled defragmentation", incidentID: nil,
         attempt: 1, key: key))
   }
 

@@ -122,6 +122,10 @@ public struct ClusterWatch: Sendable {
   public private(set) var diagnoses: [String: [Diagnosis]] = [:]
   public private(set) var findings: [String: [Finding]] = [:]
   public private(set) var book: IncidentBook
+  /// Each cluster's members' backend sizes, one sample an inspection, for the capacity forecast.
+  public private(set) var capacity: [String: [String: [CapacitySample]]] = [:]
+  /// When Vigil began watching each cluster (the churn forecast waits for a full window).
+  public private(set) var watchedSince: [String: Double] = [:]
   /// Each cluster's recent member log lines that matched a signature.
   public private(set) var logs: [String: LogBook] = [:]
   public var logThresholds = LogThresholds()
@@ -154,6 +158,8 @@ public struct ClusterWatch: Sendable {
     diagnoses[cluster] = nil
     findings[cluster] = nil
     logs[cluster] = nil
+    capacity[cluster] = nil
+    watchedSince[cluster] = nil
     observers[cluster] = ClusterObserver()
   }
 
@@ -419,6 +425,46 @@ public struct ClusterWatch: Sendable {
     for (name, raised) in alarms where !raised.isEmpty { observers[cluster]?.update(name: name) { $0.alarms = raised } }
     // Diagnosed again when something was found, or to drop what an earlier inspection made it name.
     return found.isEmpty && (diagnoses[cluster] ?? []).isEmpty ? [] : diagnose(cluster, at: at)
+  }
+
+  // MARK: trends
+
+  /// An inspection's readings of the members' backend sizes; samples older than `keep` seconds go.
+  public mutating func sampled(cluster: String, _ samples: [String: CapacitySample], at: Double, keep: Double) {
+    if watchedSince[cluster] == nil { watchedSince[cluster] = at }
+    var series = capacity[cluster] ?? [:]
+    for (member, sample) in samples { series[member, default: []].append(sample) }
+    for (member, list) in series {
+      var kept = list.filter { $0.at > at - keep }
+      if kept.count > Self.capacitySamples { kept.removeFirst(kept.count - Self.capacitySamples) }
+      series[member] = kept.isEmpty ? nil : kept
+    }
+    capacity[cluster] = series
+  }
+
+  /// Most samples kept a member (one an inspection: 4 h at the default 30 s is 480).
+  public static let capacitySamples = 2000
+
+  /// The forecasts from what has been sampled: each member's course to the quota, and leader churn over the window.
+  public func forecasts(cluster: String, quota: Int64, at: Double, settings: ForecastSettings, churnPerHour: Int)
+    -> [Finding]
+  {
+    var out: [Finding] = []
+    for (member, samples) in (capacity[cluster] ?? [:]).sorted(by: { $0.key < $1.key }) {
+      if let f = CapacityForecast.finding(
+        cluster: cluster, member: member, samples: samples, quota: quota, now: at, settings: settings)
+      {
+        out.append(f)
+      }
+    }
+    if let since = watchedSince[cluster], let observer = observers[cluster],
+      let f = CapacityForecast.leaderChurn(
+        cluster: cluster, changes: observer.leaderChanges, watchedSince: since, now: at, window: settings.window,
+        perHour: churnPerHour)
+    {
+      out.append(f)
+    }
+    return out
   }
 
   // MARK: logs
