@@ -701,7 +701,7 @@ struct ConfigReader {
   mutating func cluster(_ node: Node, _ path: String) -> ClusterConfig? {
     let keys = [
       "name", "group", "labels", "endpoints", "tls", "auth", "runtime", "tier", "probeSuites", "drillAllowed",
-      "members", "quotaBytes", "repairMode", "standby", "logs",
+      "members", "quotaBytes", "repairMode", "standby", "logs", "spec",
     ]
     guard let map = mapping(node, path, keys: keys) else { return nil }
     // A bad name is one problem among others: the rest is still checked, and the cluster keeps its place in
@@ -717,6 +717,7 @@ struct ConfigReader {
     if let n = map["repairMode"] { c.repairMode = repairMode(n, "\(path).repairMode") }
     if let n = map["standby"] { c.standby = string(n, "\(path).standby") }
     if let n = map["logs"] { c.logs = clusterLogs(n, "\(path).logs") }
+    if let n = map["spec"] { c.spec = clusterSpec(n, "\(path).spec") }
     if let n = map["quotaBytes"], let v = int(n, "\(path).quotaBytes", 1 << 20...(8 << 30)) { c.quotaBytes = Int64(v) }
     if let n = map["endpoints"], let list = stringList(n, "\(path).endpoints") {
       var seen: [String: Int] = [:]
@@ -766,7 +767,7 @@ struct ConfigReader {
         return .external
       }
     }
-    let execKeys = ["start", "stop", "kill", "wipe", "provision", "restore", "dataDir", "timeout", "logs"]
+    let execKeys = ["start", "stop", "kill", "wipe", "provision", "restore", "dataDir", "timeout", "logs", "arguments"]
     guard let map = mapping(node, path, keys: ["kind", "members"] + execKeys) else { return .external }
     let kind = map["kind"].flatMap { string($0, "\(path).kind") } ?? "external"
     switch kind {
@@ -803,11 +804,47 @@ struct ConfigReader {
         if list.isEmpty { problem("\(path).logs", n, "is empty (expected a program and its arguments)") }
         exec.logs = list
       }
+      if let n = map["arguments"], let list = stringList(n, "\(path).arguments") {
+        if list.isEmpty { problem("\(path).arguments", n, "is empty (expected a program and its arguments)") }
+        exec.arguments = list
+      }
       return .exec(exec)
     default:
       problem("\(path).kind", map["kind"], "unknown runtime \"\(kind)\" (expected local, external or exec)")
       return .external
     }
+  }
+
+  /// `spec: {members: 3, version: "3.4", clientTLS: true, peerTLS: true, flags: {snapshot-count: 10000, …}}`.
+  mutating func clusterSpec(_ node: Node, _ path: String) -> ClusterSpec? {
+    guard let map = mapping(node, path, keys: ["members", "version", "clientTLS", "peerTLS", "flags"]) else { return nil }
+    var spec = ClusterSpec()
+    if let n = map["members"] { spec.members = int(n, "\(path).members", 1...9) }
+    if let n = map["version"], let v = string(n, "\(path).version") {
+      if v.split(separator: ".").allSatisfy({ Int($0) != nil }) && !v.isEmpty {
+        spec.version = v
+      } else {
+        problem("\(path).version", n, "\"\(v)\" is not a version (expected e.g. 3.4 or 3.4.23)")
+      }
+    }
+    if let n = map["clientTLS"] { spec.clientTLS = bool(n, "\(path).clientTLS") }
+    if let n = map["peerTLS"] { spec.peerTLS = bool(n, "\(path).peerTLS") }
+    if let n = map["flags"], let flags = stringMap(n, "\(path).flags") {
+      let known = Set(Drift.knownFlags)
+      for (flag, value) in flags.sorted(by: { $0.key < $1.key }) {
+        let bare = String(flag.drop { $0 == "-" })
+        if known.contains(bare) {
+          spec.flags[bare] = value
+        } else {
+          let near = Drift.knownFlags.filter { Self.close(bare, $0) }
+          problem(
+            "\(path).flags.\(flag)", field(n, flag) ?? n,
+            "is not an etcd 3.4 flag Vigil compares"
+              + (near.isEmpty ? " (see the README's drift section)" : " (did you mean \(near.joined(separator: ", "))?)"))
+        }
+      }
+    }
+    return spec
   }
 
   /// `logs: {file: "/var/log/etcd/{name}.log"}` or `logs: {command: [...]}`: one of the two.

@@ -481,6 +481,9 @@ public struct ExecRuntimeConfig: Sendable, Hashable, Encodable {
   /// Prints the member's recent log lines (`VIGIL_LOG_SINCE`: seconds since 1970 of the last read), e.g.
   /// `journalctl -u etcd@{name} --since @$VIGIL_LOG_SINCE -o cat`; empty: its log is not read.
   public var logs: [String] = []
+  /// Prints the member's etcd command line, one argument a line (e.g.
+  /// `tr '\0' '\n' < /proc/$(cat /run/etcd/{name}.pid)/cmdline`), for the drift inspection; empty: not reported.
+  public var arguments: [String] = []
 }
 
 /// Where a cluster's member logs are read, for any runtime (overrides the exec runtime's `logs` command).
@@ -527,6 +530,8 @@ public struct ClusterConfig: Sendable, Hashable, Encodable {
   /// Where its members' logs are read (nil: the runtime's own — a local cluster's captured logs, the exec
   /// runtime's `logs` command — or none).
   public var logs: ClusterLogsConfig?
+  /// What its members are declared to run; differences are `drift` findings.
+  public var spec: ClusterSpec?
 
   /// Voters expected, for the member-count inspection.
   public var declaredMembers: Int {

@@ -253,6 +253,7 @@ public final class Engine: Sendable {
         try? await local.member(member).dataDir
       }
       guarded.logSource = logSource(cluster, local: local)
+      guarded.memberArguments = { name in await local.arguments(of: name) }
       return (guarded, LocalRuntime(cluster: local), nil, hookup.client == nil)
     }
     switch cluster.runtime {
@@ -268,6 +269,7 @@ public final class Engine: Sendable {
         runtime.dataDir(of: member)
       }
       guarded.logSource = logSource(cluster, local: nil)
+      if !exec.arguments.isEmpty { guarded.memberArguments = { name in try? await runtime.arguments(of: name) } }
       return (guarded, runtime, nil, hookup?.client == nil)
     case .local(let members):
       let dir = (stateDir as NSString).appendingPathComponent("local/\(cluster.name)")
@@ -285,6 +287,7 @@ public final class Engine: Sendable {
           try? await local.member(member).dataDir
         }
         guarded.logSource = logSource(cluster, local: local)
+        guarded.memberArguments = { name in await local.arguments(of: name) }
         return (guarded, LocalRuntime(cluster: local), local, true)
       } catch {
         await local.shutdown(graceful: true)

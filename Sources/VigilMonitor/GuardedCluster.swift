@@ -19,6 +19,8 @@ public struct GuardedCluster: Sendable {
   public var standby: (@Sendable () async -> StandbyStatus)?
   /// Where a member's log is read (nil for a member whose log cannot be); nil when no member's can.
   public var logSource: (@Sendable (_ member: String) async -> MemberLogSource?)?
+  /// A member's etcd command line, when its runtime can report it (for the drift inspection).
+  public var memberArguments: (@Sendable (_ member: String) async -> [String]?)?
 
   public init(
     config: ClusterConfig, client: EtcdClient, quotaBytes: Int64? = nil,

@@ -21,6 +21,22 @@ extension Monitor {
     configuration.inspections.interval.duration * 1.1 + .seconds(4) + Self.storeWriteAllowance
   }
 
+  /// The declared spec against what each member runs (nothing when no spec is declared).
+  func driftFindings(_ guarded: GuardedCluster, listed: [ListedMember], snapshot: ClusterSnapshot) async -> [Finding] {
+    guard let spec = guarded.config.spec else { return [] }
+    var running: [MemberRunning] = []
+    for m in listed where !m.isLearner {
+      let status = snapshot.members.first { $0.id == m.id }?.status
+      running.append(
+        MemberRunning(
+          name: m.name, version: status?.version, clientTLS: m.endpoint.map { $0.scheme == .https },
+          peerTLS: m.peerURLs.first.map { $0.hasPrefix("https://") },
+          arguments: await guarded.memberArguments?(m.name)))
+    }
+    return Drift.findings(
+      cluster: guarded.name, spec: spec, voters: listed.filter { !$0.isLearner }.count, members: running)
+  }
+
   var forecastSettings: ForecastSettings {
     let c = configuration.inspections
     var f = ForecastSettings()
@@ -69,8 +85,9 @@ extension Monitor {
     }
     let forecast = forecastSettings
     watch.sampled(cluster: cluster, samples, at: at, keep: forecast.window)
+    let drift = await driftFindings(guarded, listed: listed, snapshot: snapshot)
     let found =
-      Inspector.inspect(snapshot, thresholds) + watch.logFindings(cluster: cluster, at: at)
+      Inspector.inspect(snapshot, thresholds) + drift + watch.logFindings(cluster: cluster, at: at)
       + watch.forecasts(
         cluster: cluster, quota: snapshot.quotaBytes, at: at, settings: forecast, churnPerHour: c.leaderChangesPerHour)
     metrics.findings(cluster: cluster, found)

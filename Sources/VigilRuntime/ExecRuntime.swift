@@ -35,6 +35,15 @@ public struct ExecRuntime: MemberRuntime {
   public func wipe(_ member: MemberSpec) async throws { _ = try await run("wipe", config.wipe, member) }
   public func retire(_ member: MemberSpec) async throws { _ = try await run("kill", config.kill, member) }
 
+  /// The member's etcd command line from the `arguments` command (one argument a line, or NUL-separated as in
+  /// `/proc/PID/cmdline`); nil when none is configured.
+  public func arguments(of name: String) async throws -> [String]? {
+    guard !config.arguments.isEmpty else { return nil }
+    let member = MemberSpec(name: name, clientURL: "", peerURL: "", dataDir: dataDir(of: name))
+    let output = try await run("arguments", config.arguments.map { $0.replacingOccurrences(of: "{name}", with: name) }, member)
+    return output.split(whereSeparator: { $0 == "\n" || $0 == "\0" }).map(String.init).filter { !$0.isEmpty }
+  }
+
   /// Runs the `restore` command with `VIGIL_SNAPSHOT_FILE`, `VIGIL_INITIAL_CLUSTER` and
   /// `VIGIL_INITIAL_CLUSTER_TOKEN` set: it must retire the member's data dir and write a new one, e.g. with
   /// `etcdctl snapshot restore "$VIGIL_SNAPSHOT_FILE" --name "$VIGIL_MEMBER_NAME" --data-dir "$VIGIL_MEMBER_DATA_DIR"

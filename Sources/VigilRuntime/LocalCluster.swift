@@ -112,6 +112,8 @@ public actor LocalCluster {
     var member: LocalMember
     var process: Process?
     var state: LocalMemberState
+    /// The etcd arguments it was last started with.
+    var arguments: [String]? = nil
   }
 
   private init(options: LocalClusterOptions, directory: String, removeOnShutdown: Bool, logger: Logger) {
@@ -272,6 +274,9 @@ public actor LocalCluster {
       try? FileManager.default.removeItem(atPath: records[name]!.member.directory + "/etcd.pid")
     }
   }
+
+  /// The etcd arguments a member was last started with (nil: never started here).
+  public func arguments(of name: String) -> [String]? { records[name]?.arguments }
 
   /// Freezes a member with SIGSTOP: the process lives, its sockets stay open, nothing answers.
   public func freeze(_ name: String) throws {
@@ -513,6 +518,7 @@ public actor LocalCluster {
     try? String(process.processIdentifier).write(toFile: m.directory + "/etcd.pid", atomically: true, encoding: .utf8)
     record.process = process
     record.state = .running
+    record.arguments = args
     records[name] = record
     logger.debug("started etcd", metadata: ["member.name": "\(name)", "member.pid": "\(process.processIdentifier)"])
   }

@@ -139,7 +139,9 @@ enum Dashboard {
         <td>${p.lastLatencyMs == null ? "–" : `<span class="bar" style="width:${Math.min(200, p.lastLatencyMs)}px"></span> ${p.lastLatencyMs.toFixed(1)} ms`}</td>
         <td class="muted">${esc(p.lastMessage || "")}</td></tr>`).join("");
       const findings = c.findings.map((f) => `<tr><td class="${esc(f.severity)}">${esc(f.severity)}</td><td>${esc(f.check)}</td>
-        <td>${esc(f.member || "–")}</td><td>${esc(f.summary)}</td><td class="muted">${esc(f.action)}</td></tr>`).join("");
+        <td>${esc(f.member || "–")}</td><td>${esc(f.summary)}${(f.evidence || []).length
+          ? `<details><summary>evidence</summary><pre class="evidence">${esc(f.evidence.join("\n"))}</pre></details>` : ""}</td>
+        <td class="muted">${esc(f.action)}</td></tr>`).join("");
       const diag = c.diagnoses.map((d) => `<li>${esc(d.member || c.name)}: <b>${esc(d.fault)}</b> — ${esc(d.reason)}</li>`).join("");
       const trans = transitions.map((t) => `<tr><td>${when(t.at)}</td><td>${esc(t.subject)}</td><td>${health(t.from)} → ${health(t.to)}</td>
         <td class="muted">${esc((t.evidence || []).join("; "))}</td></tr>`).join("");

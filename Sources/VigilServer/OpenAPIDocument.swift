@@ -1307,6 +1307,11 @@ components:
           description: The member; absent for a cluster-wide fault.
         reason:
           type: string
+        evidence:
+          type: array
+          description: The member log lines that support it (the newest few of each log that does).
+          items:
+            type: string
     Finding:
       type: object
       required: [check, cluster, severity, summary, evidence, action]

@@ -180,6 +180,28 @@ struct ConfigLoaderTests {
     #expect(found.contains { $0.path == "clusters[2].logs.command" && $0.message.contains("empty") })
   }
 
+  @Test func aDeclaredSpecIsReadAndItsFlagsChecked() throws {
+    let c = try load(
+      """
+      clusters:
+        - name: a
+          endpoints: [http://127.0.0.1:2379]
+          spec: {members: 3, version: "3.4", clientTLS: true, flags: {snapshot-count: 10000, --heartbeat-interval: 100}}
+      """)
+    #expect(c.clusters[0].spec == ClusterSpec(members: 3, version: "3.4", clientTLS: true, flags: ["snapshot-count": "10000", "heartbeat-interval": "100"]))
+    let found = problems(
+      """
+      clusters:
+        - name: a
+          endpoints: [http://127.0.0.1:2379]
+          spec: {version: latest, flags: {snapshot-cont: 1, wal-dir: /x}, colour: blue}
+      """)
+    #expect(found.contains { $0.path == "clusters[0].spec.version" && $0.message.contains("\"latest\" is not a version") })
+    #expect(found.contains { $0.path == "clusters[0].spec.flags.snapshot-cont" && $0.message.contains("did you mean snapshot-count") })
+    #expect(found.contains { $0.path == "clusters[0].spec.flags.wal-dir" })
+    #expect(found.contains { $0.path.hasPrefix("clusters[0].spec") && $0.message.contains("colour") } || found.contains { $0.path.contains("colour") })
+  }
+
   @Test func theBackupSectionHasDefaultsAndNamesBadValues() throws {
     let base = """
       clusters:

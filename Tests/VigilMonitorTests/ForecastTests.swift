@@ -50,3 +50,30 @@ struct ForecastTests {
     }
   }
 }
+
+@Suite("Configuration drift against real etcd", .serialized)
+struct DriftLiveTests {
+  /// Members started with `--snapshot-count 5000` under a spec declaring 10000: a drift finding a member, with the
+  /// diff, in the inspection and in the status `/status` serves; a spec that matches finds none.
+  @Test func membersRunningOtherFlagsThanDeclaredAreDriftWithADiff() async throws {
+    try await withTestCluster(configure: { $0.extraArguments = ["--snapshot-count", "5000"] }) { cluster, _ in
+      let spec = #"spec: {members: 3, version: "3.4", clientTLS: false, peerTLS: false, flags: {snapshot-count: 10000, heartbeat-interval: 100}}"#
+      try await withMonitor(cluster, clusterKeys: spec) { (monitor: Monitor) async throws in
+        #expect(try await eventually { await monitor.health(of: "c") == .healthy })
+        let drift = await monitor.inspect(cluster: "c").filter { $0.check == "drift" }
+        #expect(drift.compactMap(\.member) == ["m1", "m2", "m3"])
+        for f in drift {
+          #expect(f.evidence == ["- --snapshot-count: 10000 (declared)", "+ --snapshot-count: 5000 (\(f.member!))"])
+          #expect(f.severity == .warning)
+        }
+        let status = await monitor.status()
+        #expect(status.clusters.first?.findings.filter { $0.check == "drift" }.count == 3)
+      }
+      let matching = #"spec: {members: 3, version: "3.4", flags: {snapshot-count: 5000, quota-backend-bytes: 0}}"#
+      try await withMonitor(cluster, clusterKeys: matching) { (monitor: Monitor) async throws in
+        #expect(try await eventually { await monitor.health(of: "c") == .healthy })
+        #expect(await monitor.inspect(cluster: "c").filter { $0.check == "drift" }.isEmpty)
+      }
+    }
+  }
+}

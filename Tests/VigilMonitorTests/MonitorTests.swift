@@ -11,7 +11,8 @@ import VigilTestKit
 
 /// A monitor over a real test cluster, with fast probes (100 ms) and inspections (1 s); repair is not started.
 func withMonitor(
-  _ cluster: LocalCluster, extraProbes: String = "", inspections: String = "", _ body: (Monitor) async throws -> Void
+  _ cluster: LocalCluster, extraProbes: String = "", inspections: String = "", clusterKeys: String = "",
+  _ body: (Monitor) async throws -> Void
 ) async throws {
   let yaml = """
     tiers:
@@ -27,7 +28,8 @@ func withMonitor(
           - kind: etcd.member
     \(extraProbes)
     """
-  try await withEngine([("c", cluster)], yaml: yaml, cluster: "tier: test\n    probeSuites: [s]", startRepairs: false) {
+  let keys = "tier: test\n    probeSuites: [s]" + (clusterKeys.isEmpty ? "" : "\n    " + clusterKeys)
+  try await withEngine([("c", cluster)], yaml: yaml, cluster: keys, startRepairs: false) {
     engine, _ in try await body(engine.monitor)
   }
 }

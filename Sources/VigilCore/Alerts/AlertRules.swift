@@ -2,7 +2,8 @@
 public struct VigilAlert: Sendable, Hashable, Codable {
   /// Stable while the condition lasts: dedupe and resolve go by it.
   public var key: String
-  /// `VigilEscalated`, `VigilRepairFailed`, `VigilQuorumLost`, `VigilCriticalFinding`, `VigilStalled`.
+  /// `VigilEscalated`, `VigilRepairFailed`, `VigilQuorumLost`, `VigilCriticalFinding`, `VigilConfigurationDrift`,
+  /// `VigilStalled`.
   public var name: String
   /// `critical` or `warning`.
   public var severity: String
@@ -127,6 +128,16 @@ public enum AlertRules {
             incidentID: inc?.id, summary: "\(c.name): quorum lost or no leader — writes are refused",
             description: "Open incidents: \(c.incidents.map { "#\($0.id) \($0.member ?? c.name) \($0.fault?.rawValue ?? "")" }.joined(separator: ", "))",
             startsAt: c.quorumSince ?? inc?.since ?? now))
+      }
+      // Configuration drift is told even when it is only a warning: nobody else compares what runs with what was
+      // declared.
+      for f in c.findings where f.check == "drift" && f.severity != .critical {
+        out.append(
+          VigilAlert(
+            key: "drift/\(c.name)/\(f.member ?? "")", name: "VigilConfigurationDrift", severity: "warning",
+            source: "cluster", cluster: c.name, member: f.member, incidentID: nil,
+            summary: "\(c.name)\(f.member.map { "/\($0)" } ?? ""): drift — \(f.summary)",
+            description: (f.evidence + [f.action]).joined(separator: "\n"), startsAt: now))
       }
       for f in c.findings where f.severity == .critical {
         out.append(
