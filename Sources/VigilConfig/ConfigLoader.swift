@@ -619,7 +619,7 @@ struct ConfigReader {
   mutating func probe(_ node: Node, _ path: String) -> ProbeConfig? {
     let keys = [
       "name", "kind", "interval", "timeout", "url", "address", "expectStatus", "bodyContains", "service", "command",
-      "perMember", "ca",
+      "perMember", "ca", "duration", "writesPerSecond", "clients", "valueSize",
     ]
     guard let map = mapping(node, path, keys: keys) else { return nil }
     guard let kindNode = map["kind"] else {
@@ -675,13 +675,30 @@ struct ConfigReader {
       } else if map["command"] == nil {
         problem("\(path).command", node, "missing (an exec probe needs a command)")
       }
+    case .etcdPerf:
+      var load = PerfLoad()
+      if let n = map["duration"], let d = duration(n, "\(path).duration") {
+        if d.duration > .zero && d.duration <= PerfLoad.maxDuration {
+          load.duration = d.duration
+        } else {
+          problem("\(path).duration", n, "\(d) is out of range (expected more than 0 s and at most 60 s)")
+        }
+      }
+      if let n = map["writesPerSecond"], let v = int(n, "\(path).writesPerSecond", 1...PerfLoad.maxWritesPerSecond) {
+        load.writesPerSecond = v
+      }
+      if let n = map["clients"], let v = int(n, "\(path).clients", 1...PerfLoad.maxClients) { load.clients = v }
+      if let n = map["valueSize"], let v = int(n, "\(path).valueSize", 1...PerfLoad.maxValueSize) { load.valueSize = v }
+      p.load = load
     case .etcdKV, .etcdWatch, .etcdMember:
       break
     }
-    for key in ["url", "address", "expectStatus", "bodyContains", "service", "command", "ca"] where map[key] != nil {
+    let checked = ["url", "address", "expectStatus", "bodyContains", "service", "command", "ca", "duration", "writesPerSecond",
+      "clients", "valueSize"]
+    for key in checked where map[key] != nil {
       let allowed: [ProbeKind: Set<String>] = [
         .http: ["url", "expectStatus", "bodyContains", "ca"], .tcp: ["address"], .grpcHealth: ["address", "service"],
-        .exec: ["command"],
+        .exec: ["command"], .etcdPerf: ["duration", "writesPerSecond", "clients", "valueSize"],
       ]
       if !(allowed[kind] ?? []).contains(key) {
         problem("\(path).\(key)", map[key], "does not apply to a \(kind.rawValue) probe")

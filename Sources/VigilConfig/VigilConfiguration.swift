@@ -390,6 +390,8 @@ public enum ProbeKind: String, Sendable, Hashable, Encodable, CaseIterable {
   case etcdKV = "etcd.kv"
   case etcdWatch = "etcd.watch"
   case etcdMember = "etcd.member"
+  /// The disk check (`etcdctl check perf`'s equivalent): hourly by default, never on a cluster in trouble.
+  case etcdPerf = "etcd.perf"
   case http
   case tcp
   case grpcHealth = "grpc-health"
@@ -417,6 +419,21 @@ public struct ProbeConfig: Sendable, Hashable, Encodable {
   public var ca: String?
   /// `etcd.*`: run once per member as well as through the cluster.
   public var perMember: Bool = true
+  /// `etcd.perf`: the write load (`duration`, `writesPerSecond`, `clients`, `valueSize`).
+  public var load: PerfLoad?
+
+  /// How often it runs when the suite does not say: the tier's interval, except the disk check's hour.
+  public func interval(tier: TierConfig) -> ConfigDuration {
+    interval ?? (kind == .etcdPerf ? .seconds(3600) : tier.probeInterval)
+  }
+
+  /// How long a run may take when the suite does not say: the tier's timeout, except the disk check's (twice
+  /// its load, and 10 s).
+  public func timeout(tier: TierConfig) -> ConfigDuration {
+    if let timeout { return timeout }
+    guard kind == .etcdPerf else { return tier.probeTimeout }
+    return ConfigDuration((load ?? PerfLoad()).duration * 2 + .seconds(10))
+  }
 }
 
 /// A named set of probes, attached to groups or clusters.

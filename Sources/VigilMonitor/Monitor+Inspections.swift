@@ -37,6 +37,18 @@ extension Monitor {
       cluster: guarded.name, spec: spec, voters: listed.filter { !$0.isLearner }.count, members: running)
   }
 
+  /// The latest disk check of `cluster`, when it missed etcd's bar.
+  func diskCheckFindings(_ cluster: String) -> [Finding] {
+    guard let (result, _) = diskChecks[cluster], result.status != .ok else { return [] }
+    return [
+      Finding(
+        check: "disk-perf", cluster: cluster, severity: result.status == .critical ? .critical : .warning,
+        summary: "disk check: \(result.message)",
+        evidence: result.metrics.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value))" },
+        action: "check the members' disks: etcd wants WAL fdatasync p99 under 10 ms (etcd_disk_wal_fsync_duration_seconds)")
+    ]
+  }
+
   var forecastSettings: ForecastSettings {
     let c = configuration.inspections
     var f = ForecastSettings()
@@ -87,7 +99,7 @@ extension Monitor {
     watch.sampled(cluster: cluster, samples, at: at, keep: forecast.window)
     let drift = await driftFindings(guarded, listed: listed, snapshot: snapshot)
     let found =
-      Inspector.inspect(snapshot, thresholds) + drift + watch.logFindings(cluster: cluster, at: at)
+      Inspector.inspect(snapshot, thresholds) + drift + diskCheckFindings(cluster) + watch.logFindings(cluster: cluster, at: at)
       + watch.forecasts(
         cluster: cluster, quota: snapshot.quotaBytes, at: at, settings: forecast, churnPerHour: c.leaderChangesPerHour)
     metrics.findings(cluster: cluster, found)

@@ -39,6 +39,8 @@ public actor Monitor {
   var grpcClients: [String: EtcdClient] = [:]
   /// Reads what is new in members' logs; the last error reading each (logged when it changes).
   let logReader = MemberLogReader()
+  /// Each cluster's latest disk check (`etcd.perf`), for its finding.
+  var diskChecks: [String: (result: ProbeResult, at: Double)] = [:]
   var logReadErrors: [String: String] = [:]
   var memberClients: [String: (endpoint: EtcdEndpoint, client: EtcdClient)] = [:]
 
@@ -145,7 +147,8 @@ public actor Monitor {
         spawn.yield { [weak self] in await self?.logLoop(name) }
       }
     }
-    firstRound = Set(targets.keys)
+    // The hourly disk check does not hold readiness back.
+    firstRound = Set(targets.filter { $0.value.probe.kind != .etcdPerf }.keys)
     isReady = firstRound.isEmpty
     liveness.register(Self.writerLoopName, period: .seconds(1) + Self.storeWriteAllowance)
     spawn.yield { [weak self] in await self?.flushLoop() }
@@ -246,7 +249,9 @@ public actor Monitor {
         guard let self else { return }
         await liveness.checkpoint(loopName)
         var confirmation = false
-        let guarded = await self.guards(target.cluster)
+        // The disk check adds load: never to a cluster already in trouble.
+        var guarded = await self.guards(target.cluster)
+        if guarded && target.probe.kind == .etcdPerf { guarded = await self.trouble(target.cluster) == nil }
         if !guarded { await self.skipped(target) }
         while guarded && !Task.isCancelled {
           let result = await limiter.run {
@@ -298,6 +303,7 @@ public actor Monitor {
     completedRuns += 1
     if !isReady, firstRound.remove(target.key) != nil, firstRound.isEmpty { isReady = true }
     let at = Self.now()
+    if target.probe.kind == .etcdPerf { diskChecks[target.cluster] = (result, at) }
     metrics.probe(
       cluster: target.cluster, subject: target.subject, probe: target.probe.name, ok: result.succeeded,
       latency: result.latency)
@@ -376,14 +382,39 @@ public actor Monitor {
     let chosen = targets.values.filter { $0.probe.name == name && (cluster == nil || $0.cluster == cluster) }
       .sorted { $0.key < $1.key }
     var reports: [ProbeRunReport] = []
+    var runnable: [ProbeTarget] = []
+    for t in chosen {
+      if t.probe.kind == .etcdPerf, let why = trouble(t.cluster) {
+        reports.append(
+          ProbeRunReport(
+            cluster: t.cluster, subject: t.subject, probe: t.probe.name, status: ProbeStatus.unknown.rawValue, ok: false,
+            failure: nil, message: "not run: \(why); the disk check never adds load to a cluster in trouble",
+            latencyMs: 0, steps: [], metrics: [:]))
+      } else {
+        runnable.append(t)
+      }
+    }
     await withTaskGroup(of: (ProbeTarget, ProbeResult).self) { group in
-      for t in chosen { group.addTask { (t, await t.run(t.timeout)) } }
+      for t in runnable { group.addTask { (t, await t.run(t.timeout)) } }
       for await (t, r) in group {
         _ = await handle(r, of: t, reach: .notChecked, confirmation: false)
         reports.append(Self.report(r, of: t))
       }
     }
     return reports.sorted { $0.subject < $1.subject }
+  }
+
+  /// Why `cluster` is in trouble (not healthy, a member not healthy, an incident open, a fault named), or nil.
+  func trouble(_ cluster: String) -> String? {
+    let health = watch.health(of: Subject(cluster: cluster))
+    if health != .healthy { return "cluster \(cluster) is \(health.rawValue)" }
+    for m in members[cluster] ?? [] {
+      let h = watch.health(of: .member(m.name, of: cluster))
+      if h != .healthy { return "member \(m.name) is \(h.rawValue)" }
+    }
+    if let open = watch.openIncidents(cluster: cluster).first { return "incident #\(open.id) is open" }
+    if let d = watch.diagnoses[cluster]?.first { return "\(d.fault.rawValue) diagnosed" }
+    return nil
   }
 
   /// Probe names configured for `cluster` (or any cluster).

@@ -65,8 +65,8 @@ enum ProbeTargetFactory {
     let name = cluster.name
     var out: [ProbeTarget] = []
     for p in probes {
-      let interval = (p.interval ?? tier.probeInterval).duration
-      let timeout = (p.timeout ?? tier.probeTimeout).duration
+      let interval = p.interval(tier: tier).duration
+      let timeout = p.timeout(tier: tier).duration
       func make(_ run: @escaping @Sendable (Duration) async -> ProbeResult) -> ProbeTarget {
         ProbeTarget(
           key: "\(name)|\(p.name)", cluster: name, subject: name, member: nil, probe: p, interval: interval,
@@ -81,6 +81,9 @@ enum ProbeTargetFactory {
         out.append(make { await probe.run(timeout: timeAmount($0)) })
       case .etcdMember:
         continue
+      case .etcdPerf:
+        let probe = EtcdPerfProbe(name: p.name, target: name, client: cluster.client, load: p.load ?? PerfLoad())
+        out.append(make { await probe.run(timeout: $0) })
       case .http:
         let probe = HTTPProbe(
           name: p.name, target: name, url: p.url ?? "", expectStatus: p.expectStatus ?? 200,

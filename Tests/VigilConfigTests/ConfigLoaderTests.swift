@@ -202,6 +202,29 @@ struct ConfigLoaderTests {
     #expect(found.contains { $0.path.hasPrefix("clusters[0].spec") && $0.message.contains("colour") } || found.contains { $0.path.contains("colour") })
   }
 
+  @Test func theDiskCheckProbeIsBoundedAndHourlyByDefault() throws {
+    let base = """
+      clusters:
+        - name: a
+          endpoints: [http://127.0.0.1:2379]
+          probeSuites: [s]
+      probeSuites:
+        - name: s
+          probes:
+
+      """
+    let c = try load(base + "      - {kind: etcd.perf, duration: 3s, writesPerSecond: 200}")
+    let p = try #require(c.probeSuites.first?.probes.first)
+    #expect(p.kind == .etcdPerf && p.load?.duration == .seconds(3) && p.load?.writesPerSecond == 200)
+    #expect(p.interval(tier: TierConfig.defaults["P1"]!) == .seconds(3600))
+    #expect(p.timeout(tier: TierConfig.defaults["P1"]!) == .seconds(16))
+    let found = problems(base + "      - {kind: etcd.perf, duration: 5m, writesPerSecond: 100000, clients: 0}\n      - {kind: etcd.kv, duration: 1s}")
+    #expect(found.contains { $0.path.hasSuffix("probes[0].duration") && $0.message.contains("at most 60 s") })
+    #expect(found.contains { $0.path.hasSuffix("probes[0].writesPerSecond") })
+    #expect(found.contains { $0.path.hasSuffix("probes[0].clients") })
+    #expect(found.contains { $0.path.hasSuffix("probes[1].duration") && $0.message.contains("does not apply to a etcd.kv probe") })
+  }
+
   @Test func theBackupSectionHasDefaultsAndNamesBadValues() throws {
     let base = """
       clusters:

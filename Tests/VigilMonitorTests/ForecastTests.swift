@@ -77,3 +77,52 @@ struct DriftLiveTests {
     }
   }
 }
+
+@Suite("Disk check against real etcd", .serialized)
+struct DiskCheckTests {
+  static let probe = "      - {kind: etcd.perf, duration: 2s, writesPerSecond: 50, clients: 4}"
+
+  /// On demand on a healthy cluster: 100 paced writes measured, judged, and cleaned up; a leader frozen for 0.8 s
+  /// in the middle of a check makes it miss etcd's 500 ms bar (WARNING, not a failure); a cluster in trouble is
+  /// never checked.
+  @Test func theDiskCheckMeasuresJudgesAndStaysOffAClusterInTrouble() async throws {
+    try await withTestCluster { cluster, client in
+      try await withMonitor(cluster, extraProbes: Self.probe) { (monitor: Monitor) async throws in
+        #expect(try await eventually { await monitor.trouble("c") == nil })
+        let report = try #require(await monitor.runProbe(name: "etcd.perf", cluster: "c").first)
+        #expect(report.subject == "c")
+        #expect(report.metrics["writes"] == 100 && report.metrics["failed"] == 0, "\(report)")
+        #expect(report.status == "OK" || report.status == "WARNING", "\(report)")
+        #expect(report.message.contains("100 writes in"), "\(report.message)")
+        #expect(try await client.kv.range("/vigil/perf/", prefix: true).count == 0, "the check's keys are deleted")
+
+        // A stall in the middle of a check.
+        let leader = try await leaderName(cluster, client)
+        async let stalled = monitor.runProbe(name: "etcd.perf", cluster: "c")
+        try await Task.sleep(for: .milliseconds(700))
+        try await cluster.freeze(leader)
+        try await Task.sleep(for: .milliseconds(800))
+        try await cluster.unfreeze(leader)
+        let slow = try #require(await stalled.first)
+        #expect(slow.status == "WARNING" && slow.ok, "\(slow)")
+        #expect(slow.message.contains("slowest write took"), "\(slow.message)")
+        let finding = try #require(await monitor.inspect(cluster: "c").first { $0.check == "disk-perf" })
+        #expect(finding.summary.contains("FAIL"))
+
+        // In trouble: not run.
+        #expect(try await eventually { await monitor.trouble("c") == nil })
+        try await cluster.freeze("m3")
+        #expect(try await eventually { await monitor.health(of: "c/m3") == .failed })
+        let refused = try #require(await monitor.runProbe(name: "etcd.perf", cluster: "c").first)
+        #expect(!refused.ok && refused.status == "UNKNOWN")
+        #expect(refused.message.hasPrefix("not run: member m3 is failed"), "\(refused.message)")
+        try await cluster.unfreeze("m3")
+      }
+    }
+  }
+
+  func leaderName(_ cluster: LocalCluster, _ client: EtcdClient) async throws -> String {
+    let status = try await client.maintenance.status()
+    return try #require(try await client.cluster.list().first { $0.id == status.leader }?.name)
+  }
+}
