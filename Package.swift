@@ -207,7 +207,7 @@ let package = Package(
     .target(
       name: "VigilRepair",
       dependencies: [
-        "VigilBackup", "VigilCore", "VigilConfig", "VigilEtcd", "VigilRuntime", "VigilLoops", "VigilStore",
+        "VigilBackup", "VigilCore", "VigilConfig", "VigilEtcd", "VigilProbes", "VigilRuntime", "VigilLoops", "VigilStore",
         .product(name: "CoreMetrics", package: "swift-metrics"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -401,7 +401,8 @@ let package = Package(
     .testTarget(
       name: "VigilRepairTests",
       dependencies: [
-        "VigilBackup", "VigilRepair", "VigilEngineTesting", "VigilServer", "VigilTestKit", .product(name: "GRDB", package: "GRDB.swift"),
+        "VigilBackup", "VigilRepair", "VigilEngineTesting", "VigilServer", "VigilTestKit", "VigilDrill", "VigilOracle",
+        .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: strict
     ),

@@ -718,7 +718,7 @@ struct ConfigReader {
   mutating func cluster(_ node: Node, _ path: String) -> ClusterConfig? {
     let keys = [
       "name", "group", "labels", "endpoints", "tls", "auth", "runtime", "tier", "probeSuites", "drillAllowed",
-      "members", "quotaBytes", "repairMode", "standby", "logs", "spec",
+      "members", "quotaBytes", "repairMode", "standby", "logs", "spec", "certificates",
     ]
     guard let map = mapping(node, path, keys: keys) else { return nil }
     // A bad name is one problem among others: the rest is still checked, and the cluster keeps its place in
@@ -735,6 +735,7 @@ struct ConfigReader {
     if let n = map["standby"] { c.standby = string(n, "\(path).standby") }
     if let n = map["logs"] { c.logs = clusterLogs(n, "\(path).logs") }
     if let n = map["spec"] { c.spec = clusterSpec(n, "\(path).spec") }
+    if let n = map["certificates"] { c.certificates = certificateFiles(n, "\(path).certificates") }
     if let n = map["quotaBytes"], let v = int(n, "\(path).quotaBytes", 1 << 20...(8 << 30)) { c.quotaBytes = Int64(v) }
     if let n = map["endpoints"], let list = stringList(n, "\(path).endpoints") {
       var seen: [String: Int] = [:]
@@ -830,6 +831,50 @@ struct ConfigReader {
       problem("\(path).kind", map["kind"], "unknown runtime \"\(kind)\" (expected local, external or exec)")
       return .external
     }
+  }
+
+  /// `certificates: {cert: …/{name}.crt, key: …, newCert: …, newKey: …}` or with `issue: [command]`.
+  mutating func certificateFiles(_ node: Node, _ path: String) -> CertificateFilesConfig? {
+    let keys = ["cert", "key", "peerCert", "peerKey", "newCert", "newKey", "newPeerCert", "newPeerKey", "issue"]
+    guard let map = mapping(node, path, keys: keys) else { return nil }
+    var paths: [String: String] = [:]
+    for key in keys where key != "issue" {
+      guard let n = map[key], let value = string(n, "\(path).\(key)") else { continue }
+      if value.contains("{name}") {
+        paths[key] = value
+      } else {
+        problem("\(path).\(key)", n, "\"\(value)\" does not contain {name} (each member has its own file)")
+      }
+    }
+    for key in ["cert", "key"] where map[key] == nil {
+      problem("\(path).\(key)", node, "missing (the file each member's etcd reads)")
+    }
+    guard let cert = paths["cert"], let key = paths["key"] else { return nil }
+    var c = CertificateFilesConfig(cert: cert, key: key)
+    c.peerCert = paths["peerCert"]
+    c.peerKey = paths["peerKey"]
+    c.newCert = paths["newCert"]
+    c.newKey = paths["newKey"]
+    c.newPeerCert = paths["newPeerCert"]
+    c.newPeerKey = paths["newPeerKey"]
+    if let n = map["issue"], let list = stringList(n, "\(path).issue") {
+      if list.isEmpty { problem("\(path).issue", n, "is empty (expected a program and its arguments)") }
+      c.issue = list
+    }
+    if (c.peerCert == nil) != (c.peerKey == nil) {
+      problem(path, node, "peerCert and peerKey go together (one of them is missing)")
+    }
+    if c.issue.isEmpty {
+      if c.newCert == nil || c.newKey == nil {
+        problem(path, node, "names neither newCert and newKey nor an issue command (where the next certificates come from)")
+      }
+      if c.peerCert != nil && (c.newPeerCert == nil || c.newPeerKey == nil) {
+        problem(path, node, "has peerCert but no newPeerCert and newPeerKey (or an issue command)")
+      }
+    } else if c.newCert != nil || c.newKey != nil {
+      problem("\(path).issue", map["issue"], "and newCert/newKey both name the next certificates (expected one of them)")
+    }
+    return c
   }
 
   /// `spec: {members: 3, version: "3.4", clientTLS: true, peerTLS: true, flags: {snapshot-count: 10000, …}}`.

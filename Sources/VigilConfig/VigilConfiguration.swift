@@ -503,6 +503,37 @@ public struct ExecRuntimeConfig: Sendable, Hashable, Encodable {
   public var arguments: [String] = []
 }
 
+/// A cluster's member certificates for `rotate-certificates`: the files each member's etcd reads (`{name}`
+/// replaced by the member's name) and where the next ones come from — files put there beforehand, or a command
+/// that issues them (run once a member with `VIGIL_MEMBER_NAME` and `VIGIL_NEW_CERT`, `VIGIL_NEW_KEY`,
+/// `VIGIL_NEW_PEER_CERT`, `VIGIL_NEW_PEER_KEY` naming the files it must write).
+public struct CertificateFilesConfig: Sendable, Hashable, Encodable {
+  /// The member's server certificate and key (`--cert-file`, `--key-file`).
+  public var cert: String
+  public var key: String
+  /// Its peer certificate and key (`--peer-cert-file`, `--peer-key-file`); nil: the member has no peer TLS of its
+  /// own files (or shares the server's).
+  public var peerCert: String?
+  public var peerKey: String?
+  /// The next certificate files, put in place beforehand.
+  public var newCert: String?
+  public var newKey: String?
+  public var newPeerCert: String?
+  public var newPeerKey: String?
+  /// Or a command that issues them.
+  public var issue: [String] = []
+
+  public init(cert: String, key: String) {
+    self.cert = cert
+    self.key = key
+  }
+
+  /// `pattern` for one member.
+  public static func path(_ pattern: String, member: String) -> String {
+    pattern.replacingOccurrences(of: "{name}", with: member)
+  }
+}
+
 /// Where a cluster's member logs are read, for any runtime (overrides the exec runtime's `logs` command).
 public enum ClusterLogsConfig: Sendable, Hashable, Encodable {
   /// A file per member, `{name}` replaced by its name.
@@ -549,6 +580,8 @@ public struct ClusterConfig: Sendable, Hashable, Encodable {
   public var logs: ClusterLogsConfig?
   /// What its members are declared to run; differences are `drift` findings.
   public var spec: ClusterSpec?
+  /// Where its members' TLS files are and where their next ones come from, for `rotate-certificates`.
+  public var certificates: CertificateFilesConfig?
 
   /// Voters expected, for the member-count inspection.
   public var declaredMembers: Int {

@@ -83,6 +83,10 @@ extension PlanRunner {
       return try await switchActive(plan)
     case .startOldSide:
       return try await startOldSide(plan)
+    case .rotateMemberCertificates:
+      return try await rotateMemberCertificates(step, plan)
+    case .verifyCertificate:
+      return try await verifyCertificate(step, plan)
     }
   }
 

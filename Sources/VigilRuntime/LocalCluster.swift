@@ -21,11 +21,27 @@ public struct LocalClusterTLS: Sendable, Hashable {
   /// Require clients to present a certificate signed by the CA.
   public var clientCertificateAuth: Bool
 
+  /// Members reach each other over TLS too (https peer URLs), with the same files, demanding each other's
+  /// certificates.
+  public var peer = false
+  /// The certificate and key the cluster's own clients present (nil: the members' files, which must then not be
+  /// per member).
+  public var clientCertificateFile: String?
+  public var clientKeyFile: String?
+
   public init(caFile: String, certificateFile: String, keyFile: String, clientCertificateAuth: Bool = true) {
     self.caFile = caFile
     self.certificateFile = certificateFile
     self.keyFile = keyFile
     self.clientCertificateAuth = clientCertificateAuth
+  }
+
+  /// A member's certificate and key: `{name}` in the paths is replaced by its name (a certificate each).
+  public func files(of member: String) -> (certificate: String, key: String) {
+    (
+      certificateFile.replacingOccurrences(of: "{name}", with: member),
+      keyFile.replacingOccurrences(of: "{name}", with: member)
+    )
   }
 }
 
@@ -442,7 +458,8 @@ public actor LocalCluster {
     var config = EtcdClientConfiguration(endpoints: endpoints)
     if let tls = options.tls {
       config.tls = EtcdTLSConfiguration(
-        caFile: tls.caFile, certificateFile: tls.certificateFile, keyFile: tls.keyFile)
+        caFile: tls.caFile, certificateFile: tls.clientCertificateFile ?? tls.certificateFile,
+        keyFile: tls.clientKeyFile ?? tls.keyFile)
     }
     return config
   }
@@ -461,7 +478,7 @@ public actor LocalCluster {
     let scheme: EtcdEndpoint.Scheme = options.tls == nil ? .http : .https
     return LocalMember(
       name: name, clientEndpoint: EtcdEndpoint(scheme: scheme, host: address, port: clientPort),
-      peerURL: "http://\(address):\(peerPort)", directory: memberDir)
+      peerURL: "\(options.tls?.peer == true ? "https" : "http")://\(address):\(peerPort)", directory: memberDir)
   }
 
   private func makeMember(name: String, on host: LocalHost) throws -> LocalMember {
@@ -488,8 +505,15 @@ public actor LocalCluster {
       "--logger", "zap", "--log-outputs", "stderr",
     ]
     if let tls = options.tls {
-      args += ["--cert-file", tls.certificateFile, "--key-file", tls.keyFile, "--trusted-ca-file", tls.caFile]
+      let files = tls.files(of: m.name)
+      args += ["--cert-file", files.certificate, "--key-file", files.key, "--trusted-ca-file", tls.caFile]
       if tls.clientCertificateAuth { args += ["--client-cert-auth"] }
+      if tls.peer {
+        args += [
+          "--peer-cert-file", files.certificate, "--peer-key-file", files.key, "--peer-trusted-ca-file", tls.caFile,
+          "--peer-client-cert-auth",
+        ]
+      }
     }
     if let quota = options.quotaBackendBytes { args += ["--quota-backend-bytes", String(quota)] }
     args += options.extraArguments

@@ -1095,6 +1095,7 @@ components:
         - restart-members
         - restore-cluster
         - promote-standby
+        - rotate-certificates
     PlanState:
       type: string
       enum: [awaiting-approval, ready, running, succeeded, failed, abandoned, rejected, dry-run]
@@ -1128,6 +1129,8 @@ components:
         - compact-new-side
         - switch-active
         - start-old-side
+        - rotate-member-certificates
+        - verify-certificate
     StepState:
       type: string
       enum: [pending, running, done, failed, skipped]

@@ -43,6 +43,26 @@ public struct TestCertificates: Sendable {
 }
 
 extension TestCertificates {
+  /// A certificate and key for `name` signed by this CA, valid `days` days from now (for 127.0.0.1 and localhost,
+  /// server and client use), written to `certificate` and `key`.
+  public func issue(name: String, days: Int, certificate: String, key: String) async throws {
+    let d = (caFile as NSString).deletingLastPathComponent
+    let csr = certificate + ".csr"
+    for args in [
+      ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(name)", "-keyout", key, "-out", csr],
+      [
+        "x509", "-req", "-in", csr, "-CA", caFile, "-CAkey", "\(d)/ca.key", "-CAcreateserial", "-days", String(days),
+        "-extfile", "\(d)/ext.cnf", "-out", certificate,
+      ],
+    ] {
+      let result = try await ChildProcess.run("/usr/bin/openssl", args)
+      if result.status != 0 {
+        throw TestCertificateError(message: "openssl \(args[0]) failed: \(result.stderr)")
+      }
+    }
+    try? FileManager.default.removeItem(atPath: csr)
+  }
+
   /// These certificates as a local cluster's server TLS (client certificates required).
   public var serverTLS: LocalClusterTLS {
     LocalClusterTLS(caFile: caFile, certificateFile: serverCertificate, keyFile: serverKey)

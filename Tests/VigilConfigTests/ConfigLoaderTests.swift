@@ -225,6 +225,24 @@ struct ConfigLoaderTests {
     #expect(found.contains { $0.path.hasSuffix("probes[1].duration") && $0.message.contains("does not apply to a etcd.kv probe") })
   }
 
+  @Test func certificateFilesNameWhereTheNextOnesComeFrom() throws {
+    let base = """
+      clusters:
+        - name: a
+          endpoints: [http://127.0.0.1:2379]
+
+      """
+    let c = try load(base + #"    certificates: {cert: "/pki/{name}.crt", key: "/pki/{name}.key", issue: [/usr/local/bin/issue]}"#)
+    #expect(c.clusters[0].certificates?.issue == ["/usr/local/bin/issue"])
+    #expect(CertificateFilesConfig.path(c.clusters[0].certificates!.cert, member: "m2") == "/pki/m2.crt")
+    let shared = problems(base + #"    certificates: {cert: /pki/server.crt, key: "/pki/{name}.key", issue: [x]}"#)
+    #expect(shared.contains { $0.path == "clusters[0].certificates.cert" && $0.message.contains("does not contain {name}") })
+    let half = problems(base + #"    certificates: {cert: "/pki/{name}.crt", key: "/pki/{name}.key", peerCert: "/pki/{name}-peer.crt", issue: [x]}"#)
+    #expect(half.contains { $0.path == "clusters[0].certificates" && $0.message.contains("peerCert and peerKey go together") })
+    let neither = problems(base + #"    certificates: {cert: "/pki/{name}.crt", key: "/pki/{name}.key"}"#)
+    #expect(neither.contains { $0.message.contains("neither newCert and newKey nor an issue command") })
+  }
+
   @Test func theBackupSectionHasDefaultsAndNamesBadValues() throws {
     let base = """
       clusters:

@@ -91,4 +91,32 @@ struct CapacityForecastTests {
     #expect(request.runbook == .defragment)
     #expect(request.reason == "quota forecast: m1's quota reached in ~3 h")
   }
+
+  @Test func expiringCertificatesAreRotatedAtMostOnceAnHour() throws {
+    var planner = RepairPlanner()
+    var view = ClusterRepairView(
+      cluster: "c", tier: "P1", mode: .auto,
+      members: ["m1", "m2", "m3"].map { MemberHealthView(name: $0, isLearner: false, health: .healthy, isLeader: $0 == "m1") },
+      diagnoses: [])
+    view.rotateCertificates = "certificate finding: server certificate x expires in 3 days"
+    guard case .plan(let request)? = planner.decide([view], now: 1000).first else {
+      Issue.record("no plan")
+      return
+    }
+    #expect(request.runbook == .rotateCertificates && request.member == nil)
+    #expect(request.reason == "certificate finding: server certificate x expires in 3 days")
+    #expect(planner.decide([view], now: 1000 + 1800).isEmpty, "not again within the hour")
+    guard case .plan(let again)? = planner.decide([view], now: 1000 + 3700).first else {
+      Issue.record("no plan after the hour")
+      return
+    }
+    #expect(again.runbook == .rotateCertificates)
+    // The steps: member by member, followers first, each verified before the next.
+    let steps = Runbook.rotateCertificates.steps(member: nil, followers: ["m2", "m3"], leader: "m1")
+    #expect(steps.map { "\($0.action.rawValue) \($0.member ?? "")" } == [
+      "rotate-member-certificates m2", "wait-healthy m2", "verify-certificate m2", "verify-cluster ",
+      "rotate-member-certificates m3", "wait-healthy m3", "verify-certificate m3", "verify-cluster ",
+      "rotate-member-certificates m1", "wait-healthy m1", "verify-certificate m1", "verify-cluster ",
+    ])
+  }
 }

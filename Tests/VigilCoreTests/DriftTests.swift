@@ -65,3 +65,25 @@ struct DriftTests {
     #expect(alerts.first?.description == "- a\n+ b\nrestart")
   }
 }
+
+@Suite("Certificate rotation safety (pure)")
+struct RotationSafetyTests {
+  func cluster(_ healthy: [String: Bool], leader: String = "m1") -> LiveCluster {
+    LiveCluster(
+      members: healthy.keys.sorted().enumerated().map { i, name in
+        LiveMember(id: UInt64(i + 1), name: name, isLearner: false, healthy: healthy[name]!, isLeader: name == leader)
+      })
+  }
+
+  @Test func aMemberIsRestartedOnlyWhileEveryOtherVoterIsHealthy() {
+    let step = PlanStep(.rotateMemberCertificates, member: "m2")
+    let context = GuardContext(now: 0)
+    #expect(SafetyGuard.check(step, in: cluster(["m1": true, "m2": true, "m3": true]), context) == nil)
+    #expect(
+      SafetyGuard.check(step, in: cluster(["m1": true, "m2": true, "m3": false]), context)
+        == "m3 is not healthy; restart m2 with new certificates only while every other voter is")
+    // A one-member cluster cannot restart its only voter and keep a quorum.
+    #expect(SafetyGuard.check(PlanStep(.rotateMemberCertificates, member: "m1"), in: cluster(["m1": true]), context)?
+      .contains("a quorum needs 1") == true)
+  }
+}

@@ -25,17 +25,26 @@ public enum Runbook: String, Sendable, Hashable, Codable, CaseIterable {
   /// published, the new side verified; then the old side is started again for the mirror to rebuild as the
   /// standby. The same runbook switches back (failback).
   case promoteStandby = "promote-standby"
+  /// Every member's TLS certificates replaced with new ones, one member at a time (followers first, leader last):
+  /// each restarted with its new files only while the rest keep a quorum, and verified — answering, serving the
+  /// new certificate, the cluster whole — before the next; a member that does not come back is rolled back to
+  /// its old files and the plan stops.
+  case rotateCertificates = "rotate-certificates"
 
   /// Whether the runbook acts on one named member.
   public var needsMember: Bool {
     switch self {
     case .restartMember, .unstickMember, .replaceMember: true
-    case .defragment, .clearNoSpace, .moveLeader, .restartMembers, .restoreCluster, .promoteStandby: false
+    case .defragment, .clearNoSpace, .moveLeader, .restartMembers, .restoreCluster, .promoteStandby,
+      .rotateCertificates:
+      false
     }
   }
 
   /// Whether the runbook starts, stops or provisions member processes (it needs a runtime driver).
-  public var needsRuntime: Bool { needsMember || self == .restartMembers || self == .restoreCluster }
+  public var needsRuntime: Bool {
+    needsMember || self == .restartMembers || self == .restoreCluster || self == .rotateCertificates
+  }
 }
 
 /// What one step does.
@@ -96,6 +105,11 @@ public enum StepAction: String, Sendable, Hashable, Codable, CaseIterable {
   /// Start the old side's members again (all together) for the mirror to rebuild as the standby; a side
   /// that cannot be started now (its site is gone) is left to come back later.
   case startOldSide = "start-old-side"
+  /// One member's certificates replaced: the rest checked to keep a quorum, the new files installed (the old
+  /// kept), the member restarted and waited for — rolled back to its old files if it does not come back.
+  case rotateMemberCertificates = "rotate-member-certificates"
+  /// The member serves the certificate now installed.
+  case verifyCertificate = "verify-certificate"
 
   /// Steps that change the member list: each needs a live quorum and a fresh snapshot.
   public var changesMembership: Bool { self == .remove || self == .addLearner || self == .promote }
@@ -242,6 +256,13 @@ extension Runbook {
         PlanStep(.confirmQuorumLost), PlanStep(.fenceAll), PlanStep(.replayChangeLog), PlanStep(.restoreAll),
         PlanStep(.startAll), PlanStep(.verify),
       ]
+    case .rotateCertificates:
+      return defragOrder.flatMap {
+        [
+          PlanStep(.rotateMemberCertificates, member: $0), PlanStep(.waitHealthy, member: $0),
+          PlanStep(.verifyCertificate, member: $0), PlanStep(.verify),
+        ]
+      }
     case .promoteStandby:
       return [
         PlanStep(.fenceSide), PlanStep(.drainStandby), PlanStep(.compactNewSide), PlanStep(.switchActive), PlanStep(.verify),

@@ -32,6 +32,8 @@ public struct ClusterRepairView: Sendable, Hashable {
   public var fragmented: Bool
   /// Why a defragment is wanted, when not the fragmentation finding.
   public var defragmentReason: String?
+  /// Why the certificates should be rotated now (a certificate finding, and a command that issues new ones).
+  public var rotateCertificates: String?
   /// Open incident ids by subject (`cluster` or `cluster/member`).
   public var incidents: [String: Int64]
   /// A plan is running or waiting for approval.
@@ -107,6 +109,8 @@ public struct RepairPlanner: Sendable {
   var lastDefragment: [String: Double] = [:]
   /// Clusters defragmented since start.
   var defragmented: Set<String> = []
+  /// When each cluster's certificates were last rotated by the planner.
+  var lastRotation: [String: Double] = [:]
   /// Since when each member (`cluster/member`) has been failed, while it is.
   var failedSince: [String: Double] = [:]
 
@@ -259,6 +263,20 @@ public struct RepairPlanner: Sendable {
     // Nothing to repair: defragment a healthy but fragmented cluster, or on schedule.
     let healthy = !view.members.isEmpty && view.members.allSatisfy { $0.health == .healthy } && episodes.isEmpty
     guard healthy else { return nil }
+    // Certificates near expiry, with a command that issues new ones: rotated before they expire (at most once an
+    // hour a cluster, so that a rotation that leaves the finding standing does not loop).
+    if let why = view.rotateCertificates, now - (lastRotation[view.cluster] ?? -.infinity) >= 3600 {
+      let key = "\(view.cluster)//rotate-certificates"
+      if !handedOff.contains(key) {
+        lastRotation[view.cluster] = now
+        started[view.cluster, default: []].append(now)
+        if view.mode == .dryRun { handedOff.insert(key) }
+        return .plan(
+          RepairRequest(
+            cluster: view.cluster, member: nil, runbook: .rotateCertificates, fault: nil, reason: why, incidentID: nil,
+            attempt: 1, key: key))
+      }
+    }
     if lastDefragment[view.cluster] == nil { lastDefragment[view.cluster] = now }  // the schedule starts when first seen
     let sinceLast = now - lastDefragment[view.cluster]!
     let scheduled = settings.defragmentInterval.map { sinceLast >= $0.seconds } ?? false

@@ -58,7 +58,7 @@ extension StepAction {
   /// Steps ``SafetyGuard`` has a rule for (the others need no read of the live cluster first).
   public var hasSafetyGuard: Bool {
     switch self {
-    case .remove, .addLearner, .promote, .fence, .kill, .defragment, .moveLeader: true
+    case .remove, .addLearner, .promote, .fence, .kill, .defragment, .moveLeader, .rotateMemberCertificates: true
     default: false
     }
   }
@@ -116,6 +116,20 @@ public enum SafetyGuard {
         return "\(sick.name) is not healthy; defragment only while every other voter is"
       }
       return nil
+    case .rotateMemberCertificates:
+      // The member is restarted: the others must carry the cluster meanwhile — every one of them healthy (a quorum
+      // without it, with room for one more fault), and a leader among them.
+      guard let target = cluster.member(step.member) else { return "\(step.member ?? "?") is not in the member list" }
+      let others = cluster.voters.filter { $0.id != target.id }
+      if let sick = others.first(where: { !$0.healthy }) {
+        return "\(sick.name) is not healthy; restart \(target.name) with new certificates only while every other voter is"
+      }
+      let need = LiveCluster.quorum(voters)
+      if others.count < need {
+        return "restarting \(target.name) would leave \(others.count) voter(s) of \(voters); a quorum needs \(need)"
+      }
+      guard cluster.leader != nil else { return "the cluster has no leader" }
+      return nil
     case .moveLeader:
       guard cluster.leader != nil else { return "the cluster has no leader to move" }
       guard cluster.voters.contains(where: { !$0.isLeader && $0.healthy }) else {
@@ -124,7 +138,7 @@ public enum SafetyGuard {
       return nil
     case .start, .startNew, .waitHealthy, .snapshot, .provision, .waitCaughtUp, .compact, .disarm, .verifyWrites,
       .verify, .confirmQuorumLost, .fenceAll, .restoreAll, .startAll, .replayChangeLog, .fenceSide, .drainStandby,
-      .compactNewSide, .switchActive, .startOldSide:
+      .compactNewSide, .switchActive, .startOldSide, .verifyCertificate:
       // The restore's guard needs no member list (a cluster without quorum may not give one): see restoreRefusal.
       return nil
     }
