@@ -21,12 +21,14 @@ struct ForecastTests {
         var forecast: (made: Double, eta: Double, finding: Finding)?
         var breachedAt: Double?
         var i = 0
+        let paced = ContinuousClock.now
         while breachedAt == nil, Date().timeIntervalSince1970 - start < 180 {
           do { try await client.kv.put("/fill/\(i)", value) } catch let e as EtcdError where e.code == .noSpace {
             breachedAt = Date().timeIntervalSince1970
           }
           i += 1
-          try await Task.sleep(for: .milliseconds(40))
+          // Steady: write i is due 40 ms after write i - 1 was, whatever each put took.
+          try await Task.sleep(until: paced + .milliseconds(40) * i, clock: .continuous)
           let now = Date().timeIntervalSince1970
           if forecast == nil, now - start > 10,
             let f = await monitor.watch.findings["c"]?.first(where: { $0.check == "quota-forecast" }),
@@ -46,6 +48,7 @@ struct ForecastTests {
         let remaining = breached - made.made
         let error = abs(made.made + made.eta - breached)
         #expect(error <= remaining / 2 + 3, "forecast \(made.eta) s ahead, reached after \(remaining) s")
+        print("forecast: quota in \(Int(made.eta)) s, reached after \(Int(remaining)) s")
       }
     }
   }
