@@ -56,6 +56,8 @@ struct ScriptedCluster {
           --initial-cluster "$VIGIL_INITIAL_CLUSTER" --initial-cluster-token "$VIGIL_INITIAL_CLUSTER_TOKEN" \
           --initial-advertise-peer-urls "$VIGIL_MEMBER_PEER_URL" >>"$home/restore.log" 2>&1 9>&-
         ;;
+      logs) [ -f "$home/etcd.log" ] && tail -n 400 "$home/etcd.log" ;;
+      arguments) running && tr '\\0' '\\n' <"/proc/$(cat "$pidfile")/cmdline" ;;
       provision)
         ports="$(head -n 1 "$root/ports")"; sed -i 1d "$root/ports"
         echo "VIGIL_MEMBER_CLIENT_URL=http://127.0.0.1:${ports% *}"
@@ -161,7 +163,7 @@ struct ScriptedCluster {
   /// `restores`: the driver restores members from a snapshot too (quorum lost for good).
   func vigilConfig(
     stateDir: String, port: Int, name: String = "vigil", repair: String = "{memberTimeout: 60s}", restores: Bool = false,
-    extra: String = ""
+    foresight: Bool = false, clusterKeys: [String] = [], extra: String = ""
   ) throws -> String {
     let path = root + "/\(name).yaml"
     try """
@@ -176,6 +178,7 @@ struct ScriptedCluster {
           endpoints: [\(endpoints.joined(separator: ", "))]
           tier: fast
           probeSuites: [s]
+          \(clusterKeys.joined(separator: "\n    "))
           runtime:
             kind: exec
             start: [\(script), start]
@@ -184,6 +187,7 @@ struct ScriptedCluster {
             wipe: [\(script), wipe]
             provision: [\(script), provision]
             \(restores ? "restore: [\(script), restore]" : "")
+            \(foresight ? "logs: [\(script), logs]\n      arguments: [\(script), arguments]" : "")
             dataDir: \(root)/{name}/data
       probeSuites:
         - name: s
@@ -201,6 +205,48 @@ struct ScriptedCluster {
     for d in dirs {
       if let text = try? String(contentsOfFile: "\(root)/\(d)/etcd.pid", encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
         kill(pid, SIGKILL)
+      }
+    }
+  }
+}
+
+@Suite("exec runtime: member logs and command lines", .serialized)
+struct MemberLogExecTests {
+  /// Through the exec driver's `logs` and `arguments` commands: a member frozen past etcd's stream timeout is
+  /// diagnosed with its peers' log lines in its incident timeline, and members running etcd's default
+  /// `--snapshot-count` under a spec declaring another are drift.
+  @Test func theExecDriversLogsAndCommandLinesReachTheDiagnosisAndTheDriftInspection() async throws {
+    try await withTemporaryDirectory { root in
+      try await ScriptedCluster.with(root: root) { scripted, _ in
+        let port = try FreePort.pick(count: 1)[0]
+        let config = try scripted.vigilConfig(
+          stateDir: root + "/state", port: port, repair: "{mode: paused}", foresight: true,
+          clusterKeys: [#"spec: {version: "3.4", flags: {snapshot-count: 5000}}"#],
+          extra: "inspections: {interval: 1s}")
+        let check = try await VigilRun.run(["config", "check", config])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        let serve = try ServeProcess(config: config, output: root + "/serve.out")
+        defer { if serve.process.isRunning { kill(serve.process.processIdentifier, SIGKILL) } }
+        #expect(try await eventually { try await VigilRun.run(["status", "--config", config]).status == 0 })
+        let store = try HistoryStore(directory: root + "/state")
+
+        let drift = try await eventually {
+          try await store.latestFindings(cluster: "x").filter { $0.check == "drift" }.count == 3
+        }
+        #expect(drift)
+        let m2Drift = try #require(try await store.latestFindings(cluster: "x").first { $0.check == "drift" && $0.member == "m2" })
+        #expect(m2Drift.evidence == ["- --snapshot-count: 5000 (declared)", "+ --snapshot-count: 100000 (default) (m2)"])
+
+        let pid = try String(contentsOfFile: root + "/m3/etcd.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(kill(try #require(Int32(pid)), SIGSTOP) == 0)
+        let quoted = try await eventually(timeout: .seconds(40)) {
+          try await store.incidents(cluster: "x").contains { i in
+            i.subject == "x/m3" && i.timeline.contains { $0.kind == "diagnosis" && $0.text.contains("\nlog: ") }
+          }
+        }
+        #expect(kill(try #require(Int32(pid)), SIGCONT) == 0)
+        #expect(quoted, "no incident of m3 quotes its peers' logs")
+        #expect(try await serve.stop(signal: SIGTERM) == 0)
       }
     }
   }

@@ -97,6 +97,7 @@ struct DiskCheckTests {
         #expect(report.metrics["writes"] == 100 && report.metrics["failed"] == 0, "\(report)")
         #expect(report.status == "OK" || report.status == "WARNING", "\(report)")
         #expect(report.message.contains("100 writes in"), "\(report.message)")
+        print("disk check: \(report.message)")
         #expect(try await client.kv.range("/vigil/perf/", prefix: true).count == 0, "the check's keys are deleted")
 
         // A stall in the middle of a check.
