@@ -32,6 +32,8 @@ extension PlanRunner {
     let files = try certificateFiles()
     let target = try await stepSpec(step, plan)
     let runtime = try requireRuntime()
+    // Issued keys are not left lying about: the scratch directory goes once they are in place (or refused).
+    defer { if !files.issue.isEmpty { try? FileManager.default.removeItem(atPath: issueDirectory(plan, target.name)) } }
     let swaps = try await nextCertificates(files, member: target.name, plan: plan)
     let fm = FileManager.default
     // Resumed after the files went in: the member may only need its restart.
@@ -91,8 +93,10 @@ extension PlanRunner {
       }
       return swaps
     }
-    let dir = snapshotDir + "/certificates/plan-\(plan.id)/\(member)"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = issueDirectory(plan, member)
+    try? FileManager.default.removeItem(atPath: dir)
+    try FileManager.default.createDirectory(
+      atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     var env = ProcessInfo.processInfo.environment
     env["VIGIL_CLUSTER"] = cluster.name
     env["VIGIL_MEMBER_NAME"] = member
@@ -114,6 +118,11 @@ extension PlanRunner {
       throw RuntimeError("the issue command \(program) wrote no \(swap.role) file for \(member) (expected \(swap.next))")
     }
     return swaps
+  }
+
+  /// Where the `issue` command writes a member's next files (private to Vigil's user, removed after the step).
+  func issueDirectory(_ plan: RepairPlan, _ member: String) -> String {
+    snapshotDir + "/certificates/plan-\(plan.id)-\(member)"
   }
 
   /// A new certificate must be one: readable, valid now, and not expiring before the one it replaces.

@@ -21,7 +21,7 @@ struct CertificateRotationTests {
   /// with `certificates:` keys (`extra`, after `cert` and `key`), and the CA to issue more.
   func withTLSCluster(
     certificates extra: (String) -> String,
-    _ body: (LocalCluster, EtcdClient, Monitor, RepairCoordinator, TestCertificates, String) async throws -> Void
+    _ body: (LocalCluster, EtcdClient, Monitor, RepairCoordinator, TestCertificates, String, String) async throws -> Void
   ) async throws {
     try await withTemporaryDirectory { dir in
       let certs = try await TestCertificates.make(in: dir + "/ca")
@@ -40,9 +40,9 @@ struct CertificateRotationTests {
           tls: {ca: "\(certs.caFile)", cert: "\(certs.clientCertificate)", key: "\(certs.clientKey)"}
               certificates: {cert: "\(live)/{name}.crt", key: "\(live)/{name}.key", \(extra(dir))}
           """
-        try await withRepair([("c", cluster)], perCluster: ["c": own]) { monitor, repairs, _ in
+        try await withRepair([("c", cluster)], perCluster: ["c": own]) { monitor, repairs, vigilDir in
           #expect(try await eventually { await monitor.health(of: "c") == .healthy })
-          try await body(cluster, client, monitor, repairs, certs, dir)
+          try await body(cluster, client, monitor, repairs, certs, dir, vigilDir)
         }
       }
     }
@@ -64,7 +64,7 @@ struct CertificateRotationTests {
 
   @Test func everyMemberGetsItsNewCertificatesUnderLoadWithoutLosingAWriteOrTheQuorum() async throws {
     let nextFiles = { (dir: String) in #"newCert: "\#(dir)/next/{name}.crt", newKey: "\#(dir)/next/{name}.key""# }
-    try await withTLSCluster(certificates: nextFiles) { cluster, client, monitor, repairs, certs, dir in
+    try await withTLSCluster(certificates: nextFiles) { cluster, client, monitor, repairs, certs, dir, _ in
           let live = dir + "/live"
           let next = dir + "/next"
           try FileManager.default.createDirectory(atPath: next, withIntermediateDirectories: true)
@@ -155,7 +155,7 @@ struct CertificateRotationTests {
   /// others are never touched.
   @Test func aMemberThatCannotStartWithItsNewCertificatesIsRolledBack() async throws {
     let nextFiles = { (dir: String) in #"newCert: "\#(dir)/next/{name}.crt", newKey: "\#(dir)/next/{name}.key""# }
-    try await withTLSCluster(certificates: nextFiles) { cluster, client, monitor, repairs, certs, dir in
+    try await withTLSCluster(certificates: nextFiles) { cluster, client, monitor, repairs, certs, dir, _ in
       let next = dir + "/next"
       try FileManager.default.createDirectory(atPath: next, withIntermediateDirectories: true)
       for name in ["m1", "m2", "m3"] {
@@ -184,12 +184,17 @@ struct CertificateRotationTests {
     let issue = { (dir: String) in
       #"issue: [sh, -c, "openssl req -newkey rsa:2048 -nodes -subj /CN=etcd-$VIGIL_MEMBER_NAME-auto -keyout $VIGIL_NEW_KEY -out $VIGIL_NEW_CERT.csr 2>/dev/null && openssl x509 -req -in $VIGIL_NEW_CERT.csr -CA \#(dir)/ca/ca.crt -CAkey \#(dir)/ca/ca.key -CAcreateserial -days 90 -extfile \#(dir)/ca/ext.cnf -out $VIGIL_NEW_CERT 2>/dev/null"]"#
     }
-    try await withTLSCluster(certificates: issue) { cluster, _, monitor, _, _, _ in
+    try await withTLSCluster(certificates: issue) { cluster, _, monitor, _, _, _, vigilDir in
       let plan = try #require(try await finishedPlan(monitor.store, .rotateCertificates, timeout: .seconds(90)))
       #expect(plan.state == .succeeded, "\(plan.outcome ?? "")")
       #expect(plan.reason.hasPrefix("certificate finding: "), "\(plan.reason)")
       let now = Date().timeIntervalSince1970
       #expect(try await served(cluster).values.allSatisfy { $0.allSatisfy { $0 > now + 80 * 86_400 } })
+      // The issued keys are in place, not left in Vigil's scratch space.
+      let left = (FileManager.default.enumerator(atPath: vigilDir)?.allObjects as? [String] ?? []).filter {
+        $0.contains("vigil_new_")
+      }
+      #expect(left.isEmpty, "\(left)")
     }
   }
 }
