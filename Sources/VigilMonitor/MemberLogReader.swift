@@ -78,10 +78,8 @@ actor MemberLogReader {
     lastRead[key] = now
     var state = seen[key] ?? ([], [])
     var fresh: [Substring] = []
-    for line in result.stdout.utf8.count > Self.maxRead
-      ? Substring(result.stdout.suffix(Self.maxRead)).split(separator: "\n")
-      : Substring(result.stdout).split(separator: "\n")
-    {
+    // Bounded like a file read: the newest lines of an outsized output.
+    for line in result.stdout.suffix(Self.maxRead).split(separator: "\n") {
       let text = String(line)
       guard state.set.insert(text).inserted else { continue }
       state.order.append(text)

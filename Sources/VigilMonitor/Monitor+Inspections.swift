@@ -39,7 +39,7 @@ extension Monitor {
 
   /// The latest disk check of `cluster`, when it missed etcd's bar.
   func diskCheckFindings(_ cluster: String) -> [Finding] {
-    guard let (result, _) = diskChecks[cluster], result.status != .ok else { return [] }
+    guard let result = diskChecks[cluster], result.status != .ok else { return [] }
     return [
       Finding(
         check: "disk-perf", cluster: cluster, severity: result.status == .critical ? .critical : .warning,

@@ -26,10 +26,7 @@ extension Monitor: RepairWatch {
     }
     // Expiring certificates are rotated when the cluster names a command that issues new ones.
     if guarded.config.certificates?.issue.isEmpty == false,
-      // The members' own certificates (server and peer), not Vigil's client certificate or its CA.
-      let expiring = findings.first(where: {
-        $0.check == "certificate" && ($0.summary.hasPrefix("server ") || $0.summary.hasPrefix("peer "))
-      })
+      let expiring = findings.first(where: Inspector.isMemberCertificate)
     {
       view.rotateCertificates = "certificate finding: \(expiring.summary)"
     }

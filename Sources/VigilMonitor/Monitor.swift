@@ -39,9 +39,9 @@ public actor Monitor {
   var grpcClients: [String: EtcdClient] = [:]
   /// Reads what is new in members' logs; the last error reading each (logged when it changes).
   let logReader = MemberLogReader()
-  /// Each cluster's latest disk check (`etcd.perf`), for its finding.
-  var diskChecks: [String: (result: ProbeResult, at: Double)] = [:]
   var logReadErrors: [String: String] = [:]
+  /// Each cluster's latest disk check (`etcd.perf`), for its finding.
+  var diskChecks: [String: ProbeResult] = [:]
   var memberClients: [String: (endpoint: EtcdEndpoint, client: EtcdClient)] = [:]
 
   /// What Vigil believes: health, diagnoses, incidents (pure; this actor carries out its directives).
@@ -303,7 +303,7 @@ public actor Monitor {
     completedRuns += 1
     if !isReady, firstRound.remove(target.key) != nil, firstRound.isEmpty { isReady = true }
     let at = Self.now()
-    if target.probe.kind == .etcdPerf { diskChecks[target.cluster] = (result, at) }
+    if target.probe.kind == .etcdPerf { diskChecks[target.cluster] = result }
     metrics.probe(
       cluster: target.cluster, subject: target.subject, probe: target.probe.name, ok: result.succeeded,
       latency: result.latency)

@@ -12,33 +12,27 @@ public struct TestCertificates: Sendable {
 
   /// Creates the files under `directory`, with a CA named `caName`.
   public static func make(in directory: String, caName: String = "vigil-test-ca") async throws -> TestCertificates {
-    func run(_ args: [String]) async throws {
-      let result = try await ChildProcess.run("/usr/bin/openssl", args)
-      if result.status != 0 {
-        throw TestCertificateError(message: "openssl \(args.first ?? "") failed: \(result.stderr)")
-      }
-    }
     let d = directory
     try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-    try await run([
+    try await openssl([
       "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=\(caName)",
       "-keyout", "\(d)/ca.key", "-out", "\(d)/ca.crt",
     ])
     try "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n".write(
       toFile: "\(d)/ext.cnf", atomically: true, encoding: .utf8)
-    for name in ["server", "client"] {
-      try await run([
-        "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(name == "client" ? "root" : "etcd-server")",
-        "-keyout", "\(d)/\(name).key", "-out", "\(d)/\(name).csr",
-      ])
-      try await run([
-        "x509", "-req", "-in", "\(d)/\(name).csr", "-CA", "\(d)/ca.crt", "-CAkey", "\(d)/ca.key",
-        "-CAcreateserial", "-days", "2", "-extfile", "\(d)/ext.cnf", "-out", "\(d)/\(name).crt",
-      ])
-    }
-    return TestCertificates(
+    let made = TestCertificates(
       caFile: "\(d)/ca.crt", serverCertificate: "\(d)/server.crt", serverKey: "\(d)/server.key",
       clientCertificate: "\(d)/client.crt", clientKey: "\(d)/client.key")
+    try await made.issue(name: "etcd-server", days: 2, certificate: made.serverCertificate, key: made.serverKey)
+    try await made.issue(name: "root", days: 2, certificate: made.clientCertificate, key: made.clientKey)
+    return made
+  }
+
+  static func openssl(_ args: [String]) async throws {
+    let result = try await ChildProcess.run("/usr/bin/openssl", args)
+    if result.status != 0 {
+      throw TestCertificateError(message: "openssl \(args.first ?? "") failed: \(result.stderr)")
+    }
   }
 }
 
@@ -55,10 +49,7 @@ extension TestCertificates {
         "-extfile", "\(d)/ext.cnf", "-out", certificate,
       ],
     ] {
-      let result = try await ChildProcess.run("/usr/bin/openssl", args)
-      if result.status != 0 {
-        throw TestCertificateError(message: "openssl \(args[0]) failed: \(result.stderr)")
-      }
+      try await Self.openssl(args)
     }
     try? FileManager.default.removeItem(atPath: csr)
   }

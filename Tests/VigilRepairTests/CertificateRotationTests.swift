@@ -65,88 +65,88 @@ struct CertificateRotationTests {
   @Test func everyMemberGetsItsNewCertificatesUnderLoadWithoutLosingAWriteOrTheQuorum() async throws {
     let nextFiles = { (dir: String) in #"newCert: "\#(dir)/next/{name}.crt", newKey: "\#(dir)/next/{name}.key""# }
     try await withTLSCluster(certificates: nextFiles) { cluster, client, monitor, repairs, certs, dir, _ in
-          let live = dir + "/live"
-          let next = dir + "/next"
-          try FileManager.default.createDirectory(atPath: next, withIntermediateDirectories: true)
-          for name in ["m1", "m2", "m3"] {
-            try await certs.issue(
-              name: "etcd-\(name)-next", days: 90, certificate: "\(next)/\(name).crt", key: "\(next)/\(name).key")
-          }
-          // m2's certificate (one day left) is a critical finding, on its client and peer ports.
-          let m2 = try await cluster.member("m2")
-          let m2Ports = ["\(m2.clientEndpoint.port)", String(m2.peerURL.split(separator: ":").last ?? "")]
-          func aboutM2(_ f: Finding) -> Bool { f.evidence.contains { e in m2Ports.contains { e.contains(":\($0):") } } }
-          let before = await monitor.inspect(cluster: "c").filter { $0.check == "certificate" }
-          #expect(before.filter(aboutM2).count == 2 && before.filter(aboutM2).allSatisfy { $0.severity == .critical }, "\(before)")
+      let live = dir + "/live"
+      let next = dir + "/next"
+      try FileManager.default.createDirectory(atPath: next, withIntermediateDirectories: true)
+      for name in ["m1", "m2", "m3"] {
+        try await certs.issue(
+          name: "etcd-\(name)-next", days: 90, certificate: "\(next)/\(name).crt", key: "\(next)/\(name).key")
+      }
+      // m2's certificate (one day left) is a critical finding, on its client and peer ports.
+      let m2 = try await cluster.member("m2")
+      let m2Ports = ["\(m2.clientEndpoint.port)", String(m2.peerURL.split(separator: ":").last ?? "")]
+      func aboutM2(_ f: Finding) -> Bool { f.evidence.contains { e in m2Ports.contains { e.contains(":\($0):") } } }
+      let before = await monitor.inspect(cluster: "c").filter { $0.check == "certificate" }
+      #expect(before.filter(aboutM2).count == 2 && before.filter(aboutM2).allSatisfy { $0.severity == .critical }, "\(before)")
 
-          // The recorded workload, and a sampler of how many members answer with a leader.
-          let recorder = WorkloadRecorder(origin: .now)
-          var workers: [WorkloadRecorder.Client] = []
-          for m in ["m1", "m2", "m3"] {
-            let endpoint = try await cluster.member(m).clientEndpoint
-            workers.append(.init(name: m, client: try EtcdClient(configuration: cluster.clientConfiguration(endpoints: [endpoint]))))
+      // The recorded workload, and a sampler of how many members answer with a leader.
+      let recorder = WorkloadRecorder(origin: .now)
+      var workers: [WorkloadRecorder.Client] = []
+      for m in ["m1", "m2", "m3"] {
+        let endpoint = try await cluster.member(m).clientEndpoint
+        workers.append(.init(name: m, client: try EtcdClient(configuration: cluster.clientConfiguration(endpoints: [endpoint]))))
+      }
+      workers.append(.init(name: "cluster", client: try EtcdClient(configuration: cluster.clientConfiguration(endpoints: await cluster.endpoints))))
+      let workload = Task { await recorder.run(workers, seed: 16, pace: .milliseconds(20)) }
+      let fewest = NIOLockedValueBox(3)
+      let endpoints = await cluster.endpoints
+      let sampler = Task {
+        let pinned = try endpoints.map { try EtcdClient(configuration: cluster.clientConfiguration(endpoints: [$0])) }
+        while !Task.isCancelled {
+          var answering = 0
+          for p in pinned {
+            if let s = try? await p.withCallTimeout(.seconds(2)).maintenance.status(), s.leader != 0 { answering += 1 }
           }
-          workers.append(.init(name: "cluster", client: try EtcdClient(configuration: cluster.clientConfiguration(endpoints: await cluster.endpoints))))
-          let workload = Task { await recorder.run(workers, seed: 16, pace: .milliseconds(20)) }
-          let fewest = NIOLockedValueBox(3)
-          let endpoints = await cluster.endpoints
-          let sampler = Task {
-            let pinned = try endpoints.map { try EtcdClient(configuration: cluster.clientConfiguration(endpoints: [$0])) }
-            while !Task.isCancelled {
-              var answering = 0
-              for p in pinned {
-                if let s = try? await p.withCallTimeout(.seconds(2)).maintenance.status(), s.leader != 0 { answering += 1 }
-              }
-              fewest.withLockedValue { $0 = min($0, answering) }
-              try? await Task.sleep(for: .milliseconds(100))
-            }
-            for p in pinned { await p.shutdown() }
-          }
-          try await Task.sleep(for: .seconds(1))
+          fewest.withLockedValue { $0 = min($0, answering) }
+          try? await Task.sleep(for: .milliseconds(100))
+        }
+        for p in pinned { await p.shutdown() }
+      }
+      try await Task.sleep(for: .seconds(1))
 
-          let plan = try await repairs.run(.rotateCertificates, cluster: "c", member: nil, by: "test", reason: "m2 expires")
-          try await Task.sleep(for: .seconds(1))
-          workload.cancel()
-          await workload.value
-          sampler.cancel()
-          try await sampler.value
-          for w in workers { await w.client.shutdown() }
+      let plan = try await repairs.run(.rotateCertificates, cluster: "c", member: nil, by: "test", reason: "m2 expires")
+      try await Task.sleep(for: .seconds(1))
+      workload.cancel()
+      await workload.value
+      sampler.cancel()
+      try await sampler.value
+      for w in workers { await w.client.shutdown() }
 
-          #expect(plan.state == .succeeded, "\(plan.outcome ?? "") \(plan.steps.map { "\($0.action.rawValue) \($0.member ?? "") \($0.state.rawValue): \($0.detail ?? "")" })")
-          #expect(plan.steps.filter { $0.action == .rotateMemberCertificates }.compactMap(\.member).sorted() == ["m1", "m2", "m3"])
-          // The leader goes last.
-          let order = plan.steps.filter { $0.action == .rotateMemberCertificates }.compactMap(\.member)
-          #expect(plan.steps.first { $0.action == .verifyCertificate }?.detail?.contains("serves its new certificates") == true)
-          // Every member serves its new certificate, client and peer side.
-          for name in order {
-            let m = try await cluster.member(name)
-            let want = try #require(try CertificateReader.file("\(next)/\(name).crt", role: "server").first)
-            #expect(want.notAfter > Date().timeIntervalSince1970 + 20 * 86_400)
-            let served = try await CertificateReader.remote(host: m.clientEndpoint.host, port: m.clientEndpoint.port, role: "server")
-            #expect(served.notAfter == want.notAfter)
-            let peer = try EtcdEndpoint(parsing: m.peerURL)
-            let peerServed = try await CertificateReader.remote(host: peer.host, port: peer.port, role: "peer")
-            #expect(peerServed.notAfter == want.notAfter)
-            #expect(try String(contentsOfFile: "\(live)/\(name).crt", encoding: .utf8) == String(contentsOfFile: "\(next)/\(name).crt", encoding: .utf8))
-          }
-          #expect(fewest.withLockedValue { $0 } >= 2, "a sample saw fewer than two members answering with a leader")
+      #expect(plan.state == .succeeded, "\(plan.outcome ?? "") \(plan.steps.map { "\($0.action.rawValue) \($0.member ?? "") \($0.state.rawValue): \($0.detail ?? "")" })")
+      #expect(plan.steps.filter { $0.action == .rotateMemberCertificates }.compactMap(\.member).sorted() == ["m1", "m2", "m3"])
+      // The leader goes last.
+      let order = plan.steps.filter { $0.action == .rotateMemberCertificates }.compactMap(\.member)
+      #expect(plan.steps.first { $0.action == .verifyCertificate }?.detail?.contains("serves its new certificates") == true)
+      // Every member serves its new certificate, client and peer side.
+      for name in order {
+        let m = try await cluster.member(name)
+        let want = try #require(try CertificateReader.file("\(next)/\(name).crt", role: "server").first)
+        #expect(want.notAfter > Date().timeIntervalSince1970 + 20 * 86_400)
+        let served = try await CertificateReader.remote(host: m.clientEndpoint.host, port: m.clientEndpoint.port, role: "server")
+        #expect(served.notAfter == want.notAfter)
+        let peer = try EtcdEndpoint(parsing: m.peerURL)
+        let peerServed = try await CertificateReader.remote(host: peer.host, port: peer.port, role: "peer")
+        #expect(peerServed.notAfter == want.notAfter)
+        #expect(try String(contentsOfFile: "\(live)/\(name).crt", encoding: .utf8) == String(contentsOfFile: "\(next)/\(name).crt", encoding: .utf8))
+      }
+      #expect(fewest.withLockedValue { $0 } >= 2, "a sample saw fewer than two members answering with a leader")
 
-          // Not a write lost.
-          let final = try await client.kv.range(WorkloadRecorder.prefix, prefix: true)
-          var values: [String: String] = [:]
-          for kv in final.kvs { values[String(decoding: kv.key, as: UTF8.self)] = String(decoding: kv.value, as: UTF8.self) }
-          let history = await recorder.history
-          let acknowledged = history.filter { $0.kind == .insert && $0.outcome == .ok }
-          #expect(acknowledged.count > 50, "\(acknowledged.count) acknowledged inserts")
-          let lost = HistoryChecker.lostWrites(history, final: values)
-          #expect(lost.isEmpty)
-          let took = (plan.finishedAt ?? plan.updatedAt) - plan.createdAt
-          print(
-            "rotation: 3 members in \(String(format: "%.1f", took)) s, \(acknowledged.count) acknowledged inserts, \(lost.count) lost, fewest answering \(fewest.withLockedValue { $0 }) of 3")
-          // The expiring certificate is gone from the findings.
-          let after = await monitor.inspect(cluster: "c").filter { $0.check == "certificate" && aboutM2($0) }
-          #expect(after.isEmpty, "\(after.map(\.summary))")
-          try await expectAudited(monitor.store, plan, actor: "test")
+      // Not a write lost.
+      let final = try await client.kv.range(WorkloadRecorder.prefix, prefix: true)
+      var values: [String: String] = [:]
+      for kv in final.kvs { values[String(decoding: kv.key, as: UTF8.self)] = String(decoding: kv.value, as: UTF8.self) }
+      let history = await recorder.history
+      let acknowledged = history.filter { $0.kind == .insert && $0.outcome == .ok }
+      #expect(acknowledged.count > 50, "\(acknowledged.count) acknowledged inserts")
+      let lost = HistoryChecker.lostWrites(history, final: values)
+      #expect(lost.isEmpty)
+      let took = (plan.finishedAt ?? plan.updatedAt) - plan.createdAt
+      print(
+        "rotation: 3 members in \(String(format: "%.1f", took)) s, \(acknowledged.count) acknowledged inserts, \(lost.count) lost, fewest answering \(fewest.withLockedValue { $0 }) of 3")
+      // The expiring certificate is gone from the findings.
+      let after = await monitor.inspect(cluster: "c").filter { $0.check == "certificate" && aboutM2($0) }
+      #expect(after.isEmpty, "\(after.map(\.summary))")
+      try await expectAudited(monitor.store, plan, actor: "test")
     }
   }
 

@@ -327,6 +327,12 @@ public enum Inspector {
     return out
   }
 
+  /// Whether a `certificate` finding is about a member's own certificate (its server or peer side, which
+  /// `rotate-certificates` renews) rather than Vigil's client certificate or the CA.
+  public static func isMemberCertificate(_ f: Finding) -> Bool {
+    f.check == "certificate" && (f.summary.hasPrefix("server ") || f.summary.hasPrefix("peer "))
+  }
+
   static func bytes(_ n: Int64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"]
     var v = Double(n)
